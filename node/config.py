@@ -1,0 +1,168 @@
+"""The node's one settings object.
+
+Values come, highest priority first, from `LERNODE_*` environment variables, then from a TOML
+file (`LERNODE_CONFIG`, or `lernode.toml` in the data directory when it exists), then the
+defaults below. Every field is documented in the README's configuration table; a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from node.errors import ConfigurationError
+
+ENV_PREFIX = "LERNODE_"
+
+
+def _toml_file() -> Path | None:
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if explicit:
+        return Path(explicit)
+    data_dir = Path(os.environ.get(f"{ENV_PREFIX}DATA_DIR", ".lernode"))
+    candidate = data_dir / "lernode.toml"
+    return candidate if candidate.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure, with safe defaults for a single-machine node."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    data_dir: Path = Field(
+        Path(".lernode"),
+        description="Keys, the embedded chain's state, the SQLite database and deployment.json.",
+    )
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the API listens on.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL others reach this node at (status list ids, verification links). "
+        "Default: http://HOST:PORT.",
+    )
+    rpc_url: str | None = Field(
+        None,
+        description="EVM JSON-RPC URL of the consortium chain. Unset: start an embedded anvil.",
+    )
+    chain_id: int | None = Field(
+        None, description="Chain id the node must find at RPC_URL (refuses to start otherwise)."
+    )
+    embedded_chain_id: int = Field(31337, description="Chain id of the embedded anvil chain.")
+    embedded_chain_port: int = Field(
+        0, ge=0, le=65535, description="Port of the embedded anvil (0: pick a free one)."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Unset: SQLite file in the data directory.",
+    )
+    confirmations: int = Field(
+        2, ge=0, le=1000, description="Blocks on top of a transaction before it counts as final."
+    )
+    deployment_file: Path | None = Field(
+        None,
+        description="deployment.json of an existing consortium (contract addresses). "
+        "Default: DATA_DIR/deployment.json, written by `lernode deploy`.",
+    )
+    account_key: str | None = Field(
+        None,
+        description="0x-hex secp256k1 key to import as the node's account on first start "
+        "(a funded account on an external chain). Stored encrypted; unset: generate one.",
+    )
+    key_passphrase: str | None = Field(
+        None,
+        description="Passphrase that encrypts the keys at rest. Unset: a random one is generated "
+        "into DATA_DIR/secrets/passphrase (mode 0600).",
+    )
+    institution_name: str = Field(
+        "Demo Institution", description="Display name of this node's own issuing institution."
+    )
+    anchor_batch_size: int = Field(
+        1000, ge=1, le=100_000, description="Most credentials anchored in one Merkle root."
+    )
+    anchor_interval: float = Field(
+        2.0, gt=0, description="Seconds the anchoring worker waits to fill a batch."
+    )
+    proposal_lifetime: int = Field(
+        7 * 24 * 3600, ge=60, description="Seconds a governance proposal stays open (on deploy)."
+    )
+    verify_rate_limit: int = Field(
+        600, ge=1, description="Requests per minute per client on public endpoints."
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body the API accepts."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log verbosity."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _toml_file()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must start with sqlite:, postgresql: or postgresql+psycopg:")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when the node runs its own chain rather than joining one by RPC."""
+        return self.rpc_url is None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is None:
+            return f"sqlite:///{(self.data_dir / 'lernode.sqlite').resolve()}"
+        if self.database_url.startswith("postgresql:"):
+            return "postgresql+psycopg:" + self.database_url.removeprefix("postgresql:")
+        return self.database_url
+
+    @property
+    def deployment_path(self) -> Path:
+        return self.deployment_file or self.data_dir / "deployment.json"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one readable `ConfigurationError`."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        env = f"{ENV_PREFIX}{field.upper()}"
+        raise ConfigurationError(f"{env}: {first['msg']}", code="invalid_setting") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"config file: {exc}", code="invalid_config_file") from None

@@ -1,0 +1,139 @@
+"""Database engine, sessions and migrations.
+
+SQLite (one file in the data directory) is the default so a node starts with nothing installed;
+PostgreSQL is for production and for several API workers sharing one database. Both run the same
+Alembic migrations. Driver failures surface as `StorageError` (retryable), never as a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlmodel import Session, create_engine
+
+from node.errors import ConfigurationError, StorageError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the anchoring worker's writes; the busy timeout turns lock
+    # contention between API threads into a short wait instead of an error.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for `url`, refusing malformed URLs with one readable line."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"LERNODE_DATABASE_URL is not a database URL: {url!r}", code="invalid_database_url"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database:
+            parent = Path(parsed.database).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot create the database directory {parent}: {exc.strerror}",
+                    code="data_dir_unwritable",
+                ) from None
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"connect_timeout": 5},
+        )
+    raise ConfigurationError(
+        f"unsupported database backend {backend!r} (use sqlite or postgresql)",
+        code="invalid_database_url",
+    )
+
+
+class Database:
+    """The node's database: one engine, sessions, and its schema kept at the latest migration."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        with self.engine.begin() as connection:
+            config = alembic_config(self.url)
+            config.attributes["connection"] = connection
+            try:
+                command.upgrade(config, "head")
+            except OperationalError as exc:
+                raise StorageError(f"database unavailable: {_reason(exc)}") from None
+
+    def check(self) -> str:
+        """`ok`, or a short reason the database cannot be used (for /health)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            return f"unavailable: {_reason(exc)}"
+        return "ok"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        Driver errors become `StorageError` so callers (API, worker) can answer "retry later"
+        without knowing SQLAlchemy.
+        """
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except DBAPIError as exc:
+            session.rollback()
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise StorageError(f"database unavailable: {_reason(exc)}") from exc
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _reason(exc: DBAPIError) -> str:
+    message = str(exc.orig).strip().splitlines()
+    return message[0] if message else type(exc.orig).__name__

@@ -1,0 +1,256 @@
+"""Every table the node keeps, in one place.
+
+Three groups:
+- what this node *owns*: its institutions, API keys, the credentials it issued, their anchor
+  batches, status lists and the transactions it sent (the outbox that makes issuance crash-safe);
+- what this node *learned from the chain*: the indexer's projection of contract events (DID
+  changes, governance, anchors, status words), so that resolution and registry queries are
+  database reads instead of chain walks;
+- bookkeeping: the indexer's cursor.
+
+Hex values (addresses, hashes, roots) are stored lowercase with their 0x prefix. Integers that can
+exceed 64 bits on chain (ERC-1056 `validTo`, 256-bit status words) are stored as decimal/hex text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CredentialState(StrEnum):
+    """Where a credential is on its way to the chain."""
+
+    PENDING = "pending"  # signed and stored; waiting in the outbox for a batch
+    ANCHORED = "anchored"  # its root is in a mined block, not yet deep enough
+    FINAL = "final"  # the block has the configured confirmations on top
+
+
+class TxState(StrEnum):
+    """Life of one transaction this node signed."""
+
+    SIGNED = "signed"  # stored before broadcast, so a crash can re-broadcast it
+    SENT = "sent"
+    MINED = "mined"
+    FINAL = "final"
+    DROPPED = "dropped"  # lost to a reorg or replaced; its work goes back to the queue
+    FAILED = "failed"  # reverted; its work is not retried as is
+
+
+class BatchState(StrEnum):
+    BUILT = "built"  # tree computed, transaction not yet signed
+    SUBMITTED = "submitted"  # transaction signed/sent
+    ANCHORED = "anchored"
+    FINAL = "final"
+    FAILED = "failed"
+
+
+# --------------------------------------------------------------------------------------------
+# What this node owns
+# --------------------------------------------------------------------------------------------
+
+
+class Institution(SQLModel, table=True):
+    """An issuing institution hosted by this node (its keys live in the keystore)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    address: str = Field(unique=True, index=True)
+    did: str = Field(unique=True)
+    #: DID URL of the Ed25519 key that signs credentials now.
+    verification_method: str | None = None
+    #: Keystore file name of the Ed25519 signing key that goes with `verification_method`.
+    signing_key_id: str | None = None
+    profile_url: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only a hash of the secret is kept; scopes are space-separated."""
+
+    id: str = Field(primary_key=True)  # public key id, shown as the key's prefix
+    secret_hash: str
+    scopes: str
+    label: str = ""
+    institution_id: int | None = Field(default=None, foreign_key="institution.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class Credential(SQLModel, table=True):
+    """A credential this node issued; its row is also its outbox entry while pending."""
+
+    __table_args__ = (
+        Index("ix_credential_queue", "state", "batch_id"),
+        UniqueConstraint("institution_id", "status_list", "status_index"),
+    )
+
+    id: str = Field(primary_key=True)  # the credential's urn:uuid
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    kind: str  # OpenBadgeCredential | ClrCredential
+    credential_type_id: str  # keccak256(kind), what the contract checks accreditation for
+    #: The signed credential as JCS text; NULL once erased.
+    document: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    credential_hash: str = Field(unique=True, index=True)
+    status_list: int
+    status_index: int
+    state: CredentialState = Field(default=CredentialState.PENDING)
+    batch_id: int | None = Field(default=None, foreign_key="anchorbatch.id", index=True)
+    leaf_index: int | None = None
+    merkle_proof: str | None = None  # JSON list of 0x-hex siblings
+    revoked: bool = False
+    suspended: bool = False
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    erased_at: datetime | None = None
+
+
+class CredentialEvent(SQLModel, table=True):
+    """The lifecycle log of a credential (issued, anchored, final, revoked, ...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: str = Field(foreign_key="credential.id", index=True)
+    event: str
+    detail: str = ""
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AnchorBatch(SQLModel, table=True):
+    """One Merkle root this node anchors (or anchored) for one institution and credential type."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    credential_type_id: str
+    root: str = Field(unique=True)
+    count: int
+    state: BatchState = Field(default=BatchState.BUILT, index=True)
+    tx_id: int | None = Field(default=None, foreign_key="chaintx.id")
+    block_number: int | None = None
+    block_time: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChainTx(SQLModel, table=True):
+    """A transaction this node signed, stored before broadcast (the transaction outbox)."""
+
+    __table_args__ = (Index("ix_chaintx_sender_nonce", "sender", "nonce"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = Field(index=True)
+    nonce: int
+    tx_hash: str = Field(unique=True)
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    purpose: str  # "anchor", "status", "governance", "did", "deploy"
+    state: TxState = Field(default=TxState.SIGNED, index=True)
+    max_fee_per_gas: int = 0
+    block_number: int | None = None
+    block_hash: str | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StatusList(SQLModel, table=True):
+    """A numbered status list of one institution; `next_index` allocates entries."""
+
+    __table_args__ = (UniqueConstraint("institution_id", "list_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    list_number: int
+    capacity: int
+    next_index: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StatusUpdate(SQLModel, table=True):
+    """A status bit change waiting for (or carried by) a transaction: the revocation outbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: str = Field(foreign_key="credential.id", index=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    list_number: int
+    status_index: int
+    purpose: str  # "revocation" | "suspension"
+    value: bool
+    tx_id: int | None = Field(default=None, foreign_key="chaintx.id", index=True)
+    done: bool = Field(default=False, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class NodeSetting(SQLModel, table=True):
+    """Small key/value facts about this node (e.g. bootstrap done) that must survive restarts."""
+
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --------------------------------------------------------------------------------------------
+# What this node learned from the chain (the indexer's projection)
+# --------------------------------------------------------------------------------------------
+
+
+class IndexerCursor(SQLModel, table=True):
+    """How far the indexer got, with the block hash to notice a reorg below it."""
+
+    name: str = Field(primary_key=True)
+    block_number: int
+    block_hash: str
+
+
+# --------------------------------------------------------------------------------------------
+# DID registry projection (ERC-1056 change events, written by the indexer, read by resolution)
+# --------------------------------------------------------------------------------------------
+
+
+class DidChangeKind(StrEnum):
+    """Which ERC-1056 event a `DidChange` row records."""
+
+    OWNER = "owner"  # DIDOwnerChanged
+    DELEGATE = "delegate"  # DIDDelegateChanged
+    ATTRIBUTE = "attribute"  # DIDAttributeChanged
+
+
+class DidChange(SQLModel, table=True):
+    """One ERC-1056 event of one identity: a DID document is the replay of its identity's rows.
+
+    Rows are ordered by (block_number, log_index), the order the chain applied them. bytes32
+    fields are kept as raw hex, not decoded text, because resolvers skip events whose bytes are
+    not UTF-8 and must be able to tell. Rows at or above a re-read block are deleted and rewritten
+    when the indexer handles a reorg.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index"),
+        Index("ix_didchange_history", "contract", "identity", "block_number", "log_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str  # the EthereumDIDRegistry that emitted the event
+    identity: str
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    #: Block timestamp, unix seconds (BIGINT: survives 2038 on PostgreSQL).
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str
+    kind: DidChangeKind
+    owner: str | None = None
+    delegate_type: str | None = None  # bytes32, hex
+    delegate: str | None = None
+    name: str | None = None  # bytes32, hex
+    value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # bytes, hex
+    valid_to: str | None = None  # uint256 as decimal text
+    previous_change: int = 0
