@@ -1,0 +1,230 @@
+"""Fixtures shared by the whole test suite.
+
+Chain fixtures: one anvil per test session (`anvil`), started in ~50 ms but shared anyway so that
+tests do not pay for redeploying contracts. A test that changes the chain and must not leak the
+change into others asks for `clean_chain`, which reverts to an `evm_snapshot` afterwards.
+A test that needs a chain of its own (restarts, crashes, other chain ids) starts an
+`AnvilProcess` itself.
+
+Test modules refer to `DevChain` in annotations only, imported under `TYPE_CHECKING`
+(`from conftest import DevChain`), so that this module is never imported twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
+from node.chain.bindings import Contracts, Deployment
+from node.chain.client import ChainClient
+from node.chain.deploy import deploy_all
+from node.chain.sender import TransactionSender
+
+DEV_ACCOUNT_COUNT = 10
+
+
+@dataclass(frozen=True)
+class DevChain:
+    """A running anvil and its funded accounts (10,000 ETH each)."""
+
+    process: AnvilProcess
+    rpc_url: str
+    chain_id: int
+    accounts: tuple[LocalAccount, ...]
+
+    def client(self) -> ChainClient:
+        """A new client: its nonce counters start fresh from the chain."""
+        return ChainClient(self.rpc_url, expected_chain_id=self.chain_id)
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """A raw JSON-RPC call, e.g. `rpc("anvil_mine", "0x3")`."""
+        return self.client().request(method, params)
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[DevChain]:
+    with AnvilProcess(accounts=DEV_ACCOUNT_COUNT) as process:
+        yield DevChain(
+            process=process,
+            rpc_url=process.rpc_url,
+            chain_id=DEFAULT_CHAIN_ID,
+            accounts=dev_accounts(DEV_ACCOUNT_COUNT),
+        )
+
+
+@pytest.fixture
+def clean_chain(anvil: DevChain) -> Iterator[DevChain]:
+    """The session chain, reverted after the test to what it was before (and automining)."""
+    snapshot = anvil.rpc("evm_snapshot")
+    try:
+        yield anvil
+    finally:
+        anvil.rpc("evm_setAutomine", True)
+        anvil.rpc("evm_revert", snapshot)
+
+
+@pytest.fixture(scope="session")
+def deployment(anvil: DevChain) -> Deployment:
+    """Our three contracts on the session chain; accounts 0 and 1 are consortium members,
+    threshold 1, proposals live one day. Deployed once, before any `clean_chain` snapshot."""
+    members = [anvil.accounts[0].address, anvil.accounts[1].address]
+    sender = TransactionSender(anvil.client(), anvil.accounts[0])
+    return deploy_all(sender, members, threshold=1, proposal_lifetime=86_400)
+
+
+@pytest.fixture
+def contracts(anvil: DevChain, deployment: Deployment) -> Contracts:
+    return Contracts(anvil.client(), deployment)
+
+
+# -- DID registry (did:ethr resolution tests: tests/e2e/did, tests/interop) --------------------
+
+
+class DidRegistryDriver:
+    """Writes to the session deployment's EthereumDIDRegistry as anvil's unlocked dev accounts.
+
+    Every write passes an explicit gas limit, so it can be queued while automining is off
+    (`same_block`) without an estimate against a state that does not exist yet.
+    """
+
+    GAS = 300_000
+
+    def __init__(self, chain: DevChain, address: str) -> None:
+        from web3 import HTTPProvider, Web3
+
+        from node.chain.artifacts import load_artifact
+
+        self.chain = chain
+        self.w3 = Web3(HTTPProvider(chain.rpc_url))
+        self.address = Web3.to_checksum_address(address)
+        self.abi = load_artifact("EthereumDIDRegistry").abi
+        self.registry = self.w3.eth.contract(address=self.address, abi=self.abi)
+        self._queued: list[Any] = []
+        self._automine = True
+
+    def send(self, function: str, *args: Any, sender: str) -> int | None:
+        """Send `function(*args)` from `sender`; the block number when mined at once."""
+        call = getattr(self.registry.functions, function)(*args)
+        tx_hash = call.transact({"from": sender, "gas": self.GAS})
+        if not self._automine:
+            self._queued.append(tx_hash)
+            return None
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
+        assert receipt["status"] == 1, f"{function} reverted"
+        return int(receipt["blockNumber"])
+
+    def set_attribute(
+        self, identity: str, name: str, value: bytes, validity: int, sender: str | None = None
+    ) -> int | None:
+        from node.did.attributes import encode_bytes32
+
+        return self.send(
+            "setAttribute", identity, encode_bytes32(name), value, validity,
+            sender=sender or identity,
+        )  # fmt: skip
+
+    def revoke_attribute(self, identity: str, name: str, value: bytes) -> int | None:
+        from node.did.attributes import encode_bytes32
+
+        return self.send("revokeAttribute", identity, encode_bytes32(name), value, sender=identity)
+
+    def add_delegate(
+        self, identity: str, delegate_type: str, delegate: str, validity: int
+    ) -> int | None:
+        from node.did.attributes import encode_bytes32
+
+        args = (identity, encode_bytes32(delegate_type), delegate, validity)
+        return self.send("addDelegate", *args, sender=identity)
+
+    def revoke_delegate(self, identity: str, delegate_type: str, delegate: str) -> int | None:
+        from node.did.attributes import encode_bytes32
+
+        args = (identity, encode_bytes32(delegate_type), delegate)
+        return self.send("revokeDelegate", *args, sender=identity)
+
+    def change_owner(self, identity: str, new_owner: str, sender: str | None = None) -> int | None:
+        return self.send("changeOwner", identity, new_owner, sender=sender or identity)
+
+    def same_block(self) -> Any:
+        """Context manager: the writes inside it are mined together in one block."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def batch() -> Iterator[None]:
+            self.chain.rpc("evm_setAutomine", False)
+            self._automine = False
+            try:
+                yield
+                self.chain.rpc("anvil_mine", "0x1")
+                for tx_hash in self._queued:
+                    receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
+                    assert receipt["status"] == 1, "a batched write reverted"
+            finally:
+                self._queued.clear()
+                self._automine = True
+                self.chain.rpc("evm_setAutomine", True)
+
+        return batch()
+
+    def advance(self, seconds: int) -> int:
+        """Mine an empty block `seconds` after the latest one; return its number."""
+        self.chain.rpc("evm_increaseTime", hex(seconds))
+        self.chain.rpc("evm_mine")
+        return int(self.w3.eth.block_number)
+
+    def block_time(self, number: int) -> int:
+        return int(self.w3.eth.get_block(number)["timestamp"])
+
+
+@pytest.fixture
+def did_registry(clean_chain: DevChain, deployment: Deployment) -> DidRegistryDriver:
+    """The session DID registry, on a chain reverted after the test."""
+    return DidRegistryDriver(clean_chain, deployment.did_registry)
+
+
+@dataclass
+class DidResolution:
+    """A database fed by the indexer from the DID registry, and the resolver reading it."""
+
+    db: Any
+    indexer: Any
+    resolver: Any
+
+    def sync(self) -> int:
+        """Index everything mined so far; the number of events applied."""
+        applied: int = self.indexer.poll_once()
+        return applied
+
+
+@pytest.fixture
+def did_resolution(
+    did_registry: DidRegistryDriver, deployment: Deployment, tmp_path: Any
+) -> Iterator[DidResolution]:
+    """SQLite schema from the models, an indexer from the deployment block, a resolver."""
+    from sqlmodel import SQLModel
+
+    from node.chain.indexer import Indexer, did_registry_subscription
+    from node.services.resolution import Resolver
+    from node.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'did.sqlite'}")
+    SQLModel.metadata.create_all(db.engine)
+    client = did_registry.chain.client()
+    indexer = Indexer(
+        db,
+        client,
+        [did_registry_subscription(deployment.did_registry, did_registry.abi)],
+        start_block=deployment.block_number,
+        chunk_size=50,
+        reorg_depth=8,
+    )
+    resolver = Resolver(
+        db, deployment.chain_id, deployment.did_registry, block_time=client.block_timestamp
+    )
+    yield DidResolution(db=db, indexer=indexer, resolver=resolver)
+    db.dispose()
