@@ -1,0 +1,182 @@
+"""RDF Dataset Canonicalization (RDFC-1.0) of JSON-LD documents, in safe mode.
+
+`eddsa-rdfc-2022` signs the canonical N-Quads of a credential, so two things must hold:
+
+* **Nothing is silently ignored.** JSON-LD expansion drops any term the contexts do not define,
+  so an attacker (or a careless issuer) could add unsigned-but-displayed claims. Like jsonld.js'
+  `safe: true`, which Digital Bazaar's Data Integrity libraries use, we refuse such documents
+  with `undefined_term`: dropped properties, relative `@id` / `@type` / `@vocab` IRIs, relative
+  datatypes, malformed language tags and free-floating values.
+* **Byte-identical output with other implementations.** RDFC-1.0 serializes literals in
+  canonical N-Quads, which escapes `\\b`, `\\f` and every other control character (as `\\uXXXX`);
+  pyld 3.3 only escapes `\\t \\n \\r " \\\\`, and it hashes that same serialization while labelling
+  blank nodes. `_canonical_nquad` replaces pyld's serializer inside its canonicalizer (see
+  `_install_canonical_serializer`), and `@direction` is mapped with `rdfDirection:
+  i18n-datatype` like rdf-canonize / eddsa-rdfc-2022-cryptosuite do. `tests/interop` compares the
+  output with rdf-canonize byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pyld import canon as pyld_canon
+from pyld import jsonld as pyld
+
+from node.credentials.jsonld import DocumentLoader, offline_document_loader
+from node.errors import InvalidInput, LernodeError
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+_ECHAR = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_LITERAL_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+_IRI_ESCAPE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def _uchar(char: str) -> str:
+    return f"\\u{ord(char):04X}"
+
+
+def escape_literal(value: str) -> str:
+    """Escape a literal's lexical form per canonical N-Quads (RDFC-1.0 section 4.3 / RDF 1.2)."""
+    return _LITERAL_ESCAPE.sub(lambda m: _ECHAR.get(m.group()) or _uchar(m.group()), value)
+
+
+def escape_iri(value: str) -> str:
+    """Escape characters not allowed in an N-Quads IRIREF, as rdf-canonize does."""
+    return _IRI_ESCAPE.sub(lambda m: _uchar(m.group()), value)
+
+
+def _term(term: Mapping[str, Any]) -> str:
+    if term["type"] == "IRI":
+        return f"<{escape_iri(term['value'])}>"
+    if term["type"] == "blank node":
+        return str(term["value"])
+    literal = f'"{escape_literal(term["value"])}"'
+    datatype = term.get("datatype", _XSD_STRING)
+    if datatype == _RDF_LANGSTRING:
+        return literal + (f"@{term['language']}" if term.get("language") else "")
+    if datatype != _XSD_STRING:
+        return f"{literal}^^<{escape_iri(datatype)}>"
+    return literal
+
+
+def _canonical_nquad(triple: Mapping[str, Any], graph_name: str | None = None) -> str:
+    """Drop-in for `pyld.nquads.serialize_nquad` with canonical N-Quads escaping."""
+    graph = triple.get("name", {"value": graph_name})["value"]
+    parts = [_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"])]
+    if graph is not None:
+        parts.append(graph if graph.startswith("_:") else f"<{escape_iri(graph)}>")
+    return " ".join(parts) + " .\n"
+
+
+def _install_canonical_serializer() -> None:
+    """Make pyld's URDNA2015 hash and emit canonical N-Quads.
+
+    `pyld.canon` looks the serializer up as a module global both when hashing blank-node quads
+    and when emitting the result, so replacing that one name fixes both without copying the
+    algorithm. The replacement only changes output for literals containing control characters,
+    which pyld serializes in a form no other RDFC-1.0 implementation produces.
+    """
+    pyld_canon.serialize_nquad = _canonical_nquad
+
+
+_install_canonical_serializer()
+
+
+def _undefined(detail: str, **extra: Any) -> InvalidInput:
+    return InvalidInput(detail, code="undefined_term", **extra)
+
+
+def _is_absolute_or_blank(iri: Any) -> bool:
+    return isinstance(iri, str) and (iri.startswith("_:") or bool(_ABSOLUTE_IRI.match(iri)))
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+    elif isinstance(node, dict):
+        yield node
+        for key, value in node.items():
+            if key != "@value":
+                yield from _walk(value)
+
+
+def _check_value_object(obj: Mapping[str, Any]) -> None:
+    datatype = obj.get("@type")
+    if datatype is not None and datatype != "@json" and not _is_absolute_or_blank(datatype):
+        raise _undefined(f"relative datatype {datatype!r} is not defined by the contexts")
+    language = obj.get("@language")
+    if language is not None and not _LANGUAGE_TAG.match(str(language)):
+        raise InvalidInput(f"invalid language tag {language!r}", code="invalid_jsonld")
+
+
+def _check_expanded(expanded: list[Any]) -> None:
+    """Reject what jsonld.js safe mode rejects and pyld would silently drop or keep relative."""
+    for top in expanded:
+        if isinstance(top, dict) and "@value" in top:
+            raise _undefined("a free-floating value at the top level would be dropped")
+    for obj in _walk(expanded):
+        if "@value" in obj:
+            _check_value_object(obj)
+            continue
+        node_id = obj.get("@id")
+        if "@id" in obj and not _is_absolute_or_blank(node_id):
+            raise _undefined(f"relative or invalid @id {node_id!r}", value=node_id)
+        for type_iri in obj.get("@type", []):
+            if not _is_absolute_or_blank(type_iri):
+                raise _undefined(f"type {type_iri!r} is not defined by the contexts", term=type_iri)
+
+
+def expand(document: Mapping[str, Any], document_loader: DocumentLoader) -> list[Any]:
+    """Expand `document` in safe mode; raises `undefined_term` / `unknown_context`."""
+    dropped: list[str | None] = []
+    processor = pyld.JsonLdProcessor(on_property_dropped=dropped.append)
+    options = {"documentLoader": document_loader, "base": None}
+    try:
+        expanded: list[Any] = processor.expand(dict(document), options)
+    except pyld.JsonLdError as error:
+        raise _translate(error) from error
+    if dropped:
+        raise _undefined(
+            f"term {dropped[0]!r} is not defined by the document's contexts",
+            term=dropped[0],
+        )
+    _check_expanded(expanded)
+    return expanded
+
+
+def canonize(
+    document: Mapping[str, Any], document_loader: DocumentLoader = offline_document_loader
+) -> str:
+    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document, in safe mode."""
+    expanded = expand(document, document_loader)
+    options = {
+        "documentLoader": document_loader,
+        "base": None,
+        "rdfDirection": "i18n-datatype",
+        "produceGeneralizedRdf": False,
+        "processingMode": "json-ld-1.1",
+    }
+    try:
+        dataset = pyld.JsonLdProcessor().to_rdf(expanded, options)
+        nquads: str = pyld_canon.URDNA2015().main(dataset, {"format": "application/n-quads"})
+    except pyld.JsonLdError as error:
+        raise _translate(error) from error
+    return nquads
+
+
+def _translate(error: pyld.JsonLdError) -> LernodeError:
+    """Surface our own error (e.g. `unknown_context`) from pyld's wrapper chain if present."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, LernodeError):
+            return cause
+        cause = cause.__cause__
+    return InvalidInput(f"invalid JSON-LD: {error}", code="invalid_jsonld")

@@ -1,0 +1,215 @@
+"""What an issuer supplies to issue an Open Badges 3.0 credential (API and CSV importer share it).
+
+The models validate user input *before* any JSON-LD is built, so a bad request fails with a
+field-level pydantic error instead of an `undefined_term` deep inside canonicalization. Field
+names are snake_case Python; the builders in `model.py` map them to OB 3.0 terms.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EXTENSION = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+
+
+def _absolute_uri(value: str | None) -> str | None:
+    if value is not None and not _ABSOLUTE_URI.match(value):
+        raise ValueError("must be an absolute URI (e.g. https://..., did:..., urn:...)")
+    return value
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class AchievementType(StrEnum):
+    """OB 3.0 achievementType vocabulary (subset) plus our employment extension."""
+
+    ACHIEVEMENT = "Achievement"
+    ASSESSMENT = "Assessment"
+    AWARD = "Award"
+    BADGE = "Badge"
+    BACHELOR_DEGREE = "BachelorDegree"
+    CERTIFICATE = "Certificate"
+    CERTIFICATE_OF_COMPLETION = "CertificateOfCompletion"
+    CERTIFICATION = "Certification"
+    COMPETENCY = "Competency"
+    COURSE = "Course"
+    DEGREE = "Degree"
+    DIPLOMA = "Diploma"
+    DOCTORAL_DEGREE = "DoctoralDegree"
+    LEARNING_PROGRAM = "LearningProgram"
+    LICENSE = "License"
+    MASTER_DEGREE = "MasterDegree"
+    MEMBERSHIP = "Membership"
+    MICRO_CREDENTIAL = "MicroCredential"
+    #: OB 3.0 has no employment type; extensions must use the `ext:` prefix.
+    EMPLOYMENT = "ext:EmploymentRecord"
+
+
+class AlignmentTargetType(StrEnum):
+    CEASN_COMPETENCY = "ceasn:Competency"
+    CETERMS_CREDENTIAL = "ceterms:Credential"
+    CF_ITEM = "CFItem"
+    CF_RUBRIC = "CFRubric"
+    CF_RUBRIC_CRITERION = "CFRubricCriterion"
+    CF_RUBRIC_CRITERION_LEVEL = "CFRubricCriterionLevel"
+    CTDL = "CTDL"
+
+
+class ResultStatus(StrEnum):
+    COMPLETED = "Completed"
+    ENROLLED = "Enrolled"
+    FAILED = "Failed"
+    IN_PROGRESS = "InProgress"
+    ON_HOLD = "OnHold"
+    PROVISIONAL = "Provisional"
+    WITHDRAWN = "Withdrawn"
+
+
+class IdentityType(StrEnum):
+    EMAIL_ADDRESS = "emailAddress"
+    NAME = "name"
+    SOURCED_ID = "sourcedId"
+    SYSTEM_ID = "systemId"
+    STUDENT_ID = "studentId"
+    NATIONAL_IDENTITY_NUMBER = "nationalIdentityNumber"
+    IDENTIFIER = "identifier"
+
+
+class IdentifierInput(_Input):
+    """One OB 3.0 `IdentityObject`; hashed by default so the credential does not leak it."""
+
+    identity_type: IdentityType
+    value: str = Field(min_length=1, max_length=512)
+    hashed: bool = True
+
+
+class LearnerInput(_Input):
+    """The credential subject. At least one of `id`, `email` or `identifiers` must identify them."""
+
+    id: str | None = Field(default=None, description="DID or other URI of the learner")
+    name: str | None = Field(default=None, max_length=512)
+    email: str | None = Field(default=None, max_length=320)
+    hash_email: bool = True
+    identifiers: tuple[IdentifierInput, ...] = ()
+
+    _check_id = field_validator("id")(_absolute_uri)
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("is not an email address")
+        return value
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if self.id is None and self.email is None and not self.identifiers:
+            raise ValueError("a learner needs an id, an email or an identifier")
+        return self
+
+
+class AlignmentInput(_Input):
+    """Alignment of the achievement to a skill/competency framework entry (e.g. CTDL/CASE)."""
+
+    target_name: str = Field(min_length=1, max_length=512)
+    target_url: str
+    target_type: AlignmentTargetType | None = None
+    target_code: str | None = None
+    target_framework: str | None = None
+    target_description: str | None = None
+
+    _check_url = field_validator("target_url")(_absolute_uri)
+
+
+class AchievementInput(_Input):
+    id: str | None = Field(default=None, description="URI of the achievement; urn:uuid if absent")
+    achievement_type: AchievementType | str = AchievementType.ACHIEVEMENT
+    name: str = Field(min_length=1, max_length=512)
+    description: str = Field(min_length=1, max_length=10_000)
+    criteria_narrative: str | None = Field(default=None, max_length=10_000)
+    criteria_id: str | None = None
+    alignments: tuple[AlignmentInput, ...] = ()
+    field_of_study: str | None = None
+    credits_available: float | None = Field(default=None, ge=0)
+    tags: tuple[str, ...] = ()
+
+    _check_ids = field_validator("id", "criteria_id")(_absolute_uri)
+
+    @field_validator("achievement_type")
+    @classmethod
+    def _known_or_extension(cls, value: str) -> str:
+        if value in AchievementType.__members__.values() or _EXTENSION.match(value):
+            return value
+        raise ValueError("must be an OB 3.0 achievementType or an 'ext:' extension")
+
+    @model_validator(mode="after")
+    def _has_criteria(self) -> Self:
+        if self.criteria_narrative is None and self.criteria_id is None:
+            raise ValueError("an achievement needs criteria (narrative or id)")
+        return self
+
+
+class ResultInput(_Input):
+    value: str | None = None
+    status: ResultStatus | None = None
+    achieved_level: str | None = None
+    result_description: str | None = None
+
+    _check_ids = field_validator("achieved_level", "result_description")(_absolute_uri)
+
+
+class EvidenceInput(_Input):
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    narrative: str | None = None
+    genre: str | None = None
+
+    _check_id = field_validator("id")(_absolute_uri)
+
+
+class CredentialInput(_Input):
+    """Everything issuance needs from the issuer for one OpenBadgeCredential."""
+
+    learner: LearnerInput
+    achievement: AchievementInput
+    name: str | None = Field(default=None, max_length=512, description="defaults to achievement")
+    description: str | None = None
+    results: tuple[ResultInput, ...] = ()
+    evidence: tuple[EvidenceInput, ...] = ()
+    #: employment records: the position held and the period
+    role: str | None = None
+    activity_start_date: date | None = None
+    activity_end_date: date | None = None
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered_dates(self) -> Self:
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        start, end = self.activity_start_date, self.activity_end_date
+        if start and end and end < start:
+            raise ValueError("activity_end_date must not precede activity_start_date")
+        return self
+
+
+class IssuerProfile(_Input):
+    """The issuer as OB 3.0 `Profile`; `id` is the issuer's DID."""
+
+    id: str
+    name: str = Field(min_length=1, max_length=512)
+    url: str | None = None
+    email: str | None = None
+    description: str | None = None
+
+    _check_ids = field_validator("id", "url")(_absolute_uri)

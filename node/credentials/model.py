@@ -1,0 +1,254 @@
+"""Builders for unsigned Open Badges 3.0 and CLR 2.0 credentials.
+
+They turn validated `inputs.CredentialInput` into JSON-LD that uses only terms the bundled
+contexts define, so the result always canonicalizes in safe mode and signs. The service adds
+`credentialStatus` entries (it owns status-list allocation) and signs with `proofs.sign`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from node.credentials.inputs import (
+    AchievementInput,
+    AlignmentInput,
+    CredentialInput,
+    EvidenceInput,
+    IdentifierInput,
+    IdentityType,
+    IssuerProfile,
+    LearnerInput,
+    ResultInput,
+)
+from node.credentials.proofs import xsd_datetime
+from node.errors import InvalidInput
+
+VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+OB_CONTEXTS = [VC_V2_CONTEXT, OB_CONTEXT]
+CLR_CONTEXTS = [VC_V2_CONTEXT, CLR_CONTEXT, OB_CONTEXT]
+
+
+def new_urn_uuid() -> str:
+    """A random credential/achievement id (also what makes credential hashes unguessable)."""
+    return uuid.uuid4().urn
+
+
+def _compact(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop absent optional fields: JSON-LD null would be dropped anyway, and JCS would not."""
+    return {key: value for key, value in entries.items() if value not in (None, [], ())}
+
+
+def identity_hash(value: str, salt: str | None) -> str:
+    """OB 3.0 `identityHash` for a hashed identifier: `sha256$` + hex(sha256(value + salt))."""
+    return "sha256$" + hashlib.sha256((value + (salt or "")).encode("utf-8")).hexdigest()
+
+
+def identity_object(identifier: IdentifierInput) -> dict[str, Any]:
+    """An OB 3.0 `IdentityObject`, salted and hashed unless the caller asked for plain text."""
+    if not identifier.hashed:
+        return {
+            "type": "IdentityObject",
+            "identityType": identifier.identity_type.value,
+            "hashed": False,
+            "identityHash": identifier.value,
+        }
+    salt = secrets.token_hex(16)
+    return {
+        "type": "IdentityObject",
+        "identityType": identifier.identity_type.value,
+        "hashed": True,
+        "identityHash": identity_hash(identifier.value, salt),
+        "salt": salt,
+    }
+
+
+def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
+    return _compact(
+        {
+            "id": issuer.id,
+            "type": ["Profile"],
+            "name": issuer.name,
+            "url": issuer.url,
+            "email": issuer.email,
+            "description": issuer.description,
+        }
+    )
+
+
+def _alignment(alignment: AlignmentInput) -> dict[str, Any]:
+    return _compact(
+        {
+            "type": ["Alignment"],
+            "targetName": alignment.target_name,
+            "targetUrl": alignment.target_url,
+            "targetType": alignment.target_type.value if alignment.target_type else None,
+            "targetCode": alignment.target_code,
+            "targetFramework": alignment.target_framework,
+            "targetDescription": alignment.target_description,
+        }
+    )
+
+
+def achievement(data: AchievementInput, creator: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return _compact(
+        {
+            "id": data.id or new_urn_uuid(),
+            "type": ["Achievement"],
+            "achievementType": str(data.achievement_type),
+            "name": data.name,
+            "description": data.description,
+            "criteria": _compact({"id": data.criteria_id, "narrative": data.criteria_narrative}),
+            "alignment": [_alignment(a) for a in data.alignments],
+            "fieldOfStudy": data.field_of_study,
+            "creditsAvailable": data.credits_available,
+            "tag": list(data.tags),
+            "creator": dict(creator) if creator else None,
+        }
+    )
+
+
+def _result(result: ResultInput) -> dict[str, Any]:
+    return _compact(
+        {
+            "type": ["Result"],
+            "value": result.value,
+            "status": result.status.value if result.status else None,
+            "achievedLevel": result.achieved_level,
+            "resultDescription": result.result_description,
+        }
+    )
+
+
+def _evidence(evidence: EvidenceInput) -> dict[str, Any]:
+    return _compact(
+        {
+            "id": evidence.id,
+            "type": ["Evidence"],
+            "name": evidence.name,
+            "description": evidence.description,
+            "narrative": evidence.narrative,
+            "genre": evidence.genre,
+        }
+    )
+
+
+def learner_identifiers(learner: LearnerInput) -> list[dict[str, Any]]:
+    """The learner's `identifier` list: the email (hashed unless asked otherwise) and others."""
+    identifiers = list(learner.identifiers)
+    if learner.email is not None:
+        identifiers.insert(
+            0,
+            IdentifierInput(
+                identity_type=IdentityType.EMAIL_ADDRESS,
+                value=learner.email,
+                hashed=learner.hash_email,
+            ),
+        )
+    return [identity_object(identifier) for identifier in identifiers]
+
+
+def _validity(valid_from: datetime | None, valid_until: datetime | None) -> dict[str, str]:
+    start = valid_from or datetime.now(UTC)
+    return _compact(
+        {
+            "validFrom": xsd_datetime(start),
+            "validUntil": xsd_datetime(valid_until) if valid_until else None,
+        }
+    )
+
+
+def build_open_badge(
+    data: CredentialInput,
+    issuer: IssuerProfile,
+    *,
+    credential_status: Sequence[Mapping[str, Any]] = (),
+    credential_id: str | None = None,
+) -> dict[str, Any]:
+    """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer`."""
+    profile = issuer_profile(issuer)
+    subject = _compact(
+        {
+            "id": data.learner.id,
+            "type": ["AchievementSubject"],
+            "name": data.learner.name,
+            "identifier": learner_identifiers(data.learner),
+            "achievement": achievement(data.achievement, creator=profile),
+            "result": [_result(r) for r in data.results],
+            "role": data.role,
+            "activityStartDate": _date(data.activity_start_date),
+            "activityEndDate": _date(data.activity_end_date),
+        }
+    )
+    return _compact(
+        {
+            "@context": list(OB_CONTEXTS),
+            "id": credential_id or new_urn_uuid(),
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": data.name or data.achievement.name,
+            "description": data.description,
+            "issuer": profile,
+            **_validity(data.valid_from, data.valid_until),
+            "credentialSubject": subject,
+            "evidence": [_evidence(e) for e in data.evidence],
+            "credentialStatus": _status_value(credential_status),
+        }
+    )
+
+
+def _date(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _status_value(entries: Sequence[Mapping[str, Any]]) -> Any:
+    """A single entry stays an object (the common VC form); several become an array."""
+    values = [dict(entry) for entry in entries]
+    return values[0] if len(values) == 1 else values
+
+
+def build_clr(
+    credentials: Sequence[Mapping[str, Any]],
+    issuer: IssuerProfile,
+    learner: LearnerInput,
+    *,
+    name: str,
+    description: str | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    credential_status: Sequence[Mapping[str, Any]] = (),
+    credential_id: str | None = None,
+) -> dict[str, Any]:
+    """An unsigned CLR 2.0 `ClrCredential` bundling already *signed* OpenBadgeCredentials."""
+    if not credentials:
+        raise InvalidInput("a CLR bundles at least one credential", code="empty_clr")
+    if any("proof" not in credential for credential in credentials):
+        raise InvalidInput("a CLR bundles signed credentials only", code="unsigned_credential")
+    if not name.strip():
+        raise InvalidInput("a CLR needs a name", code="invalid_input")
+    subject = _compact(
+        {
+            "id": learner.id,
+            "type": ["ClrSubject"],
+            "identifier": learner_identifiers(learner),
+            "verifiableCredential": [dict(credential) for credential in credentials],
+        }
+    )
+    return _compact(
+        {
+            "@context": list(CLR_CONTEXTS),
+            "id": credential_id or new_urn_uuid(),
+            "type": ["VerifiableCredential", "ClrCredential"],
+            "name": name,
+            "description": description,
+            "issuer": issuer_profile(issuer),
+            **_validity(valid_from, valid_until),
+            "credentialSubject": subject,
+            "credentialStatus": _status_value(credential_status),
+        }
+    )

@@ -1,0 +1,214 @@
+"""W3C Data Integrity `DataIntegrityProof` with the EdDSA cryptosuites.
+
+Implements `eddsa-rdfc-2022` and `eddsa-jcs-2022` as the VC Data Integrity EdDSA Cryptosuites
+v1.0 specification defines them, and as Digital Bazaar's libraries produce them (checked by
+`tests/interop`):
+
+* proof configuration = the proof without `proofValue`, with `@context` = the document's
+  `@context` (for JCS the signed proof keeps that `@context`, as the spec and jsonld-signatures do;
+  for RDFC it is only used for canonicalization);
+* hash data = sha256(canonical proof configuration) || sha256(canonical unsecured document);
+* `proofValue` = multibase base58btc of the Ed25519 signature over the hash data.
+
+Every failure is an `InvalidInput` with a distinct `code` so the verifier can report why:
+`proof_missing`, `proof_set_unsupported`, `unsupported_proof_type`, `unsupported_cryptosuite`,
+`proof_purpose_mismatch`, `proof_malformed`, `proof_invalid`, plus `undefined_term` /
+`unknown_context` from RDFC canonicalization.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from node.credentials import jcs
+from node.credentials.canonical import canonize
+from node.credentials.jsonld import DocumentLoader, offline_document_loader
+from node.credentials.multikey import base58btc_multibase, decode_base58btc_multibase
+from node.errors import InvalidInput
+
+PROOF_TYPE = "DataIntegrityProof"
+
+
+class Cryptosuite(StrEnum):
+    EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
+    EDDSA_JCS_2022 = "eddsa-jcs-2022"
+
+
+def _canonical_rdfc(document: Mapping[str, Any], loader: DocumentLoader) -> bytes:
+    return canonize(document, loader).encode("utf-8")
+
+
+def _canonical_jcs(document: Mapping[str, Any], loader: DocumentLoader) -> bytes:
+    return jcs.canonicalize(document)
+
+
+_CANONICALIZERS: dict[Cryptosuite, Callable[[Mapping[str, Any], DocumentLoader], bytes]] = {
+    Cryptosuite.EDDSA_RDFC_2022: _canonical_rdfc,
+    Cryptosuite.EDDSA_JCS_2022: _canonical_jcs,
+}
+
+
+def xsd_datetime(moment: datetime) -> str:
+    """UTC `YYYY-MM-DDTHH:MM:SSZ`, the form Data Integrity and VC 2.0 use for timestamps."""
+    if moment.tzinfo is None:
+        raise InvalidInput("timestamps must be timezone-aware", code="invalid_datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _suite(name: Any) -> Cryptosuite:
+    try:
+        return Cryptosuite(name)
+    except ValueError:
+        raise InvalidInput(
+            f"cryptosuite {name!r} is not supported (use eddsa-rdfc-2022 or eddsa-jcs-2022)",
+            code="unsupported_cryptosuite",
+        ) from None
+
+
+def _unsecured(document: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "proof"}
+
+
+def _hash_data(
+    suite: Cryptosuite,
+    unsecured: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    loader: DocumentLoader,
+) -> bytes:
+    canonical = _CANONICALIZERS[suite]
+    config_hash = hashlib.sha256(canonical(proof_config, loader)).digest()
+    document_hash = hashlib.sha256(canonical(unsecured, loader)).digest()
+    return config_hash + document_hash
+
+
+def sign(
+    document: Mapping[str, Any],
+    signing_key: Ed25519PrivateKey,
+    verification_method: str,
+    cryptosuite: Cryptosuite | str = Cryptosuite.EDDSA_RDFC_2022,
+    *,
+    created: datetime | None = None,
+    proof_purpose: str = "assertionMethod",
+    document_loader: DocumentLoader = offline_document_loader,
+) -> dict[str, Any]:
+    """Return a copy of `document` secured with one `DataIntegrityProof`.
+
+    Any existing `proof` is replaced: the node issues single-proof credentials, and proof sets or
+    chains would need rules (which proof covers which) that nothing here needs yet.
+    """
+    suite = _suite(cryptosuite)
+    unsecured = _unsecured(document)
+    if "@context" not in unsecured:
+        raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
+    proof: dict[str, Any] = {
+        "type": PROOF_TYPE,
+        "cryptosuite": suite.value,
+        "created": xsd_datetime(created or datetime.now(UTC)),
+        "verificationMethod": verification_method,
+        "proofPurpose": proof_purpose,
+    }
+    proof_config = {"@context": unsecured["@context"], **proof}
+    signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
+    if suite is Cryptosuite.EDDSA_JCS_2022:
+        proof = proof_config
+    return {**unsecured, "proof": {**proof, "proofValue": base58btc_multibase(signature)}}
+
+
+def get_proof(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document's single proof; `proof_missing` / `proof_set_unsupported` otherwise.
+
+    Callers use it to read `verificationMethod` and resolve the key before calling `verify`.
+    """
+    proof = document.get("proof")
+    if isinstance(proof, list) and len(proof) == 1:
+        proof = proof[0]
+    if proof is None or proof == []:
+        raise InvalidInput("the document has no proof", code="proof_missing")
+    if isinstance(proof, list):
+        raise InvalidInput(
+            "documents with several proofs are not supported", code="proof_set_unsupported"
+        )
+    if not isinstance(proof, Mapping):
+        raise InvalidInput("proof must be an object", code="proof_malformed")
+    return dict(proof)
+
+
+def _checked_proof(
+    document: Mapping[str, Any], expected_proof_purpose: str | None
+) -> dict[str, Any]:
+    proof = get_proof(document)
+    if proof.get("type") != PROOF_TYPE:
+        raise InvalidInput(
+            f"proof type {proof.get('type')!r} is not supported", code="unsupported_proof_type"
+        )
+    _suite(proof.get("cryptosuite"))
+    if expected_proof_purpose is not None and proof.get("proofPurpose") != expected_proof_purpose:
+        raise InvalidInput(
+            f"proof purpose is {proof.get('proofPurpose')!r}, expected {expected_proof_purpose!r}",
+            code="proof_purpose_mismatch",
+        )
+    for field in ("verificationMethod", "proofValue"):
+        if not isinstance(proof.get(field), str):
+            raise InvalidInput(f"proof.{field} must be a string", code="proof_malformed")
+    return proof
+
+
+def _proof_config_for_verification(
+    suite: Cryptosuite, unsecured: Mapping[str, Any], proof: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Proof configuration and the document to hash, per each suite's verification algorithm."""
+    config = {key: value for key, value in proof.items() if key != "proofValue"}
+    if suite is Cryptosuite.EDDSA_RDFC_2022:
+        return {"@context": unsecured.get("@context"), **config}, dict(unsecured)
+    if "@context" not in config:
+        return config, dict(unsecured)
+    # eddsa-jcs-2022: the document's @context must start with the proof's, and the document is
+    # hashed with the proof's @context.
+    proof_context = _as_list(config["@context"])
+    document_context = _as_list(unsecured.get("@context"))
+    if document_context[: len(proof_context)] != proof_context:
+        raise InvalidInput(
+            "document @context does not start with the proof's @context", code="proof_invalid"
+        )
+    return config, {**unsecured, "@context": config["@context"]}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def verify(
+    document: Mapping[str, Any],
+    public_key: Ed25519PublicKey,
+    *,
+    expected_proof_purpose: str | None = "assertionMethod",
+    document_loader: DocumentLoader = offline_document_loader,
+) -> dict[str, Any]:
+    """Check the document's `DataIntegrityProof` against `public_key`; return the proof.
+
+    The caller is responsible for having obtained `public_key` from the proof's
+    `verificationMethod` (see `get_proof`) and for checking that method is authorized for the
+    issuer; this function only proves the document was signed by that key, unchanged.
+    """
+    proof = _checked_proof(document, expected_proof_purpose)
+    suite = Cryptosuite(proof["cryptosuite"])
+    try:
+        signature = decode_base58btc_multibase(proof["proofValue"])
+    except InvalidInput as error:
+        raise InvalidInput(f"proofValue: {error}", code="proof_malformed") from error
+    config, unsecured = _proof_config_for_verification(suite, _unsecured(document), proof)
+    hash_data = _hash_data(suite, unsecured, config, document_loader)
+    try:
+        public_key.verify(signature, hash_data)
+    except InvalidSignature:
+        raise InvalidInput(
+            "the proof signature does not match the document", code="proof_invalid"
+        ) from None
+    return proof

@@ -1,0 +1,187 @@
+"""W3C Bitstring Status List v1.0: codec, list credentials, entries, on-chain words.
+
+The bitstring is the public, privacy-preserving form of an issuer's revocation / suspension
+state (every list covers >= 131,072 credentials, so fetching it reveals nothing about which one
+is checked). Bit order is fixed by the spec: index 0 is the most significant bit of the first
+byte; the bytes are gzipped and multibase base64url encoded (`u`, no padding). The chain stores
+the same bits in uint256 words, word `i // 256`, bit `1 << (i % 256)`; converting between the two
+lets the node rebuild the W3C list from chain state (docs/design.md, "Status lists").
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from node.credentials.proofs import xsd_datetime
+from node.errors import InvalidInput
+
+#: Minimum list length the spec requires for group privacy; also the node's list size.
+MIN_LIST_LENGTH = 131_072
+WORD_BITS = 256
+VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+#: Decompressed size we accept from a remote list (16x the spec minimum), to refuse gzip bombs.
+MAX_DECODED_BYTES = MIN_LIST_LENGTH // 8 * 16
+
+
+def _invalid_list(detail: str) -> InvalidInput:
+    return InvalidInput(detail, code="invalid_status_list")
+
+
+def _invalid_index(detail: str) -> InvalidInput:
+    return InvalidInput(detail, code="invalid_status_index")
+
+
+class StatusPurpose(StrEnum):
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class Bitstring:
+    """A fixed-length bit array with the W3C bit order (index 0 = MSB of byte 0)."""
+
+    def __init__(self, length: int = MIN_LIST_LENGTH, data: bytes | None = None) -> None:
+        if length <= 0 or length % 8:
+            raise _invalid_list("a bitstring length must be a positive multiple of 8")
+        if data is not None and len(data) != length // 8:
+            raise _invalid_list("bitstring data does not match its length")
+        self._bytes = bytearray(data if data is not None else length // 8)
+
+    def __len__(self) -> int:
+        return len(self._bytes) * 8
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self):
+            raise _invalid_index(f"status index {index} is outside the list")
+        return index // 8, 0x80 >> (index % 8)
+
+    def get(self, index: int) -> bool:
+        byte, mask = self._locate(index)
+        return bool(self._bytes[byte] & mask)
+
+    def set(self, index: int, value: bool = True) -> None:
+        byte, mask = self._locate(index)
+        if value:
+            self._bytes[byte] |= mask
+        else:
+            self._bytes[byte] &= ~mask & 0xFF
+
+    def set_indices(self) -> list[int]:
+        """Indices whose bit is set, ascending."""
+        return [i for i, byte in enumerate(self._bytes) if byte for i in _bits_of(i, byte)]
+
+    def to_bytes(self) -> bytes:
+        return bytes(self._bytes)
+
+    def encode(self) -> str:
+        """`encodedList`: multibase base64url (no padding) of the gzipped bytes."""
+        compressed = gzip.compress(bytes(self._bytes), mtime=0)
+        return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+
+    @classmethod
+    def decode(cls, encoded_list: str) -> Bitstring:
+        """Inverse of `encode`; refuses other encodings and oversized (bomb) payloads."""
+        if not isinstance(encoded_list, str) or not encoded_list.startswith("u"):
+            raise _invalid_list("encodedList must be multibase base64url ('u...')")
+        body = encoded_list[1:]
+        try:
+            compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            data = inflater.decompress(compressed, MAX_DECODED_BYTES + 1)
+        except (ValueError, zlib.error) as error:
+            raise _invalid_list(f"encodedList is not gzip+base64url: {error}") from error
+        if len(data) > MAX_DECODED_BYTES or not data:
+            raise _invalid_list("encodedList has an unacceptable size")
+        return cls(len(data) * 8, data)
+
+    @classmethod
+    def from_indices(cls, indices: Iterable[int], length: int = MIN_LIST_LENGTH) -> Bitstring:
+        bits = cls(length)
+        for index in indices:
+            bits.set(index)
+        return bits
+
+    def to_words(self) -> list[int]:
+        """On-chain uint256 words: bit `i` is `words[i // 256] >> (i % 256) & 1`."""
+        words = [0] * -(-len(self) // WORD_BITS)
+        for index in self.set_indices():
+            words[index // WORD_BITS] |= 1 << (index % WORD_BITS)
+        return words
+
+    @classmethod
+    def from_words(cls, words: Sequence[int], length: int = MIN_LIST_LENGTH) -> Bitstring:
+        """Rebuild the W3C bitstring from on-chain words (missing words are zero)."""
+        if len(words) * WORD_BITS > length:
+            raise _invalid_list("more words than the list holds")
+        bits = cls(length)
+        for word_index, word in enumerate(words):
+            if not 0 <= word < 1 << WORD_BITS:
+                raise _invalid_list("a word must be a uint256")
+            remaining = word
+            while remaining:
+                lowest = remaining & -remaining
+                bits.set(word_index * WORD_BITS + lowest.bit_length() - 1)
+                remaining ^= lowest
+        return bits
+
+
+def _bits_of(byte_index: int, byte: int) -> Iterable[int]:
+    return (byte_index * 8 + bit for bit in range(8) if byte & (0x80 >> bit))
+
+
+def status_list_credential(
+    list_url: str,
+    issuer: str | Mapping[str, Any],
+    purpose: StatusPurpose | str,
+    bits: Bitstring,
+    *,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+) -> dict[str, Any]:
+    """An unsigned `BitstringStatusListCredential` published at `list_url` (the service signs)."""
+    purpose = StatusPurpose(purpose)
+    credential: dict[str, Any] = {
+        "@context": [VC_V2_CONTEXT],
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer if isinstance(issuer, str) else dict(issuer),
+        "validFrom": xsd_datetime(valid_from),
+        "credentialSubject": {
+            "id": f"{list_url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose.value,
+            "encodedList": bits.encode(),
+        },
+    }
+    if valid_until is not None:
+        credential["validUntil"] = xsd_datetime(valid_until)
+    return credential
+
+
+def status_list_entry(list_url: str, index: int, purpose: StatusPurpose | str) -> dict[str, Any]:
+    """A `BitstringStatusListEntry` pointing at bit `index` of the list credential."""
+    purpose = StatusPurpose(purpose)
+    if not index >= 0:
+        raise _invalid_index("a status index is non-negative")
+    return {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose.value,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+
+
+def entry_index(entry: Mapping[str, Any]) -> int:
+    """`statusListIndex` of an entry as an int; `invalid_status_entry` when malformed."""
+    raw = entry.get("statusListIndex")
+    if not isinstance(raw, str) or not raw.isdigit():
+        raise InvalidInput(
+            "statusListIndex must be a string of digits", code="invalid_status_entry"
+        )
+    return int(raw)

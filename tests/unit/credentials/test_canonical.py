@@ -1,0 +1,90 @@
+"""RDFC-1.0 canonicalization in safe mode (byte equality with rdf-canonize is in tests/interop)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from node.credentials.canonical import canonize, escape_literal
+from node.errors import InvalidInput
+
+VC2 = "https://www.w3.org/ns/credentials/v2"
+
+
+def _credential(**extra: Any) -> dict[str, Any]:
+    return {
+        "@context": [VC2],
+        "id": "urn:uuid:1",
+        "type": ["VerifiableCredential"],
+        "issuer": "did:ex:issuer",
+        "credentialSubject": {"id": "did:ex:subject", "name": "Ann"},
+        **extra,
+    }
+
+
+def test_output_is_sorted_canonical_nquads() -> None:
+    nquads = canonize(_credential())
+    lines = nquads.splitlines()
+    assert lines == sorted(lines)
+    assert '<did:ex:subject> <https://schema.org/name> "Ann" .' in lines
+    assert nquads.endswith(" .\n")
+
+
+def test_key_order_and_blank_node_naming_do_not_change_the_result() -> None:
+    document = _credential(credentialSubject={"name": "Ann", "description": "x"})
+    reordered = dict(reversed(list(document.items())))
+    assert canonize(document) == canonize(reordered)
+    assert "_:c14n0" in canonize(document)
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("\b\f\t\n\r", "\\b\\f\\t\\n\\r"),
+        ('"\\', '\\"\\\\'),
+        ("\x00\x01\x1f\x7f", "\\u0000\\u0001\\u001F\\u007F"),
+        ("é😀\u2028", "é😀\u2028"),
+    ],
+)
+def test_literals_are_escaped_as_canonical_nquads(raw: str, escaped: str) -> None:
+    assert escape_literal(raw) == escaped
+
+
+def test_control_characters_reach_the_output_escaped() -> None:
+    assert '"a\\bb\\u0001"' in canonize(_credential(name="a\bb\x01"))
+
+
+def test_direction_is_mapped_to_an_i18n_datatype() -> None:
+    name = {"@value": "שלום", "@language": "HE", "@direction": "rtl"}
+    assert '"שלום"^^<https://www.w3.org/ns/i18n#he_rtl>' in canonize(_credential(name=name))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        _credential(undefinedTerm="dropped by expansion"),
+        _credential(credentialSubject={"id": "did:ex:s", "notDefined": 1}),
+        _credential(id="relative"),
+        _credential(type=["VerifiableCredential", "UndefinedType"]),
+    ],
+    ids=["top-level term", "nested term", "relative id", "undefined type"],
+)
+def test_safe_mode_refuses_what_expansion_would_drop_or_leave_relative(
+    document: dict[str, Any],
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        canonize(document)
+    assert raised.value.code == "undefined_term"
+
+
+def test_unknown_contexts_are_refused() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        canonize({**_credential(), "@context": [VC2, "https://evil.example/ctx"]})
+    assert raised.value.code == "unknown_context"
+
+
+def test_malformed_json_ld_is_an_invalid_input() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        canonize({"@context": [VC2], "id": "urn:x", "name": {"@value": "x", "@language": 5}})
+    assert raised.value.code == "invalid_jsonld"
