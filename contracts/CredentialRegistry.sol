@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IssuerRegistry} from "./IssuerRegistry.sol";
+
+/// @title CredentialRegistry
+/// @notice Merkle-root anchors of credential batches and per-issuer status bitmaps
+/// (revocation and suspension), written only by the issuers the IssuerRegistry accredits.
+/// @dev Design decisions:
+/// - An anchor is packed into one slot: issuer (160 bits) | timestamp << 160 | count << 224.
+/// - Status lists live in the writer's own namespace (msg.sender), so no issuer can touch
+///   another's list. Each list has 131072 entries = 512 words of 256 bits; entry `i` is bit
+///   `1 << (i % 256)` of word `i / 256`.
+/// - Revocation (purpose 0) is permanent: any attempt to clear a revocation bit reverts.
+///   Suspension (purpose 1) can be set and cleared.
+/// - A status word that does not change is neither written nor announced, so every
+///   `StatusWordChanged` event is a real change and carries the full new word (an indexer can
+///   rebuild a list from events alone).
+contract CredentialRegistry {
+    /// @notice Entries in one status list.
+    uint256 public constant LIST_SIZE = 131072;
+    /// @notice 256-bit words in one status list.
+    uint256 public constant LIST_WORDS = 512;
+    /// @notice Purpose of a revocation list (permanent).
+    uint8 public constant REVOCATION = 0;
+    /// @notice Purpose of a suspension list (reversible).
+    uint8 public constant SUSPENSION = 1;
+
+    /// @notice The registry consulted for accreditation and issuer status.
+    IssuerRegistry public immutable registry;
+
+    mapping(bytes32 => uint256) private _anchors;
+    mapping(address => mapping(uint64 => mapping(uint8 => mapping(uint256 => uint256)))) private
+        _words;
+
+    event Anchored(
+        bytes32 indexed root, address indexed issuer, bytes32 indexed credentialType, uint32 count
+    );
+    event StatusWordChanged(
+        address indexed issuer,
+        uint64 indexed listId,
+        uint8 indexed purpose,
+        uint256 wordIndex,
+        uint256 word
+    );
+
+    error NotAccredited(address issuer, bytes32 credentialType);
+    error AlreadyAnchored(bytes32 root);
+    error EmptyBatch();
+    error NotActiveIssuer(address issuer);
+    error UnknownPurpose(uint8 purpose);
+    error IndexOutOfRange(uint256 index);
+    error WordOutOfRange(uint256 wordIndex);
+    error RevocationIsPermanent();
+    error LengthMismatch(uint256 wordIndexes, uint256 masks);
+
+    /// @param issuerRegistry The consortium's IssuerRegistry.
+    constructor(IssuerRegistry issuerRegistry) {
+        registry = issuerRegistry;
+    }
+
+    // ---------------------------------------------------------------- anchors
+
+    /// @notice Anchor the Merkle `root` of a batch of `count` credentials of `credentialType`.
+    /// @dev Reverts unless the caller is accredited for `credentialType` right now.
+    function anchor(bytes32 root, uint32 count, bytes32 credentialType) external {
+        if (count == 0) revert EmptyBatch();
+        if (_anchors[root] != 0) revert AlreadyAnchored(root);
+        if (!registry.isAccredited(msg.sender, credentialType, uint64(block.timestamp))) {
+            revert NotAccredited(msg.sender, credentialType);
+        }
+        _anchors[root] =
+            uint256(uint160(msg.sender)) | (block.timestamp << 160) | (uint256(count) << 224);
+        emit Anchored(root, msg.sender, credentialType, count);
+    }
+
+    /// @notice Who anchored `root`, when, and how many credentials the batch holds
+    /// (all zero when the root was never anchored).
+    function anchorOf(bytes32 root)
+        external
+        view
+        returns (address issuer, uint64 timestamp, uint32 count)
+    {
+        uint256 packed = _anchors[root];
+        issuer = address(uint160(packed));
+        timestamp = uint64(packed >> 160);
+        count = uint32(packed >> 224);
+    }
+
+    /// @notice Whether `leaf` is in the tree of `root` given its sibling path `proof`, where each
+    /// inner node hashes the sorted pair of its children (OpenZeppelin MerkleProof semantics).
+    function verifyInclusion(bytes32 root, bytes32[] calldata proof, bytes32 leaf)
+        external
+        pure
+        returns (bool)
+    {
+        bytes32 node = leaf;
+        for (uint256 i = 0; i < proof.length; ++i) {
+            node = _hashSortedPair(node, proof[i]);
+        }
+        return node == root;
+    }
+
+    // ---------------------------------------------------------------- status lists
+
+    /// @notice Set or clear entry `index` of the caller's list `listId` for `purpose`.
+    function setStatus(uint64 listId, uint8 purpose, uint256 index, bool value) external {
+        if (index >= LIST_SIZE) revert IndexOutOfRange(index);
+        _checkWrite(purpose, value);
+        _applyMask(listId, purpose, index >> 8, uint256(1) << (index & 0xff), value);
+    }
+
+    /// @notice Set (value true) or clear (value false) the bits `masks[k]` of word
+    /// `wordIndexes[k]` of the caller's list `listId` for `purpose`, for every k.
+    /// @dev One `StatusWordChanged` event per word that actually changed.
+    function updateStatusWords(
+        uint64 listId,
+        uint8 purpose,
+        uint256[] calldata wordIndexes,
+        uint256[] calldata masks,
+        bool value
+    ) external {
+        if (wordIndexes.length != masks.length) {
+            revert LengthMismatch(wordIndexes.length, masks.length);
+        }
+        _checkWrite(purpose, value);
+        for (uint256 k = 0; k < wordIndexes.length; ++k) {
+            uint256 wordIndex = wordIndexes[k];
+            if (wordIndex >= LIST_WORDS) revert WordOutOfRange(wordIndex);
+            _applyMask(listId, purpose, wordIndex, masks[k], value);
+        }
+    }
+
+    /// @notice Whether entry `index` of `issuer`'s list `listId` for `purpose` is set.
+    function isStatusSet(address issuer, uint64 listId, uint8 purpose, uint256 index)
+        external
+        view
+        returns (bool)
+    {
+        _checkPurpose(purpose);
+        if (index >= LIST_SIZE) revert IndexOutOfRange(index);
+        return _words[issuer][listId][purpose][index >> 8] & (uint256(1) << (index & 0xff)) != 0;
+    }
+
+    /// @notice `count` consecutive words of `issuer`'s list `listId` for `purpose`, starting at
+    /// word `fromWord` (the whole list is `statusWords(issuer, listId, purpose, 0, 512)`).
+    function statusWords(
+        address issuer,
+        uint64 listId,
+        uint8 purpose,
+        uint256 fromWord,
+        uint256 count
+    ) external view returns (uint256[] memory words) {
+        _checkPurpose(purpose);
+        if (fromWord > LIST_WORDS || count > LIST_WORDS - fromWord) {
+            revert WordOutOfRange(fromWord + count);
+        }
+        mapping(uint256 => uint256) storage list = _words[issuer][listId][purpose];
+        words = new uint256[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            words[k] = list[fromWord + k];
+        }
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Purpose known, no revocation cleared, and the caller an Active issuer (a suspended
+    /// or removed issuer can no longer change the status of what it issued).
+    function _checkWrite(uint8 purpose, bool value) private view {
+        _checkPurpose(purpose);
+        if (purpose == REVOCATION && !value) revert RevocationIsPermanent();
+        if (registry.issuerStatus(msg.sender) != IssuerRegistry.IssuerStatus.Active) {
+            revert NotActiveIssuer(msg.sender);
+        }
+    }
+
+    function _checkPurpose(uint8 purpose) private pure {
+        if (purpose > SUSPENSION) revert UnknownPurpose(purpose);
+    }
+
+    function _applyMask(uint64 listId, uint8 purpose, uint256 wordIndex, uint256 mask, bool value)
+        private
+    {
+        mapping(uint256 => uint256) storage list = _words[msg.sender][listId][purpose];
+        uint256 old = list[wordIndex];
+        uint256 updated = value ? old | mask : old & ~mask;
+        if (updated != old) {
+            list[wordIndex] = updated;
+            emit StatusWordChanged(msg.sender, listId, purpose, wordIndex, updated);
+        }
+    }
+
+    function _hashSortedPair(bytes32 a, bytes32 b) private pure returns (bytes32 hash) {
+        (bytes32 low, bytes32 high) = a < b ? (a, b) : (b, a);
+        assembly ("memory-safe") {
+            mstore(0x00, low)
+            mstore(0x20, high)
+            hash := keccak256(0x00, 0x40)
+        }
+    }
+}
