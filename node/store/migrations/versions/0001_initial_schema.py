@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:29:42.558385
+Create Date: 2026-11-23 11:42:34.048942
 """
 
 from __future__ import annotations
@@ -41,6 +41,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_chaintx_sender'), ['sender'], unique=False)
         batch_op.create_index('ix_chaintx_sender_nonce', ['sender', 'nonce'], unique=False)
         batch_op.create_index(batch_op.f('ix_chaintx_state'), ['state'], unique=False)
+
+    op.create_table('didchange',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contract', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('identity', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('block_number', sa.Integer(), nullable=False),
+    sa.Column('log_index', sa.Integer(), nullable=False),
+    sa.Column('block_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('block_time', sa.BigInteger(), nullable=False),
+    sa.Column('tx_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('kind', sa.Enum('OWNER', 'DELEGATE', 'ATTRIBUTE', name='didchangekind'), nullable=False),
+    sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('delegate_type', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('delegate', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('value', sa.Text(), nullable=True),
+    sa.Column('valid_to', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('previous_change', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('block_number', 'log_index')
+    )
+    with op.batch_alter_table('didchange', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_didchange_block_number'), ['block_number'], unique=False)
+        batch_op.create_index('ix_didchange_history', ['contract', 'identity', 'block_number', 'log_index'], unique=False)
 
     op.create_table('indexercursor',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -165,7 +189,7 @@ def upgrade() -> None:
     sa.Column('institution_id', sa.Integer(), nullable=False),
     sa.Column('list_number', sa.Integer(), nullable=False),
     sa.Column('status_index', sa.Integer(), nullable=False),
-    sa.Column('purpose', sa.Enum('REVOCATION', 'SUSPENSION', name='statuspurpose'), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('value', sa.Boolean(), nullable=False),
     sa.Column('tx_id', sa.Integer(), nullable=True),
     sa.Column('done', sa.Boolean(), nullable=False),
@@ -218,6 +242,11 @@ def downgrade() -> None:
 
     op.drop_table('institution')
     op.drop_table('indexercursor')
+    with op.batch_alter_table('didchange', schema=None) as batch_op:
+        batch_op.drop_index('ix_didchange_history')
+        batch_op.drop_index(batch_op.f('ix_didchange_block_number'))
+
+    op.drop_table('didchange')
     with op.batch_alter_table('chaintx', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chaintx_state'))
         batch_op.drop_index('ix_chaintx_sender_nonce')

@@ -1,0 +1,122 @@
+"""`GET /1.0/identifiers/{did}`: the DIF Universal Resolver / DID Resolution HTTP(S) binding.
+
+Anyone can resolve our issuers' DIDs here (a verifier without a chain connection included).
+The `Accept` header picks the representation:
+
+- `application/did-resolution` (or the older
+  `application/ld+json;profile="https://w3id.org/did-resolution"`, or none / `*/*` /
+  `application/json`): the resolution result `{didDocument, didResolutionMetadata,
+  didDocumentMetadata}`;
+- `application/did`, `application/did+ld+json`: the bare document, with `@context`;
+  `application/did+json`: the bare document without `@context`.
+
+`?versionId=<block>` and `?versionTime=<XML datetime>` select an earlier version. Failures are
+RFC 9457 problems (rendered by the API's problem handlers) whose `code` is snake_case and whose
+`error` is the DID Resolution error name: `invalidDid` 400, `notFound` 404,
+`representationNotSupported` 406, `methodNotSupported` 501. A deactivated DID answers 410 with
+its (empty) document and `deactivated: true` metadata, as the binding requires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from node.did.errors import InvalidResolutionOptions, RepresentationNotSupported
+from node.services.resolution import DID_LD_JSON, ResolutionResult, Resolver
+
+router = APIRouter(tags=["DID resolution"])
+
+DID_RESOLUTION = "application/did-resolution"
+LEGACY_RESOLUTION_PROFILE = "https://w3id.org/did-resolution"
+DID = "application/did"
+DID_JSON = "application/did+json"
+#: Media types answered with the resolution result, the default of the binding.
+_RESULT_TYPES = (DID_RESOLUTION, "application/json", "*/*", "application/*")
+_DOCUMENT_TYPES = (DID, DID_LD_JSON, DID_JSON)
+GONE = 410
+
+
+def choose_representation(accept: str | None) -> tuple[str, bool]:
+    """(response media type, whether it is the full resolution result) for an Accept header.
+
+    The first acceptable entry wins (q-values are not weighed: resolver clients send one type).
+    """
+    if not accept or not accept.strip():
+        return DID_RESOLUTION, True
+    for entry in accept.split(","):
+        media_type, *params = (part.strip() for part in entry.split(";"))
+        media_type = media_type.lower()
+        profile = next(
+            (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("profile=")),
+            None,
+        )
+        if media_type == "application/ld+json" and profile == LEGACY_RESOLUTION_PROFILE:
+            return f'application/ld+json;profile="{LEGACY_RESOLUTION_PROFILE}"', True
+        if media_type in _RESULT_TYPES:
+            return DID_RESOLUTION if media_type != "application/json" else media_type, True
+        if media_type in _DOCUMENT_TYPES:
+            return media_type, False
+    raise RepresentationNotSupported(
+        f"cannot answer Accept: {accept[:200]}; use {DID_RESOLUTION}, {DID}, {DID_LD_JSON} "
+        f"or {DID_JSON}"
+    )
+
+
+@router.get(
+    "/1.0/identifiers/{did:path}",
+    summary="Resolve a did:ethr DID",
+    response_description="The DID resolution result, or the DID document (see Accept)",
+)
+def resolve_identifier(
+    request: Request,
+    did: str,
+    version_id: str | None = Query(None, alias="versionId", description="Block number."),
+    version_time: str | None = Query(
+        None, alias="versionTime", description="XML datetime, e.g. 2025-01-01T00:00:00Z."
+    ),
+) -> JSONResponse:
+    media_type, full_result = choose_representation(request.headers.get("accept"))
+    resolver: Resolver = request.app.state.node.resolver
+    document_type = DID_JSON if media_type == DID_JSON else DID_LD_JSON
+    result = resolver.resolve(
+        did,
+        version_id=_block_number(version_id),
+        version_time=_instant(version_time),
+        content_type=document_type,
+    )
+    status = GONE if result.deactivated else 200
+    body: dict[str, Any] = result.as_json() if full_result else _document(result, media_type)
+    return JSONResponse(body, status_code=status, media_type=media_type)
+
+
+def _document(result: ResolutionResult, media_type: str) -> dict[str, Any]:
+    document = dict(result.did_document)
+    if media_type == DID_JSON:
+        document.pop("@context", None)
+    return document
+
+
+def _block_number(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdecimal() or not text.isascii():
+        raise InvalidResolutionOptions(f"versionId must be a block number, got {text[:80]!r}")
+    return int(text)
+
+
+def _instant(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidResolutionOptions(
+            f"versionTime must be an XML datetime such as 2025-01-01T00:00:00Z, got {text[:80]!r}"
+        ) from None
+    if instant.tzinfo is None:
+        raise InvalidResolutionOptions("versionTime needs a time zone, e.g. a trailing Z")
+    return instant
