@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     embedded_chain_port: int = Field(
         0, ge=0, le=65535, description="Port of the embedded anvil (0: pick a free one)."
     )
+    embedded_block_time: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between empty blocks on the embedded chain, so confirmations accrue "
+        "(transactions are still mined at once). 0: blocks only when there are transactions.",
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "

@@ -1,0 +1,44 @@
+"""The HTTP face of a node: thin routers over the services of a running `Node`.
+
+Routes translate HTTP to service calls and back; they hold no business rules. Every error leaves
+as an RFC 9457 problem (see problems.py), every request body is size-limited and public endpoints
+are rate-limited (limits.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from node import __version__
+from node.api.limits import install_limits
+from node.api.problems import install_problem_handlers
+from node.api.routes import admin, credentials, governance, health, resolver, status_lists
+
+if TYPE_CHECKING:
+    from node.runtime import Node
+
+DESCRIPTION = """\
+Issue, anchor, revoke and verify Learning and Employment Records (W3C Verifiable Credentials 2.0
+shaped as Open Badges 3.0 / CLR 2.0), resolve `did:ethr` issuer DIDs, and govern which
+institutions may issue. Write endpoints need an API key (`Authorization: Bearer lk_...`).
+Errors are RFC 9457 problem documents with a stable `code`.
+"""
+
+
+def create_app(node: Node) -> FastAPI:
+    """Build the app around a started node; `app.state.node` is how routes reach its services."""
+    app = FastAPI(
+        title="lernode",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.node = node
+    install_problem_handlers(app)
+    install_limits(app, node.settings)
+    for module in (health, credentials, status_lists, governance, resolver, admin):
+        app.include_router(module.router)
+    return app

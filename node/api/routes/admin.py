@@ -1,0 +1,127 @@
+"""`/v1/admin/api-keys`: create, list, rotate and revoke API keys (admin scope only).
+
+A key's token is in the response to create and rotate and nowhere else, ever: those responses
+are marked `Cache-Control: no-store` so no proxy or browser cache keeps a copy. Every change is
+logged with the acting key's id, which is the audit trail of who granted what.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from node.api.auth import Principal, node_database, require_scope
+from node.api.problems import problem_responses
+from node.services import apikeys
+from node.services.apikeys import ApiKeyInfo, IssuedKey, Scope
+
+log = logging.getLogger(__name__)
+
+Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    responses=problem_responses(401, 403),
+)
+
+
+class ApiKeyCreate(BaseModel):
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope), examples=[["issuer"]])
+    label: str = Field("", max_length=200, description="What the key is for, for humans.")
+    institution_id: int | None = Field(
+        None, description="Required for (and only for) `issuer` keys: who the key issues for."
+    )
+
+
+class ApiKeyView(BaseModel):
+    id: str
+    scopes: list[Scope]
+    label: str
+    institution_id: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKeyInfo) -> ApiKeyView:
+        return cls(
+            id=key.id,
+            scopes=sorted(key.scopes),
+            label=key.label,
+            institution_id=key.institution_id,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class ApiKeyWithSecret(ApiKeyView):
+    key: str = Field(description="The full API key. Shown only in this response: store it now.")
+
+    @classmethod
+    def issued(cls, issued: IssuedKey) -> ApiKeyWithSecret:
+        return cls(**ApiKeyView.of(issued.info).model_dump(), key=issued.token)
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    response_model=ApiKeyWithSecret,
+    responses=problem_responses(404, 422),
+    summary="Create an API key (the key is shown once)",
+)
+def create_api_key(
+    body: ApiKeyCreate, admin: Admin, request: Request, response: Response
+) -> ApiKeyWithSecret:
+    issued = apikeys.create_key(
+        node_database(request), body.scopes, label=body.label, institution_id=body.institution_id
+    )
+    log.info(
+        "API key %s created with scopes %s by %s",
+        issued.info.id,
+        " ".join(sorted(issued.info.scopes)),
+        admin.key_id,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyWithSecret.issued(issued)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyView], summary="List API keys (no secrets)")
+def list_api_keys(request: Request, include_revoked: bool = True) -> list[ApiKeyView]:
+    return [
+        ApiKeyView.of(key)
+        for key in apikeys.list_keys(node_database(request), include_revoked=include_revoked)
+    ]
+
+
+@router.post(
+    "/api-keys/{key_id}/rotate",
+    response_model=ApiKeyWithSecret,
+    responses=problem_responses(404, 409),
+    summary="Replace a key's secret; the old one stops working at once",
+)
+def rotate_api_key(
+    key_id: str, admin: Admin, request: Request, response: Response
+) -> ApiKeyWithSecret:
+    issued = apikeys.rotate_key(node_database(request), key_id)
+    log.info("API key %s rotated by %s", key_id, admin.key_id)
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyWithSecret.issued(issued)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyView,
+    responses=problem_responses(404),
+    summary="Revoke a key for good",
+)
+def revoke_api_key(key_id: str, admin: Admin, request: Request) -> ApiKeyView:
+    key = apikeys.revoke_key(node_database(request), key_id)
+    log.info("API key %s revoked by %s", key_id, admin.key_id)
+    return ApiKeyView.of(key)

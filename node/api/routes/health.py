@@ -1,0 +1,29 @@
+"""`GET /health`: what an operator or a load balancer needs to know at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+router = APIRouter(tags=["node"])
+
+
+class Health(BaseModel):
+    status: str
+    chain_id: int
+    rpc_url: str
+    latest_block: int | None
+    contracts: dict[str, str]
+    issuer_did: str | None
+    database: str
+    pending_anchors: int
+    version: str
+
+
+@router.get("/health", response_model=Health, summary="Node, chain and database status")
+def get_health(request: Request) -> dict[str, Any]:
+    """Always answers 200 while the process lives; `status` says `degraded` when the chain or
+    the database cannot be reached, so monitoring sees the cause instead of a timeout."""
+    return request.app.state.node.health()

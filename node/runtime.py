@@ -1,0 +1,355 @@
+"""Assembling a running node from its settings: the one place that wires the layers together.
+
+`Node.open(settings)` checks the data directory, unlocks the keys, migrates the database, starts
+or joins the chain, loads (or on an embedded chain, makes) the contract deployment and builds the
+services. The API and the CLI only ever talk to the `Node` and its services.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from sqlmodel import func, select
+
+from node import __version__
+from node.chain.anvil import AnvilProcess
+from node.chain.bindings import Contracts, Deployment, lernode_error_decoder
+from node.chain.client import ChainClient, redact_url
+from node.chain.deploy import deploy_all, verify_deployment
+from node.chain.indexer import Indexer, did_registry_subscription
+from node.chain.sender import Call, TransactionSender
+from node.config import Settings
+from node.errors import ConfigurationError, LernodeError
+from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
+from node.services.anchoring import AnchoringWorker, WorkerConfig
+from node.services.governance import GovernanceService
+from node.services.issuance import ChainInfo, IssuanceService
+from node.services.onboarding import MIN_BALANCE, OnboardingService
+from node.services.resolution import Resolver
+from node.services.status import StatusService
+from node.store.db import Database
+from node.store.models import Credential, CredentialState, Institution
+
+log = logging.getLogger(__name__)
+
+OPERATOR_KEY = "operator"
+
+
+def prepare_data_dir(path: Path) -> Path:
+    """Create the data directory and prove it is writable before anything else touches it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"data directory {path} is not writable: {exc.strerror}", code="data_dir_unwritable"
+        ) from None
+    return path.resolve()
+
+
+@dataclass
+class Node:
+    """A running node: its settings, keys, database, chain connection and contracts."""
+
+    settings: Settings
+    keystore: KeyStore
+    db: Database
+    chain: ChainClient
+    deployment: Deployment
+    contracts: Contracts
+    operator: LocalAccount
+    anvil: AnvilProcess | None = None
+    _senders: dict[str, TransactionSender] = field(default_factory=dict)
+    _senders_lock: threading.Lock = field(default_factory=threading.Lock)
+    _signing_keys: dict[str, Ed25519Key] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    # -- assembly -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings, *, deploy_if_missing: bool | None = None) -> Node:
+        """Open (and on an embedded chain, create) everything the node needs.
+
+        Partially started pieces are stopped again when a later step fails, so a bad
+        configuration never leaves an orphaned anvil behind.
+        """
+        data_dir = prepare_data_dir(settings.data_dir)
+        passphrase = load_or_create_passphrase(data_dir, settings.key_passphrase)
+        keystore = KeyStore(data_dir / "keys", passphrase)
+        keystore.check_permissions()
+        operator = keystore.account(OPERATOR_KEY, settings.account_key)
+
+        db = Database(settings.sqlalchemy_url)
+        db.migrate()
+
+        anvil: AnvilProcess | None = None
+        try:
+            if settings.embedded:
+                anvil = AnvilProcess(
+                    state_file=data_dir / "chain" / "anvil-state.json",
+                    port=settings.embedded_chain_port or None,
+                    chain_id=settings.embedded_chain_id,
+                    state_interval=5,
+                    log_file=data_dir / "chain" / "anvil.log",
+                    extra_args=embedded_mining_args(settings.embedded_block_time),
+                )
+                (data_dir / "chain").mkdir(exist_ok=True)
+                anvil.start()
+                rpc_url = anvil.rpc_url
+                expected = settings.embedded_chain_id
+            else:
+                assert settings.rpc_url is not None
+                rpc_url, expected = settings.rpc_url, settings.chain_id  # type: ignore[assignment]
+            chain = ChainClient(rpc_url, expected_chain_id=expected)
+            chain.connect()
+            if anvil is not None:
+                fund_dev_account(chain, operator.address)
+            deployment = cls._deployment(
+                settings, chain, operator, deploy_if_missing=deploy_if_missing
+            )
+        except BaseException:
+            if anvil is not None:
+                anvil.stop()
+            db.dispose()
+            raise
+        node = cls(
+            settings=settings,
+            keystore=keystore,
+            db=db,
+            chain=chain,
+            deployment=deployment,
+            contracts=Contracts(chain, deployment),
+            operator=operator,
+            anvil=anvil,
+        )
+        return node
+
+    @staticmethod
+    def _deployment(
+        settings: Settings,
+        chain: ChainClient,
+        operator: LocalAccount,
+        *,
+        deploy_if_missing: bool | None,
+    ) -> Deployment:
+        path = settings.deployment_path
+        if path.exists():
+            deployment = Deployment.load(path)
+            verify_deployment(chain, deployment)
+            return deployment
+        if deploy_if_missing is None:
+            deploy_if_missing = settings.embedded
+        if not deploy_if_missing:
+            raise ConfigurationError(
+                f"no contract deployment at {path}: run `lernode deploy` or set "
+                "LERNODE_DEPLOYMENT_FILE to the consortium's deployment.json",
+                code="not_deployed",
+            )
+        sender = TransactionSender(chain, operator, error_decoder=lernode_error_decoder())
+        deployment = deploy_all(
+            sender,
+            members=[operator.address],
+            threshold=1,
+            proposal_lifetime=settings.proposal_lifetime,
+        )
+        deployment.save(path)
+        return deployment
+
+    def sender(self, account: LocalAccount) -> TransactionSender:
+        """The one transaction sender for `account` (one per key keeps nonces consistent)."""
+        with self._senders_lock:
+            existing = self._senders.get(account.address)
+            if existing is None:
+                existing = TransactionSender(
+                    self.chain,
+                    account,
+                    confirmations=self.settings.confirmations,
+                    error_decoder=self.contracts.error_decoder,
+                    contract_names=self.contracts.names_by_address,
+                )
+                self._senders[account.address] = existing
+            return existing
+
+    def start_background(self) -> None:
+        """Start the anchoring worker and the chain indexer threads."""
+        self.worker.start()
+        thread = threading.Thread(
+            target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        """Stop background work first (it may be mid-transaction), then the chain."""
+        self._stop.set()
+        if "worker" in self.__dict__:
+            self.worker.stop()
+        for thread in self._threads:
+            thread.join(10)
+        self.db.dispose()
+        if self.anvil is not None:
+            self.anvil.stop()
+
+    # -- services -----------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """The chain's clock (latest block time): what contracts compare validity against."""
+        latest = self.chain.block("latest")
+        return int(latest["timestamp"]) if latest else 0
+
+    def fund(self, address: str) -> None:
+        """Make sure `address` can pay for gas: anvil's cheat RPC on the embedded chain,
+        a transfer from the operator account on an external one."""
+        if self.anvil is not None:
+            fund_dev_account(self.chain, address)
+            return
+        if self.chain.balance(address) < MIN_BALANCE:
+            self.sender(self.operator).transact(
+                Call(to=to_checksum_address(address)), value=MIN_BALANCE * 10
+            )
+
+    @cached_property
+    def governance(self) -> GovernanceService:
+        return GovernanceService(self.contracts.issuer_registry, self.sender, self.now)
+
+    @cached_property
+    def onboarding(self) -> OnboardingService:
+        return OnboardingService(
+            self.db,
+            self.chain,
+            self.contracts,
+            self.keystore,
+            self.sender,
+            self.fund,
+            self.settings.base_url,
+        )
+
+    @cached_property
+    def worker(self) -> AnchoringWorker:
+        return AnchoringWorker(
+            self.db,
+            self.chain,
+            self.contracts,
+            account_for=self.onboarding.account,
+            sender_for=self.sender,
+            config=WorkerConfig(
+                batch_size=self.settings.anchor_batch_size,
+                batch_interval=self.settings.anchor_interval,
+                confirmations=self.settings.confirmations,
+            ),
+        )
+
+    @cached_property
+    def issuance(self) -> IssuanceService:
+        def queued(anchor_now: bool) -> None:
+            if anchor_now:
+                self.worker.request_flush()
+            else:
+                self.worker.wake.set()
+
+        return IssuanceService(
+            self.db,
+            self.settings.base_url,
+            self.signing_key,
+            ChainInfo(self.deployment.chain_id, self.deployment.credential_registry.lower()),
+            queued,
+        )
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        return Resolver(
+            self.db,
+            self.deployment.chain_id,
+            self.deployment.did_registry,
+            block_time=self.chain.block_timestamp,
+        )
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(
+            self.db,
+            self.chain,
+            [did_registry_subscription(self.deployment.did_registry)],
+            start_block=self.deployment.block_number,
+            poll_interval=0.5,
+        )
+
+    @cached_property
+    def status(self) -> StatusService:
+        return StatusService(
+            self.db,
+            self.contracts.credential_registry,
+            self.signing_key,
+            self.worker.wake.set,
+            self.issuance.status_list_url,
+        )
+
+    def signing_key(self, institution: Institution) -> Ed25519Key:
+        """The institution's current signing key, decrypted once per process."""
+        if institution.signing_key_id is None:
+            raise ConfigurationError(f"{institution.did} has no signing key", code="key_missing")
+        with self._senders_lock:
+            key = self._signing_keys.get(institution.signing_key_id)
+            if key is None:
+                key = self.keystore.load_signing_key(institution.signing_key_id)
+                self._signing_keys[institution.signing_key_id] = key
+            return key
+
+    # -- facts --------------------------------------------------------------------------------
+
+    def own_institution(self) -> Institution | None:
+        with self.db.session() as session:
+            return session.exec(select(Institution).order_by(Institution.id)).first()  # type: ignore[arg-type]
+
+    def health(self) -> dict[str, Any]:
+        status = "ok"
+        try:
+            latest: int | None = self.chain.latest_block()
+        except LernodeError:
+            latest, status = None, "degraded"
+        database = self.db.check()
+        pending = 0
+        if database == "ok":
+            with self.db.session() as session:
+                pending = session.exec(
+                    select(func.count())
+                    .select_from(Credential)
+                    .where(Credential.state == CredentialState.PENDING)
+                ).one()
+        else:
+            status = "degraded"
+        institution = self.own_institution() if database == "ok" else None
+        return {
+            "status": status,
+            "chain_id": self.deployment.chain_id,
+            "rpc_url": redact_url(self.chain.rpc_url),
+            "latest_block": latest,
+            "contracts": dict(self.deployment.addresses),
+            "issuer_did": institution.did if institution else None,
+            "database": database,
+            "pending_anchors": pending,
+            "version": __version__,
+        }
+
+
+def embedded_mining_args(block_time: float) -> list[str]:
+    """Automine every transaction and also seal an empty block every `block_time` seconds."""
+    if block_time <= 0:
+        return []
+    return ["--block-time", f"{block_time:g}", "--mixed-mining"]
+
+
+def fund_dev_account(chain: ChainClient, address: str, wei: int = 10**24) -> None:
+    """Give a fresh key gas money on the embedded dev chain (anvil's cheat RPC; no real value)."""
+    if chain.balance(address) < wei // 1000:
+        chain.request("anvil_setBalance", [address, hex(wei)])

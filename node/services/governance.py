@@ -1,0 +1,236 @@
+"""Consortium governance: operators propose, approve and execute changes to the issuer registry.
+
+Each call is signed by the operator's own key; the IssuerRegistry contract decides who may do
+what (members only, threshold, expiry, no double approval), so a refused call comes back as a
+`ContractRevert` carrying the contract's own error name as its code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from node.chain.sender import Receipt, TransactionSender
+from node.errors import InvalidInput
+from node.governance.actions import (
+    ISSUER_ACTIONS,
+    MEMBERSHIP_ACTIONS,
+    IssuerStatus,
+    ProposalAction,
+    credential_type_id,
+    credential_type_name,
+)
+
+#: `grantedUntil` of a grant that is still open.
+OPEN_GRANT = 2**64 - 1
+
+
+def _time(seconds: int) -> str | None:
+    if seconds in (0, OPEN_GRANT):
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _type_name(type_id: bytes) -> str:
+    return credential_type_name(type_id) or "0x" + bytes(type_id).hex()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    action: ProposalAction
+    target: str
+    credential_types: list[str]
+    valid_from: str | None
+    valid_until: str | None
+    metadata_hash: str
+    new_threshold: int
+    proposer: str
+    created_at: str | None
+    expires_at: str | None
+    executed: bool
+    approvals: int
+    threshold: int
+    expired: bool
+
+    @property
+    def state(self) -> str:
+        if self.executed:
+            return "executed"
+        if self.expired:
+            return "expired"
+        return "ready" if self.approvals >= self.threshold else "open"
+
+    def as_json(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["action"] = self.action.name.lower()
+        data["state"] = self.state
+        return data
+
+
+@dataclass(frozen=True)
+class Grant:
+    credential_type: str
+    granted_at: str | None
+    granted_until: str | None
+    valid_from: str | None
+    valid_until: str | None
+
+
+@dataclass(frozen=True)
+class IssuerRecord:
+    address: str
+    status: str
+    metadata_hash: str
+    accreditations: list[Grant]
+    status_history: list[dict[str, Any]]
+
+
+class GovernanceService:
+    """Reads the consortium's state from the IssuerRegistry and sends operators' decisions."""
+
+    def __init__(
+        self,
+        registry: Contract,
+        sender_for: Callable[[LocalAccount], TransactionSender],
+        now: Callable[[], int],
+    ) -> None:
+        self.registry = registry
+        self._sender_for = sender_for
+        self._now = now
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def members(self) -> list[str]:
+        return list(self.registry.functions.members().call())
+
+    def threshold(self) -> int:
+        return int(self.registry.functions.threshold().call())
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        raw = self.registry.functions.getProposal(proposal_id).call()
+        (action, target, types, valid_from, valid_until, metadata, new_threshold, proposer,
+         created, expires, executed, approvals) = raw  # fmt: skip
+        return Proposal(
+            id=proposal_id,
+            action=ProposalAction(action),
+            target=target,
+            credential_types=[_type_name(t) for t in types],
+            valid_from=_time(valid_from),
+            valid_until=_time(valid_until),
+            metadata_hash="0x" + bytes(metadata).hex(),
+            new_threshold=int(new_threshold),
+            proposer=proposer,
+            created_at=_time(created),
+            expires_at=_time(expires),
+            executed=bool(executed),
+            approvals=int(approvals),
+            threshold=self.threshold(),
+            expired=self._now() >= expires,
+        )
+
+    def proposals(self) -> list[Proposal]:
+        count = int(self.registry.functions.proposalCount().call())
+        return [self.proposal(i) for i in range(count, 0, -1)]
+
+    def issuer(self, address: str) -> IssuerRecord:
+        issuer = _address(address)
+        status = IssuerStatus(self.registry.functions.issuerStatus(issuer).call())
+        grants = self.registry.functions.accreditationHistory(issuer).call()
+        changes = self.registry.functions.statusHistory(issuer).call()
+        metadata = self.registry.functions.issuerMetadataHash(issuer).call()
+        return IssuerRecord(
+            address=issuer,
+            status=status.name.lower(),
+            metadata_hash="0x" + bytes(metadata).hex(),
+            accreditations=[
+                Grant(_type_name(t), _time(at), _time(until), _time(vf), _time(vu))
+                for t, at, until, vf, vu in grants
+            ],
+            status_history=[
+                {"status": IssuerStatus(s).name.lower(), "at": _time(at)} for s, at in changes
+            ],
+        )
+
+    def issuers(self, from_block: int = 0) -> list[IssuerRecord]:
+        """Every issuer the consortium ever accredited, with status and history."""
+        logs = self.registry.events.IssuerAccredited().get_logs(from_block=from_block)
+        addresses = dict.fromkeys(str(log["args"]["issuer"]) for log in logs)
+        return [self.issuer(address) for address in addresses]
+
+    def is_accredited(self, issuer: str, credential_type: str, at: int) -> bool:
+        return bool(
+            self.registry.functions.isAccredited(
+                _address(issuer), credential_type_id(credential_type), at
+            ).call()
+        )
+
+    # -- deciding -----------------------------------------------------------------------------
+
+    def propose_accreditation(
+        self,
+        operator: LocalAccount,
+        issuer: str,
+        credential_types: Sequence[str],
+        *,
+        valid_from: int = 0,
+        valid_until: int = 0,
+        metadata_hash: bytes = b"\x00" * 32,
+    ) -> int:
+        call = self.registry.functions.proposeAccreditation(
+            _address(issuer),
+            [credential_type_id(name) for name in credential_types],
+            valid_from,
+            valid_until,
+            metadata_hash,
+        )
+        return self._proposal_id(self._send(operator, call))
+
+    def propose_issuer_action(
+        self, operator: LocalAccount, action: ProposalAction, issuer: str
+    ) -> int:
+        if action not in ISSUER_ACTIONS:
+            raise InvalidInput(f"{action.name.lower()} is not an issuer action", code="bad_action")
+        call = self.registry.functions.proposeIssuerAction(int(action), _address(issuer))
+        return self._proposal_id(self._send(operator, call))
+
+    def propose_membership(
+        self, operator: LocalAccount, action: ProposalAction, member: str
+    ) -> int:
+        if action not in MEMBERSHIP_ACTIONS:
+            raise InvalidInput(
+                f"{action.name.lower()} is not a membership action", code="bad_action"
+            )
+        call = self.registry.functions.proposeMembership(int(action), _address(member))
+        return self._proposal_id(self._send(operator, call))
+
+    def propose_threshold(self, operator: LocalAccount, new_threshold: int) -> int:
+        call = self.registry.functions.proposeThreshold(new_threshold)
+        return self._proposal_id(self._send(operator, call))
+
+    def approve(self, operator: LocalAccount, proposal_id: int) -> None:
+        self._send(operator, self.registry.functions.approve(proposal_id))
+
+    def execute(self, operator: LocalAccount, proposal_id: int) -> None:
+        self._send(operator, self.registry.functions.execute(proposal_id))
+
+    def _send(self, operator: LocalAccount, call: Any) -> Receipt:
+        return self._sender_for(operator).transact(call)
+
+    def _proposal_id(self, receipt: Receipt) -> int:
+        events = self.registry.events.ProposalCreated().process_receipt(receipt.raw, errors=DISCARD)
+        return int(events[0]["args"]["id"])
+
+
+def _address(value: str) -> str:
+    try:
+        return to_checksum_address(value)
+    except ValueError:
+        raise InvalidInput(f"not an Ethereum address: {value!r}", code="invalid_address") from None

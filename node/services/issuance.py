@@ -1,0 +1,331 @@
+"""Issuing credentials: build, sign, store and queue for anchoring.
+
+Status indexes are allocated in one short transaction (row-locked on PostgreSQL, so several API
+workers never hand out the same index); signing happens outside any transaction (it is the slow
+part); then every credential row of the request, which is also its anchoring outbox entry, is
+written in one transaction. A crash before that commit loses nothing the caller was given: the
+request simply failed and a retry issues afresh (the skipped indexes stay unused).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from node.credentials import jcs
+from node.credentials.format_check import credential_kind
+from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
+from node.credentials.merkle import credential_hash, leaf
+from node.credentials.model import build_clr, build_open_badge
+from node.credentials.proofs import Cryptosuite, sign
+from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
+from node.errors import Conflict, InvalidInput, NotFound
+from node.governance.actions import credential_type_id
+from node.keystore import Ed25519Key
+from node.store.db import Database
+from node.store.models import (
+    AnchorBatch,
+    ChainTx,
+    Credential,
+    CredentialEvent,
+    CredentialState,
+    Institution,
+    StatusList,
+)
+
+#: Open the next list once a list is this full, so allocation never waits for one.
+PREALLOCATE_AT = 0.9
+#: Most credentials one request may issue.
+MAX_PER_REQUEST = 10_000
+
+
+@dataclass(frozen=True)
+class ChainInfo:
+    chain_id: int
+    credential_registry: str
+
+
+def status_list_id(institution: Institution, list_number: int, purpose: str) -> str:
+    """The public id of one status list credential (the last segment of its URL)."""
+    return f"{institution.address}-{list_number}-{purpose}"
+
+
+class IssuanceService:
+    def __init__(
+        self,
+        db: Database,
+        base_url: str,
+        signing_key: Callable[[Institution], Ed25519Key],
+        chain_info: ChainInfo,
+        on_queued: Callable[[bool], None],
+        list_capacity: int = MIN_LIST_LENGTH,
+    ) -> None:
+        self.db = db
+        self.base_url = base_url
+        self._signing_key = signing_key
+        self.chain_info = chain_info
+        self._on_queued = on_queued
+        self.list_capacity = list_capacity
+
+    # -- issuing ------------------------------------------------------------------------------
+
+    def issue(
+        self,
+        institution: Institution,
+        inputs: Sequence[CredentialInput],
+        *,
+        cryptosuite: Cryptosuite = Cryptosuite.EDDSA_RDFC_2022,
+        anchor_now: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Issue one OpenBadgeCredential per input; returns the signed credentials."""
+        if not inputs:
+            raise InvalidInput("nothing to issue", code="empty_request")
+        if len(inputs) > MAX_PER_REQUEST:
+            raise InvalidInput(
+                f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
+            )
+        profile = self._profile(institution)
+        slots = self._allocate(institution, len(inputs))
+        documents = [
+            build_open_badge(item, profile, credential_status=self._entries(institution, slot))
+            for item, slot in zip(inputs, slots, strict=True)
+        ]
+        return self._sign_and_store(institution, documents, slots, cryptosuite, anchor_now)
+
+    def issue_clr(
+        self,
+        institution: Institution,
+        learner: LearnerInput,
+        achievements: Sequence[CredentialInput],
+        *,
+        name: str,
+        description: str | None = None,
+        cryptosuite: Cryptosuite = Cryptosuite.EDDSA_RDFC_2022,
+        anchor_now: bool = False,
+    ) -> dict[str, Any]:
+        """A CLR transcript: each achievement is issued (and anchored) as its own credential,
+        then bundled into a ClrCredential that is issued too."""
+        parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
+        slot = self._allocate(institution, 1)
+        clr = build_clr(
+            parts,
+            self._profile(institution),
+            learner,
+            name=name,
+            description=description,
+            credential_status=self._entries(institution, slot[0]),
+        )
+        return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
+
+    def _profile(self, institution: Institution) -> IssuerProfile:
+        if institution.verification_method is None:
+            raise Conflict(
+                f"{institution.did} has no published signing key yet", code="no_signing_key"
+            )
+        return IssuerProfile(id=institution.did, name=institution.name, url=institution.profile_url)
+
+    def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
+        list_number, index = slot
+        return [
+            status_list_entry(
+                self.status_list_url(institution, list_number, purpose), index, purpose
+            )
+            for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
+        ]
+
+    def status_list_url(self, institution: Institution, list_number: int, purpose: str) -> str:
+        return (
+            f"{self.base_url}/v1/status-lists/{status_list_id(institution, list_number, purpose)}"
+        )
+
+    def _sign_and_store(
+        self,
+        institution: Institution,
+        documents: list[dict[str, Any]],
+        slots: list[tuple[int, int]],
+        cryptosuite: Cryptosuite,
+        anchor_now: bool,
+    ) -> list[dict[str, Any]]:
+        key = self._signing_key(institution)
+        assert institution.verification_method is not None
+        now = datetime.now(UTC)
+        signed = [
+            sign(doc, key.private_key, institution.verification_method, cryptosuite, created=now)
+            for doc in documents
+        ]
+        with self.db.session() as session:
+            for document, (list_number, index) in zip(signed, slots, strict=True):
+                kind = credential_kind(document)
+                session.add(
+                    Credential(
+                        id=document["id"],
+                        institution_id=institution.id,  # type: ignore[arg-type]
+                        kind=kind,
+                        credential_type_id="0x" + credential_type_id(kind).hex(),
+                        document=jcs.canonicalize(document).decode(),
+                        credential_hash="0x" + credential_hash(document).hex(),
+                        status_list=list_number,
+                        status_index=index,
+                        valid_from=_parse_time(document.get("validFrom")),
+                        valid_until=_parse_time(document.get("validUntil")),
+                    )
+                )
+            session.flush()
+            session.add_all(
+                CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
+                for document in signed
+            )
+        self._on_queued(anchor_now)
+        return signed
+
+    def _allocate(self, institution: Institution, count: int) -> list[tuple[int, int]]:
+        """Reserve `count` status entries, opening new lists as they fill."""
+        slots: list[tuple[int, int]] = []
+        with self.db.session() as session:
+            while len(slots) < count:
+                status_list = self._open_list(session, institution)
+                take = min(count - len(slots), status_list.capacity - status_list.next_index)
+                start = status_list.next_index
+                slots.extend((status_list.list_number, start + i) for i in range(take))
+                status_list.next_index += take
+                session.add(status_list)
+                if status_list.next_index >= status_list.capacity * PREALLOCATE_AT:
+                    self._ensure_list(session, institution, status_list.list_number + 1)
+                session.flush()
+        return slots
+
+    def _open_list(self, session: Session, institution: Institution) -> StatusList:
+        found = session.exec(
+            select(StatusList)
+            .where(
+                StatusList.institution_id == institution.id,
+                col(StatusList.next_index) < col(StatusList.capacity),
+            )
+            .order_by(col(StatusList.list_number))
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if found is not None:
+            return found
+        last = session.exec(
+            select(StatusList.list_number)
+            .where(StatusList.institution_id == institution.id)
+            .order_by(col(StatusList.list_number).desc())
+        ).first()
+        return self._ensure_list(session, institution, 0 if last is None else last + 1)
+
+    def _ensure_list(self, session: Session, institution: Institution, number: int) -> StatusList:
+        existing = session.exec(
+            select(StatusList).where(
+                StatusList.institution_id == institution.id, StatusList.list_number == number
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        created = StatusList(
+            institution_id=institution.id,  # type: ignore[arg-type]
+            list_number=number,
+            capacity=self.list_capacity,
+        )
+        session.add(created)
+        session.flush()
+        return created
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def record(self, credential_id: str, institution: Institution | None = None) -> Credential:
+        """The stored credential; an issuer-scoped caller only sees its own."""
+        with self.db.session() as session:
+            credential = session.get(Credential, credential_id)
+        if credential is None or (
+            institution is not None and credential.institution_id != institution.id
+        ):
+            raise NotFound(f"no credential {credential_id}", code="credential_not_found")
+        return credential
+
+    def document(self, credential: Credential) -> dict[str, Any]:
+        if credential.document is None:
+            raise NotFound(f"credential {credential.id} was erased", code="credential_erased")
+        parsed: dict[str, Any] = json.loads(credential.document)
+        return parsed
+
+    def receipt(self, credential: Credential) -> dict[str, Any] | None:
+        """The anchor receipt a holder keeps, once the credential's root is mined."""
+        if credential.batch_id is None or credential.state == CredentialState.PENDING:
+            return None
+        with self.db.session() as session:
+            batch = session.get(AnchorBatch, credential.batch_id)
+            assert batch is not None
+            tx = session.get(ChainTx, batch.tx_id) if batch.tx_id is not None else None
+            institution = session.get(Institution, credential.institution_id)
+            assert institution is not None
+        credential_hash_ = bytes.fromhex(credential.credential_hash[2:])
+        return {
+            "type": "LernodeAnchorReceipt",
+            "chainId": self.chain_info.chain_id,
+            "contract": self.chain_info.credential_registry,
+            "issuer": institution.address,
+            "credentialHash": credential.credential_hash,
+            "leaf": "0x" + leaf(credential_hash_).hex(),
+            "root": batch.root,
+            "proof": json.loads(credential.merkle_proof or "[]"),
+            "transactionHash": tx.tx_hash if tx else None,
+            "blockNumber": batch.block_number,
+            "blockTime": _iso(batch.block_time),
+            "count": batch.count,
+        }
+
+    def bundle(self, credential: Credential) -> dict[str, Any]:
+        return {"credential": self.document(credential), "receipt": self.receipt(credential)}
+
+    def summary(self, credential: Credential) -> dict[str, Any]:
+        """What the API reports about a credential besides the document."""
+        return {
+            "id": credential.id,
+            "kind": credential.kind,
+            "state": credential.state,
+            "revoked": credential.revoked,
+            "suspended": credential.suspended,
+            "erased": credential.erased_at is not None,
+            "credentialHash": credential.credential_hash,
+            "statusList": credential.status_list,
+            "statusIndex": credential.status_index,
+        }
+
+    # -- erasure ------------------------------------------------------------------------------
+
+    def erase(self, credential_id: str, institution: Institution | None) -> Credential:
+        """Delete the credential's content (a data-subject erasure request).
+
+        What stays is the hash, the status index and the lifecycle log: none of it is personal
+        data, and keeping them means the node still reports that the credential existed and
+        lets the issuer revoke it. The chain never held anything but the Merkle root.
+        """
+        record = self.record(credential_id, institution)
+        with self.db.session() as session:
+            stored = session.get(Credential, record.id)
+            assert stored is not None
+            stored.document = None
+            stored.erased_at = stored.updated_at = datetime.now(UTC)
+            session.add(stored)
+            session.add(CredentialEvent(credential_id=record.id, event="erased"))
+        return self.record(credential_id)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,165 @@
+"""Bringing an issuing institution onto the network.
+
+An institution gets an Ethereum account (its DID is `did:ethr:<chain>:<account>`), an Ed25519
+key that signs its credentials, published on the DID as an assertion key, a profile service on
+the DID, and then asks the consortium for accreditation with a governance proposal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlmodel import select
+
+from node.chain.bindings import Contracts
+from node.chain.client import ChainClient
+from node.chain.sender import TransactionSender
+from node.credentials.multikey import base58btc_multibase
+from node.did.attributes import Attribute, publish_ed25519_key, publish_service
+from node.did.document import build_document
+from node.did.identifier import format_ethr_did, parse_ethr_did
+from node.errors import NotFound
+from node.keystore import KeyStore
+from node.services.did_history import fetch_did_history
+from node.services.governance import GovernanceService
+from node.store.db import Database
+from node.store.models import Institution
+
+#: Validity of a published key or service: about 100 years, i.e. until rotated or revoked.
+ATTRIBUTE_VALIDITY = 100 * 365 * 24 * 3600
+#: Gas money an institution account needs on an external chain before it can act.
+MIN_BALANCE = 10**17
+
+
+class OnboardingService:
+    def __init__(
+        self,
+        db: Database,
+        chain: ChainClient,
+        contracts: Contracts,
+        keystore: KeyStore,
+        sender_for: Callable[[LocalAccount], TransactionSender],
+        fund: Callable[[str], None],
+        base_url: str,
+    ) -> None:
+        self.db = db
+        self.chain = chain
+        self.contracts = contracts
+        self.keystore = keystore
+        self._sender_for = sender_for
+        self._fund = fund
+        self.base_url = base_url
+
+    @staticmethod
+    def account_name(institution_id: int) -> str:
+        return f"institution-{institution_id}"
+
+    def account(self, institution: Institution) -> LocalAccount:
+        assert institution.id is not None
+        return self.keystore.load_account(self.account_name(institution.id))
+
+    def create_institution(self, name: str, profile_url: str | None = None) -> Institution:
+        """Create the institution's keys and DID, and publish its signing key and profile."""
+        with self.db.session() as session:
+            institution = Institution(name=name, address="pending", did="pending")
+            session.add(institution)
+            session.flush()
+            assert institution.id is not None
+            account = self.keystore.account(self.account_name(institution.id))
+            institution.address = account.address.lower()
+            institution.did = format_ethr_did(self.chain.chain_id, account.address)
+            institution.profile_url = (
+                profile_url or f"{self.base_url}/v1/issuers/{account.address.lower()}"
+            )
+            session.add(institution)
+        self._fund(account.address)
+        self.rotate_signing_key(institution)
+        self._set_attribute(
+            account,
+            publish_service(
+                "LinkedDomains" if profile_url else "IssuerProfile", institution.profile_url
+            ),
+        )
+        return self.get(institution.id)
+
+    def rotate_signing_key(self, institution: Institution) -> Institution:
+        """Publish a new Ed25519 key on the DID and sign with it from now on.
+
+        The old key stays on the DID (credentials it signed keep verifying); revoke it on chain
+        separately if it was compromised.
+        """
+        assert institution.id is not None
+        key = self.keystore.create_signing_key()
+        account = self.account(institution)
+        self._set_attribute(account, publish_ed25519_key(key.public_bytes))
+        method = self.verification_method_for(institution.did, key.public_bytes)
+        with self.db.session() as session:
+            stored = session.get(Institution, institution.id)
+            assert stored is not None
+            stored.verification_method = method
+            stored.signing_key_id = key.key_id
+            session.add(stored)
+        return self.get(institution.id)
+
+    def verification_method_for(self, did: str, public_key: bytes) -> str:
+        """The id the DID document gives the published `public_key` (e.g. `#delegate-1`)."""
+        parsed = parse_ethr_did(did)
+        history = fetch_did_history(self.chain, self.contracts.did_registry, parsed.address)
+        latest = self.chain.block("latest")
+        now = int(latest["timestamp"]) if latest else 0
+        document = build_document(parsed, self.chain.chain_id, history, now=now).document
+        wanted = base58btc_multibase(public_key)[1:]  # base58btc without the multibase 'z'
+        for method in document.get("verificationMethod", []):
+            if method.get("publicKeyBase58") == wanted:
+                return str(method["id"])
+        raise NotFound(f"key not found on {did} after publishing it", code="key_not_published")
+
+    def request_accreditation(
+        self,
+        governance: GovernanceService,
+        operator: LocalAccount,
+        institution: Institution,
+        credential_types: list[str],
+    ) -> int:
+        """Propose the institution's accreditation (the operator's approval is implied)."""
+        return governance.propose_accreditation(
+            operator,
+            institution.address,
+            credential_types,
+            metadata_hash=self.profile_hash(institution),
+        )
+
+    @staticmethod
+    def profile_hash(institution: Institution) -> bytes:
+        """sha256 of the institution's public profile as JCS-like sorted JSON: what the
+        consortium votes on, without putting the profile itself on chain."""
+        profile: dict[str, Any] = {
+            "id": institution.did,
+            "name": institution.name,
+            "url": institution.profile_url,
+        }
+        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).digest()
+
+    def get(self, institution_id: int) -> Institution:
+        with self.db.session() as session:
+            institution = session.get(Institution, institution_id)
+        if institution is None:
+            raise NotFound(f"no institution {institution_id}", code="institution_not_found")
+        return institution
+
+    def by_address(self, address: str) -> Institution | None:
+        with self.db.session() as session:
+            return session.exec(
+                select(Institution).where(Institution.address == address.lower())
+            ).first()
+
+    def _set_attribute(self, account: LocalAccount, attribute: Attribute) -> None:
+        registry = self.contracts.did_registry
+        call = registry.functions.setAttribute(
+            account.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
+        )
+        self._sender_for(account).transact(call)

@@ -1,0 +1,206 @@
+"""Revoking, suspending and reinstating credentials, and serving their status lists.
+
+A change is recorded (credential flags, a `StatusUpdate` outbox row, a lifecycle event) in one
+database transaction; the anchoring worker, the key's only sender, then writes the bits on chain,
+many per transaction. Callers may wait for the chain. The status list credential a verifier
+downloads is built from the chain's bitmap, never from the database, so it cannot disagree with
+what the contract says.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import col, select
+from web3.contract import Contract
+
+from node.credentials.proofs import Cryptosuite, sign
+from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
+from node.errors import Conflict, InvalidInput, NotFound
+from node.governance.actions import StatusPurpose as ChainPurpose
+from node.keystore import Ed25519Key
+from node.store.db import Database
+from node.store.models import Credential, CredentialEvent, Institution, StatusList, StatusUpdate
+
+#: Words of one list on chain (131,072 entries / 256 bits).
+WORDS_PER_LIST = 512
+
+
+class StatusAction(StrEnum):
+    REVOKE = "revoke"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    credential_id: str
+    action: StatusAction
+    changed: bool  # False when the credential already was in the requested state
+
+
+class StatusService:
+    def __init__(
+        self,
+        db: Database,
+        credential_registry: Contract,
+        signing_key: Callable[[Institution], Ed25519Key],
+        wake_writer: Callable[[], None],
+        list_url: Callable[[Institution, int, str], str],
+    ) -> None:
+        self.db = db
+        self.registry = credential_registry
+        self._signing_key = signing_key
+        self._wake_writer = wake_writer
+        self._list_url = list_url
+        self._cache: dict[tuple[str, int, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def apply(
+        self,
+        institution: Institution | None,
+        credential_ids: Sequence[str],
+        action: StatusAction,
+        *,
+        reason: str = "",
+    ) -> list[StatusChange]:
+        """Record `action` for every credential (all or none); the chain follows."""
+        if not credential_ids:
+            raise InvalidInput("no credential ids given", code="empty_request")
+        if len(set(credential_ids)) != len(credential_ids):
+            raise InvalidInput("a credential id is listed twice", code="duplicate_id")
+        changes: list[StatusChange] = []
+        with self.db.session() as session:
+            rows = session.exec(
+                select(Credential).where(col(Credential.id).in_(credential_ids))
+            ).all()
+            by_id = {row.id: row for row in rows}
+            for credential_id in credential_ids:
+                credential = by_id.get(credential_id)
+                if credential is None or (
+                    institution is not None and credential.institution_id != institution.id
+                ):
+                    raise NotFound(f"no credential {credential_id}", code="credential_not_found")
+                purpose, value, changed = self._transition(credential, action)
+                changes.append(StatusChange(credential_id, action, changed))
+                if not changed:
+                    continue
+                if purpose is StatusPurpose.REVOCATION:
+                    credential.revoked = True
+                else:
+                    credential.suspended = value
+                credential.updated_at = datetime.now(UTC)
+                session.add(credential)
+                session.add(
+                    StatusUpdate(
+                        credential_id=credential.id,
+                        institution_id=credential.institution_id,
+                        list_number=credential.status_list,
+                        status_index=credential.status_index,
+                        purpose=purpose.value,
+                        value=value,
+                    )
+                )
+                session.add(
+                    CredentialEvent(credential_id=credential.id, event=action.value, detail=reason)
+                )
+        self._wake_writer()
+        return changes
+
+    @staticmethod
+    def _transition(
+        credential: Credential, action: StatusAction
+    ) -> tuple[StatusPurpose, bool, bool]:
+        """(purpose, bit value, whether anything changes) for `action` on `credential`."""
+        if action is StatusAction.REVOKE:
+            return StatusPurpose.REVOCATION, True, not credential.revoked
+        if credential.revoked:
+            raise Conflict(
+                f"credential {credential.id} is revoked; revocation is permanent",
+                code="credential_revoked",
+            )
+        if action is StatusAction.SUSPEND:
+            return StatusPurpose.SUSPENSION, True, not credential.suspended
+        return StatusPurpose.SUSPENSION, False, credential.suspended
+
+    def wait_on_chain(self, credential_ids: Sequence[str], timeout: float) -> bool:
+        """Wait until every status update of these credentials is mined; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.session() as session:
+                open_update = session.exec(
+                    select(StatusUpdate.id)
+                    .where(
+                        col(StatusUpdate.credential_id).in_(credential_ids),
+                        col(StatusUpdate.done).is_(False),
+                    )
+                    .limit(1)
+                ).first()
+            if open_update is None:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    # -- status list credentials --------------------------------------------------------------
+
+    def list_credential(self, list_id: str) -> dict[str, Any]:
+        """The signed BitstringStatusListCredential for `{address}-{number}-{purpose}`."""
+        institution, number, purpose = self._parse_list_id(list_id)
+        words = self.chain_words(institution.address, number, purpose)
+        key = (institution.address, number, purpose.value)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] == words:
+                return cached[1]
+        bits = Bitstring.from_words(list(words))
+        credential = status_list_credential(
+            self._list_url(institution, number, purpose.value),
+            institution.did,
+            purpose,
+            bits,
+            valid_from=datetime.now(UTC).replace(microsecond=0),
+        )
+        signing_key = self._signing_key(institution)
+        assert institution.verification_method is not None
+        signed = sign(
+            credential,
+            signing_key.private_key,
+            institution.verification_method,
+            Cryptosuite.EDDSA_RDFC_2022,
+        )
+        with self._cache_lock:
+            self._cache[key] = (words, signed)
+        return signed
+
+    def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
+        code = ChainPurpose[purpose.name].value
+        words = self.registry.functions.statusWords(
+            self.registry.w3.to_checksum_address(issuer), number, code, 0, WORDS_PER_LIST
+        ).call()
+        return tuple(int(w) for w in words)
+
+    def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose]:
+        try:
+            address, number_text, purpose_text = list_id.rsplit("-", 2)
+            number = int(number_text)
+            purpose = StatusPurpose(purpose_text)
+        except ValueError:
+            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found") from None
+        with self.db.session() as session:
+            row = session.exec(
+                select(Institution, StatusList)
+                .join(StatusList, col(StatusList.institution_id) == Institution.id)
+                .where(Institution.address == address.lower(), StatusList.list_number == number)
+            ).first()
+        if row is None:
+            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found")
+        return row[0], number, purpose
