@@ -10,13 +10,19 @@ Every failure is one line on stderr and a non-zero exit: 1 for a refused or fail
 
 from __future__ import annotations
 
+import base64
+import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
+from node.api_client import NodeClient, read_json_file
 from node.errors import ConfigurationError, LernodeError
 
 app = typer.Typer(
@@ -63,6 +69,291 @@ def deploy() -> None:
         console.print(f"recorded in {settings.deployment_path}")
     finally:
         node.close()
+
+
+# -- talking to a running node ------------------------------------------------------------------
+
+NodeOption = Annotated[
+    str | None, typer.Option("--node", help="Node API URL (default: LERNODE_NODE_URL or this node)")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key", help="API key (default: LERNODE_API_KEY or DATA_DIR/secrets/admin-api-key)"
+    ),
+]
+
+
+def _client(node_url: str | None, api_key: str | None) -> NodeClient:
+    from node.config import load_settings
+
+    return NodeClient.from_settings(load_settings(), node_url, api_key)
+
+
+@app.command()
+def issue(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="JSON: one credential input or a list")
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="JSON template for a CSV cohort")
+    ] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV: one learner per row")] = None,
+    learner_name: Annotated[str | None, typer.Option(help="Learner's name")] = None,
+    learner_email: Annotated[str | None, typer.Option(help="Learner's email (hashed)")] = None,
+    achievement: Annotated[str | None, typer.Option(help="Achievement name")] = None,
+    description: Annotated[str | None, typer.Option(help="Achievement description")] = None,
+    criteria: Annotated[str | None, typer.Option(help="What earning it required")] = None,
+    achievement_type: Annotated[str, typer.Option(help="OB 3.0 achievementType")] = "Course",
+    jcs: Annotated[bool, typer.Option("--jcs", help="Sign with eddsa-jcs-2022")] = False,
+    anchor_now: Annotated[bool, typer.Option(help="Anchor at once, not in the next batch")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the issued credentials here")] = None,
+    node_url: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Issue one credential (flags or --file) or a cohort (--template + --csv)."""
+    inputs = _issue_inputs(
+        file,
+        template,
+        csv_file,
+        learner_name,
+        learner_email,
+        achievement,
+        description,
+        criteria,
+        achievement_type,
+    )
+    client = _client(node_url, api_key)
+    issued: list[dict[str, Any]] = []
+    suite = "eddsa-jcs-2022" if jcs else "eddsa-rdfc-2022"
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("issuing", total=len(inputs))
+        for start in range(0, len(inputs), ISSUE_CHUNK):
+            chunk = inputs[start : start + ISSUE_CHUNK]
+            body = {"credentials": chunk, "cryptosuite": suite, "anchor_now": anchor_now}
+            issued.extend(client.post("/v1/credentials", json=body)["credentials"])
+            progress.advance(task, len(chunk))
+    if out is not None:
+        out.write_text(json.dumps([c["credential"] for c in issued], indent=2) + "\n")
+    for item in issued[:10]:
+        console.print(f"{item['id']}  {item['state']}")
+    if len(issued) > 10:
+        console.print(f"... and {len(issued) - 10} more")
+    where = f"; written to {out}" if out else ""
+    console.print(f"issued {len(issued)} credential(s) with {suite}{where}")
+
+
+ISSUE_CHUNK = 500
+
+
+def _issue_inputs(
+    file: Path | None,
+    template: Path | None,
+    csv_file: Path | None,
+    learner_name: str | None,
+    learner_email: str | None,
+    achievement: str | None,
+    description: str | None,
+    criteria: str | None,
+    achievement_type: str,
+) -> list[dict[str, Any]]:
+    """The credential inputs as JSON-ready dicts, validated before anything is sent."""
+    from node.credentials.cohort import cohort_inputs
+    from node.credentials.inputs import CredentialInput
+
+    if template is not None or csv_file is not None:
+        if template is None or csv_file is None:
+            raise fail("a cohort needs both --template and --csv", 2)
+        try:
+            csv_text = csv_file.read_text()
+        except OSError as exc:
+            raise fail(f"cannot read {csv_file}: {exc.strerror}", 2) from None
+        parsed = cohort_inputs(read_json_file(template), csv_text)
+    elif file is not None:
+        data = read_json_file(file)
+        items = data if isinstance(data, list) else [data]
+        parsed = [
+            _validated(CredentialInput, item, f"{file} item {i}") for i, item in enumerate(items, 1)
+        ]
+    else:
+        if not (achievement and (learner_email or learner_name)):
+            raise fail(
+                "give --file, --template/--csv, or at least --achievement and "
+                "--learner-email/--learner-name",
+                2,
+            )
+        flags = {
+            "learner": {k: v for k, v in (("name", learner_name), ("email", learner_email)) if v},
+            "achievement": {
+                "name": achievement,
+                "description": description or achievement,
+                "criteria_narrative": criteria or f"Completed {achievement}",
+                "achievement_type": achievement_type,
+            },
+        }
+        parsed = [_validated(CredentialInput, flags, "flags")]
+    return [item.model_dump(mode="json", exclude_none=True) for item in parsed]
+
+
+def _validated(model: Any, data: Any, where: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise fail(f"{where}: {field}: {first['msg']}", 2) from None
+
+
+def _status_command(action: str) -> Any:
+    def command(
+        ids: Annotated[list[str], typer.Argument(help="Credential ids")],
+        reason: Annotated[str, typer.Option(help="Why (kept in the lifecycle log)")] = "",
+        node_url: NodeOption = None,
+        api_key: KeyOption = None,
+    ) -> None:
+        client = _client(node_url, api_key)
+        result = client.post(
+            "/v1/credentials/status", json={"action": action, "ids": ids, "reason": reason}
+        )
+        changed = sum(1 for c in result["changes"] if c["changed"])
+        console.print(
+            f"{action}: {changed} changed, {len(ids) - changed} already so; "
+            f"on chain: {result['onChain']}"
+        )
+
+    command.__name__ = action
+    command.__doc__ = f"{action.capitalize()} credentials (one chain transaction per list)."
+    return command
+
+
+for _action in ("revoke", "suspend", "reinstate"):
+    app.command(_action)(_status_command(_action))
+
+
+@app.command()
+def export(
+    credential_id: Annotated[str, typer.Argument(help="Credential id (urn:uuid:...)")],
+    out: Annotated[Path | None, typer.Option(help="Bundle file (default: <uuid>.json)")] = None,
+    qr: Annotated[bool, typer.Option(help="Show a QR code of the verification link")] = True,
+    node_url: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Write the holder bundle (credential + anchor receipt) and print a verification link."""
+    client = _client(node_url, api_key)
+    bundle = client.get(f"/v1/credentials/{quote(credential_id, safe='')}/bundle")
+    path = out or Path(credential_id.rsplit(":", 1)[-1] + ".json")
+    path.write_text(json.dumps(bundle, indent=2) + "\n")
+    if bundle.get("receipt") is None:
+        console.print("note: not anchored yet; export again later for a bundle with its receipt")
+    encoded = (
+        base64.urlsafe_b64encode(json.dumps(bundle, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
+    link = f"{client.base_url}/verify?credential={encoded}"
+    console.print(f"bundle written to {path}")
+    console.print(f"verify at: {client.base_url}/verify (upload {path.name})")
+    if qr and len(link) <= QR_MAX:
+        import qrcode
+
+        code = qrcode.QRCode(border=1)
+        code.add_data(link)
+        code.print_ascii(out=sys.stdout, invert=True)
+    elif qr:
+        console.print("(the credential is too large for a QR code link; share the bundle file)")
+
+
+QR_MAX = 2_900
+
+
+govern = typer.Typer(
+    help="Consortium governance (operator key of this node).", no_args_is_help=True
+)
+app.add_typer(govern, name="govern")
+
+
+@govern.command("members")
+def govern_members(node_url: NodeOption = None, api_key: KeyOption = None) -> None:
+    """Members and threshold."""
+    data = _client(node_url, api_key).get("/v1/governance")
+    console.print(f"threshold {data['threshold']} of {len(data['members'])}")
+    for member in data["members"]:
+        mark = " (this node)" if member == data["operator"] else ""
+        console.print(f"  {member}{mark}")
+
+
+@govern.command("proposals")
+def govern_proposals(node_url: NodeOption = None, api_key: KeyOption = None) -> None:
+    """Proposals with state and approvals, newest first."""
+    for p in _client(node_url, api_key).get("/v1/governance/proposals"):
+        target = p["target"] if p["action"] != "change_threshold" else p["new_threshold"]
+        console.print(
+            f"#{p['id']} {p['action']} {target}  {p['state']} "
+            f"({p['approvals']}/{p['threshold']} approvals, expires {p['expires_at']})"
+        )
+
+
+@govern.command("propose")
+def govern_propose(
+    action: Annotated[str, typer.Argument(help="accredit_issuer, suspend_issuer, ...")],
+    target: Annotated[str | None, typer.Option(help="Issuer or member address")] = None,
+    types: Annotated[
+        list[str] | None, typer.Option("--type", help="Credential type (repeatable)")
+    ] = None,
+    threshold: Annotated[int | None, typer.Option(help="New threshold")] = None,
+    node_url: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Propose a change (counts as this operator's approval)."""
+    body: dict[str, Any] = {"action": action, "target": target, "new_threshold": threshold}
+    if types:
+        body["credential_types"] = types
+    p = _client(node_url, api_key).post("/v1/governance/proposals", json=body)
+    console.print(f"proposal #{p['id']} {p['action']}: {p['state']}")
+
+
+def _vote(verb: str) -> Any:
+    def command(
+        proposal_id: Annotated[int, typer.Argument()],
+        node_url: NodeOption = None,
+        api_key: KeyOption = None,
+    ) -> None:
+        path = f"/v1/governance/proposals/{proposal_id}/{verb}"
+        p = _client(node_url, api_key).post(path)
+        console.print(f"proposal #{p['id']}: {p['state']} ({p['approvals']}/{p['threshold']})")
+
+    command.__doc__ = f"{verb.capitalize()} a proposal with this node's operator key."
+    return command
+
+
+govern.command("approve")(_vote("approve"))
+govern.command("execute")(_vote("execute"))
+
+
+@govern.command("issuers")
+def govern_issuers(node_url: NodeOption = None, api_key: KeyOption = None) -> None:
+    """Issuers with status and accreditation history."""
+    for issuer in _client(node_url, api_key).get("/v1/issuers"):
+        console.print(f"{issuer['address']}  {issuer['status']}")
+        for grant in issuer["accreditations"]:
+            until = grant["granted_until"] or "open"
+            console.print(f"    {grant['credential_type']}: {grant['granted_at']} .. {until}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="Credential or bundle JSON file")],
+    rpc: Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the chain")],
+    registry: Annotated[str, typer.Option("--registry", help="CredentialRegistry address")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    at: Annotated[str | None, typer.Option(help="Verify as of this ISO 8601 instant")] = None,
+) -> None:
+    """Verify a credential with nothing but the chain: exit 0 only if valid."""
+    from node.verify_cli import run_verify
+
+    raise typer.Exit(run_verify(file, rpc, registry, json_output=json_output, at=at))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,90 @@
+"""A small client for a running node's HTTP API, used by the CLI.
+
+Problems (RFC 9457) come back as `LernodeError`s carrying the server's code and detail, so the
+CLI prints the same one line for a local and a remote failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from node.config import Settings
+from node.errors import ChainError, ConfigurationError, LernodeError
+
+
+def _default_key(settings: Settings) -> str | None:
+    explicit = os.environ.get("LERNODE_API_KEY")
+    if explicit:
+        return explicit
+    path = settings.data_dir / "secrets" / "admin-api-key"
+    return path.read_text().strip() if path.is_file() else None
+
+
+class NodeClient:
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 120.0) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, node_url: str | None = None, api_key: str | None = None
+    ) -> NodeClient:
+        return cls(
+            node_url or os.environ.get("LERNODE_NODE_URL") or settings.base_url,
+            api_key or _default_key(settings),
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ChainError(
+                f"cannot reach the node at {self.base_url}: {type(exc).__name__} "
+                "(is `lernode up` running? set LERNODE_NODE_URL)",
+                code="node_unreachable",
+            ) from None
+        if response.status_code >= 400:
+            raise _problem(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return self.request("POST", path, json=json)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+
+def _problem(response: httpx.Response) -> LernodeError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail") or body.get("title") or response.reason_phrase
+    code = body.get("code") or f"http_{response.status_code}"
+    error = LernodeError(f"{detail} [{code}]", code=code)
+    if response.status_code in (401, 403):
+        return ConfigurationError(
+            f"{detail} [{code}] (pass --api-key or set LERNODE_API_KEY)", code=code
+        )
+    return error
+
+
+def read_json_file(path: Path) -> Any:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigurationError(f"no such file: {path}", code="file_not_found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"{path} is not JSON: {exc}", code="malformed_json") from None
