@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from node.credentials import jcs
@@ -184,57 +185,79 @@ class IssuanceService:
         return signed
 
     def _allocate(self, institution: Institution, count: int) -> list[tuple[int, int]]:
-        """Reserve `count` status entries, opening new lists as they fill."""
-        slots: list[tuple[int, int]] = []
-        with self.db.session() as session:
-            while len(slots) < count:
-                status_list = self._open_list(session, institution)
-                take = min(count - len(slots), status_list.capacity - status_list.next_index)
-                start = status_list.next_index
-                slots.extend((status_list.list_number, start + i) for i in range(take))
-                status_list.next_index += take
-                session.add(status_list)
-                if status_list.next_index >= status_list.capacity * PREALLOCATE_AT:
-                    self._ensure_list(session, institution, status_list.list_number + 1)
-                session.flush()
-        return slots
+        """Reserve `count` status entries, opening new lists as they fill.
 
-    def _open_list(self, session: Session, institution: Institution) -> StatusList:
-        found = session.exec(
-            select(StatusList)
+        Each reservation is one conditional `UPDATE ... RETURNING` (the database adds to the
+        counter only while the list has room), so concurrent issuers in threads or in several API
+        processes can never receive the same index.
+        """
+
+        def reserve(session: Session) -> list[tuple[int, int]]:
+            slots: list[tuple[int, int]] = []
+            while len(slots) < count:
+                list_id, number, capacity, used = self._list_with_room(session, institution)
+                take = min(count - len(slots), capacity - used)
+                claimed = session.execute(
+                    update(StatusList)
+                    .where(
+                        col(StatusList.id) == list_id,
+                        col(StatusList.next_index) + take <= col(StatusList.capacity),
+                    )
+                    .values(next_index=col(StatusList.next_index) + take)
+                    .returning(col(StatusList.next_index))
+                ).first()
+                if claimed is None:
+                    continue  # another issuer filled it meanwhile: look again
+                end = int(claimed[0])
+                slots.extend((number, index) for index in range(end - take, end))
+                if end >= capacity * PREALLOCATE_AT:
+                    self._ensure_list(session, institution, number + 1)
+            return slots
+
+        return self.db.retrying(reserve)
+
+    def _list_with_room(
+        self, session: Session, institution: Institution
+    ) -> tuple[int, int, int, int]:
+        """(id, number, capacity, used) of the lowest list with room, creating one if none."""
+        query = (
+            select(
+                StatusList.id, StatusList.list_number, StatusList.capacity, StatusList.next_index
+            )
             .where(
                 StatusList.institution_id == institution.id,
                 col(StatusList.next_index) < col(StatusList.capacity),
             )
             .order_by(col(StatusList.list_number))
             .limit(1)
-            .with_for_update()
-        ).first()
-        if found is not None:
-            return found
-        last = session.exec(
-            select(StatusList.list_number)
-            .where(StatusList.institution_id == institution.id)
-            .order_by(col(StatusList.list_number).desc())
-        ).first()
-        return self._ensure_list(session, institution, 0 if last is None else last + 1)
+        )
+        found = session.exec(query).first()
+        if found is None:
+            last = session.exec(
+                select(StatusList.list_number)
+                .where(StatusList.institution_id == institution.id)
+                .order_by(col(StatusList.list_number).desc())
+            ).first()
+            self._ensure_list(session, institution, 0 if last is None else last + 1)
+            found = session.exec(query).first()
+        assert found is not None and found[0] is not None
+        return found[0], found[1], found[2], found[3]
 
-    def _ensure_list(self, session: Session, institution: Institution, number: int) -> StatusList:
-        existing = session.exec(
-            select(StatusList).where(
+    def _ensure_list(self, session: Session, institution: Institution, number: int) -> None:
+        exists = session.exec(
+            select(StatusList.id).where(
                 StatusList.institution_id == institution.id, StatusList.list_number == number
             )
         ).first()
-        if existing is not None:
-            return existing
-        created = StatusList(
-            institution_id=institution.id,  # type: ignore[arg-type]
-            list_number=number,
-            capacity=self.list_capacity,
-        )
-        session.add(created)
-        session.flush()
-        return created
+        if exists is None:
+            session.add(
+                StatusList(
+                    institution_id=institution.id,  # type: ignore[arg-type]
+                    list_number=number,
+                    capacity=self.list_capacity,
+                )
+            )
+            session.flush()
 
     # -- reading ------------------------------------------------------------------------------
 

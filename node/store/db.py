@@ -7,24 +7,32 @@ Alembic migrations. Driver failures surface as `StorageError` (retryable), never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
 from node.errors import ConfigurationError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 driver starts a transaction only at the first write, so a SELECT then
+    # UPDATE is not atomic (lost updates). Turn its transaction handling off and BEGIN
+    # explicitly (see `_sqlite_begin`): a transaction is then one snapshot, and a conflicting
+    # write fails with "database is locked", which `Database.retrying` redoes.
+    dbapi_connection.isolation_level = None
     # WAL lets readers run beside the anchoring worker's writes; the busy timeout turns lock
     # contention between API threads into a short wait instead of an error.
     cursor = dbapi_connection.cursor()
@@ -35,11 +43,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, refusing malformed URLs with one readable line."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigurationError(
             f"LERNODE_DATABASE_URL is not a database URL: {url!r}", code="invalid_database_url"
         ) from None
@@ -56,6 +68,7 @@ def make_engine(url: str) -> Engine:
                 ) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
         return create_engine(
@@ -122,6 +135,25 @@ class Database:
             raise
         finally:
             session.close()
+
+    def retrying(self, unit_of_work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run `unit_of_work` in its own transaction, again if it lost a race.
+
+        Two writers that both saw "no row yet" collide on a unique constraint, and a SQLite
+        reader that upgrades to a writer after another commit gets "database is locked"; in both
+        cases the work is simply redone on fresh data. Other errors propagate at once.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.session() as session:
+                    return unit_of_work(session)
+            except (IntegrityError, StorageError) as exc:
+                if attempt == attempts - 1 or (
+                    isinstance(exc, StorageError) and "locked" not in exc.detail
+                ):
+                    raise
+                time.sleep(0.005 * 2**attempt * random.random())
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,194 @@
+"""Specifications for an issuing institution: issue, anchor in Merkle batches, revoke, suspend,
+erase — and what ends up on chain."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from node.credentials.cohort import cohort_inputs
+from node.credentials.merkle import credential_hash, leaf, process_proof
+from node.credentials.status_list import Bitstring
+from node.runtime import Node
+from node.store.models import ChainTx, Institution
+
+ACHIEVEMENT = {
+    "name": "Intro to Welding",
+    "description": "Structural welding fundamentals",
+    "criteria_narrative": "Passed the practical exam",
+    "achievement_type": "Certificate",
+    "alignments": [
+        {
+            "target_name": "Welding",
+            "target_url": "https://credentialengineregistry.org/resources/ce-0001",
+            "target_type": "ceasn:Competency",
+        }
+    ],
+}
+
+
+def one_credential(email: str = "ada@example.edu") -> dict[str, Any]:
+    return {"learner": {"name": "Ada", "email": email}, "achievement": ACHIEVEMENT}
+
+
+def status_txs(node: Node) -> int:
+    with node.db.session() as session:
+        return len(session.exec(select(ChainTx).where(ChainTx.purpose == "status")).all())
+
+
+def anchor_txs(node: Node) -> int:
+    with node.db.session() as session:
+        return len(session.exec(select(ChainTx).where(ChainTx.purpose == "anchor")).all())
+
+
+def test_an_issued_credential_is_pending_then_final_with_a_receipt_the_chain_confirms(
+    node: Node, api: TestClient
+) -> None:
+    response = api.post("/v1/credentials", json={"credential": one_credential()})
+    assert response.status_code == 201, response.text
+    issued = response.json()["credentials"][0]
+    assert issued["state"] == "pending"
+    credential = issued["credential"]
+    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert credential["id"].startswith("urn:uuid:")
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+
+    node.worker.drain()
+
+    bundle = api.get(f"/v1/credentials/{credential['id']}/bundle").json()
+    assert bundle["credential"] == credential
+    receipt = bundle["receipt"]
+    assert receipt["credentialHash"] == "0x" + credential_hash(credential).hex()
+    registry = node.contracts.credential_registry.functions
+    root = bytes.fromhex(receipt["root"][2:])
+    proof = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
+    the_leaf = leaf(credential_hash(credential))
+    assert registry.verifyInclusion(root, proof, the_leaf).call()
+    issuer, timestamp, count = registry.anchorOf(root).call()
+    assert issuer.lower() == receipt["issuer"]
+    assert count == receipt["count"] >= 1
+    assert api.get(f"/v1/credentials/{credential['id']}").json()["state"] == "final"
+
+
+def test_a_cohort_of_1000_from_csv_is_anchored_in_a_handful_of_transactions(
+    node: Node, institution: Institution
+) -> None:
+    rows = "\n".join(f"Learner {i},learner{i}@example.edu,{50 + i % 50}" for i in range(1000))
+    inputs = cohort_inputs({"achievement": ACHIEVEMENT}, "name,email,result\n" + rows)
+    before = anchor_txs(node)
+
+    issued = node.issuance.issue(institution, inputs, anchor_now=True)
+    node.worker.drain()
+
+    assert len(issued) == 1000
+    assert anchor_txs(node) - before <= 5
+    registry = node.contracts.credential_registry.functions
+    roots: dict[str, int] = {}
+    for credential in issued:
+        receipt = node.issuance.receipt(node.issuance.record(credential["id"]))
+        assert receipt is not None
+        proof = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
+        computed = process_proof(proof, leaf(credential_hash(credential)))
+        assert "0x" + computed.hex() == receipt["root"]
+        roots[receipt["root"]] = receipt["count"]
+    for root, count in roots.items():
+        issuer, _, on_chain_count = registry.anchorOf(bytes.fromhex(root[2:])).call()
+        assert issuer.lower() == institution.address
+        assert on_chain_count == count
+    assert sum(roots.values()) == 1000
+
+
+def test_revoking_100_credentials_is_one_transaction_and_the_status_list_matches_the_chain(
+    node: Node, institution: Institution, api: TestClient
+) -> None:
+    inputs = [one_credential(f"r{i}@example.edu") for i in range(100)]
+    issued = api.post("/v1/credentials", json={"credentials": inputs}).json()["credentials"]
+    ids = [c["id"] for c in issued]
+    node.worker.drain()
+    before = status_txs(node)
+
+    result = api.post("/v1/credentials/status", json={"action": "revoke", "ids": ids}).json()
+
+    assert result["onChain"] == "confirmed"
+    assert all(change["changed"] for change in result["changes"])
+    assert status_txs(node) - before == 1
+    entry = issued[0]["credential"]["credentialStatus"][0]
+    assert entry["statusPurpose"] == "revocation"
+    list_id = entry["statusListCredential"].rsplit("/", 1)[1]
+    served = api.get(f"/v1/status-lists/{list_id}").json()
+    assert served["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    bits = Bitstring.decode(served["credentialSubject"]["encodedList"])
+    chain = Bitstring.from_words(list(node.status.chain_words(institution.address, 0,
+                                                              bits_purpose(served))))
+    assert bits.set_indices() == chain.set_indices()
+    revoked_indexes = {int(c["credential"]["credentialStatus"][0]["statusListIndex"])
+                       for c in issued}
+    assert revoked_indexes <= set(bits.set_indices())
+
+
+def bits_purpose(list_credential: dict[str, Any]) -> Any:
+    from node.credentials.status_list import StatusPurpose
+
+    return StatusPurpose(list_credential["credentialSubject"]["statusPurpose"])
+
+
+def test_suspension_is_reversible_and_revocation_is_permanent(
+    node: Node, api: TestClient
+) -> None:
+    credential_id = api.post("/v1/credentials", json={"credential": one_credential()}).json()[
+        "credentials"
+    ][0]["id"]
+    node.worker.drain()
+
+    suspended = api.post(f"/v1/credentials/{credential_id}/suspend")
+    assert suspended.status_code == 200
+    assert api.get(f"/v1/credentials/{credential_id}").json()["suspended"] is True
+    reinstated = api.post(f"/v1/credentials/{credential_id}/reinstate").json()
+    assert reinstated["changes"][0]["changed"] is True
+    assert api.get(f"/v1/credentials/{credential_id}").json()["suspended"] is False
+
+    api.post(f"/v1/credentials/{credential_id}/revoke")
+    refused = api.post(f"/v1/credentials/{credential_id}/reinstate")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "credential_revoked"
+
+
+def test_erasure_deletes_the_content_and_leaves_no_personal_data_anywhere(
+    node: Node, api: TestClient
+) -> None:
+    credential = api.post(
+        "/v1/credentials", json={"credential": one_credential("erase-me@example.edu")}
+    ).json()["credentials"][0]["credential"]
+    node.worker.drain()
+
+    assert api.delete(f"/v1/credentials/{credential['id']}").status_code == 204
+
+    state = api.get(f"/v1/credentials/{credential['id']}").json()
+    assert state["erased"] is True
+    assert state["credential"] is None
+    assert api.get(f"/v1/credentials/{credential['id']}/bundle").json()["code"] == (
+        "credential_erased"
+    )
+    with node.db.session() as session:
+        dump = json.dumps([row.model_dump(mode="json") for row in
+                           session.exec(select(ChainTx)).all()])
+    assert "erase-me" not in dump and "Ada" not in dump
+
+
+def test_bad_issue_requests_get_problems_and_issue_nothing(api: TestClient) -> None:
+    no_learner = api.post("/v1/credentials", json={"credential": {"achievement": ACHIEVEMENT}})
+    assert no_learner.status_code == 422
+    assert no_learner.headers["content-type"].startswith("application/problem+json")
+    both = api.post(
+        "/v1/credentials", json={"credential": one_credential(), "credentials": []}
+    )
+    assert both.status_code == 422
+    unauthenticated = TestClient(api.app).post(
+        "/v1/credentials", json={"credential": one_credential()}
+    )
+    assert unauthenticated.status_code == 401
+    assert api.get("/v1/credentials/urn:uuid:nope").json()["code"] == "credential_not_found"

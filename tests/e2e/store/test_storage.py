@@ -1,0 +1,75 @@
+"""Storage specifications, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel, select
+
+from node.errors import ConfigurationError, StorageError
+from node.services.issuance import ChainInfo, IssuanceService
+from node.store.db import Database
+from node.store.models import Credential, Institution, StatusList
+
+
+def test_migrations_create_exactly_the_schema_of_the_models(database: Database) -> None:
+    database.migrate()  # a second run changes nothing
+    with database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+
+
+def test_a_failed_unit_of_work_leaves_nothing_behind(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.session() as session:
+        session.add(Institution(name="Half", address="0x" + "1" * 40, did="did:ethr:0x1:x"))
+        session.flush()
+        raise RuntimeError("crash mid-transaction")
+    with database.session() as session:
+        assert session.exec(select(Institution)).all() == []
+
+
+def test_concurrent_issuers_never_get_the_same_status_index(database: Database) -> None:
+    with database.session() as session:
+        institution = Institution(name="U", address="0x" + "2" * 40, did="did:ethr:0x1:u")
+        session.add(institution)
+    service = IssuanceService(
+        database, "http://node", signing_key=lambda _: None,  # type: ignore[arg-type,return-value]
+        chain_info=ChainInfo(1, "0x0"), on_queued=lambda _: None, list_capacity=500,
+    )
+    slots: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def allocate() -> None:
+        got = service._allocate(institution, 60)
+        with lock:
+            slots.extend(got)
+
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(slots) == len(set(slots)) == 480
+    with database.session() as session:
+        lists = session.exec(select(StatusList).order_by(StatusList.list_number)).all()
+    assert [status_list.list_number for status_list in lists] == [0, 1]  # pre-opened at 90%
+    assert sum(status_list.next_index for status_list in lists) == 480
+
+
+def test_an_unreachable_database_is_a_retryable_error_not_a_crash() -> None:
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    assert db.check().startswith("unavailable")
+    with pytest.raises(StorageError) as raised, db.session() as session:
+        session.exec(select(Credential)).all()
+    assert raised.value.retryable
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://root@localhost/x", "postgresql://:bad:"])
+def test_a_malformed_database_url_is_one_clear_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Database(url)
+    assert raised.value.code in {"invalid_database_url"}
