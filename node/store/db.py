@@ -7,6 +7,7 @@ Alembic migrations. Driver failures surface as `StorageError` (retryable), never
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +98,8 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        # Alembic narrates every step at INFO; operators only need to hear about failures.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         with self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
