@@ -24,9 +24,9 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount
 
 from node.errors import Forbidden, Unauthorized
 from node.services.apikeys import ApiKeyInfo, InvalidApiKey, Scope, authenticate
@@ -42,6 +42,15 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",
+        # What a verifier needs: public chain data, readable by anyone (rate-limit these).
+        "GET /v1/status-lists/{list_id}",
+        "GET /1.0/identifiers/{did:path}",
+        "GET /v1/issuers",
+        "GET /v1/issuers/{address}",
+        # Consortium transparency: governance state is on chain for anyone to read anyway.
+        "GET /v1/governance",
+        "GET /v1/governance/proposals",
+        "GET /v1/governance/proposals/{proposal_id}",
     }
 )
 
@@ -117,23 +126,31 @@ def require_scope(scope: Scope | str) -> ScopeRequirement:
     return ScopeRequirement(Scope(scope))
 
 
-def required_scopes(route: BaseRoute) -> frozenset[Scope]:
-    """The scopes an API route's dependencies demand (empty: unauthenticated)."""
-    if not isinstance(route, APIRoute):
+def app_routes(app: FastAPI) -> list[RouteContext]:
+    """Every route of `app` as served, included routers expanded.
+
+    FastAPI keeps an included router as one lazy entry in `app.routes`; its route contexts carry
+    the effective path and the dependencies added by `include_router`, which is what counts.
+    """
+    return list(iter_route_contexts(app.routes))
+
+
+def required_scopes(route: RouteContext) -> frozenset[Scope]:
+    """The scopes a route's dependencies demand, at any depth (empty: unauthenticated)."""
+    dependant: Dependant | None = getattr(route, "dependant", None)
+    if dependant is None:
         return frozenset()
     return frozenset(
-        dep.call.scope for dep in _walk(route.dependant) if isinstance(dep.call, ScopeRequirement)
+        dep.call.scope for dep in _walk(dependant) if isinstance(dep.call, ScopeRequirement)
     )
 
 
-def endpoint_names(route: BaseRoute) -> list[str]:
+def endpoint_names(route: RouteContext) -> list[str]:
     """The "METHOD /path" names a route answers to, as used in `PUBLIC_ENDPOINTS`."""
-    if isinstance(route, Mount):
+    if isinstance(route.original_route, Mount):
         return [f"MOUNT {route.path}"]
-    if isinstance(route, APIRoute | Route):
-        methods = sorted((route.methods or set()) - {"HEAD"})
-        return [f"{method} {route.path}" for method in methods]
-    return [f"{type(route).__name__} {getattr(route, 'path', '?')}"]
+    methods = sorted((route.methods or {"ANY"}) - {"HEAD"})
+    return [f"{method} {route.path}" for method in methods]
 
 
 def routes_without_auth(app: FastAPI, public: Iterable[str] = PUBLIC_ENDPOINTS) -> list[str]:
@@ -141,7 +158,7 @@ def routes_without_auth(app: FastAPI, public: Iterable[str] = PUBLIC_ENDPOINTS) 
     allowed = set(public)
     return [
         name
-        for route in app.routes
+        for route in app_routes(app)
         if not required_scopes(route)
         for name in endpoint_names(route)
         if name not in allowed

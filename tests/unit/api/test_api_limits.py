@@ -31,8 +31,9 @@ def make_app(tmp_path: Path, *, per_minute: int = 600) -> tuple[FastAPI, list[in
     """An app with the limits installed; returns it and the sizes of the bodies it read."""
     app = FastAPI()
     install_problem_handlers(app)
-    install_limits(app, Settings(data_dir=tmp_path, max_body_bytes=LIMIT,
-                                 verify_rate_limit=per_minute))
+    install_limits(
+        app, Settings(data_dir=tmp_path, max_body_bytes=LIMIT, verify_rate_limit=per_minute)
+    )
     read: list[int] = []
 
     @app.post("/echo")
