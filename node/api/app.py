@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from node import __version__
-from node.api.limits import install_limits
+from node.api.limits import install_limits, rate_limited
 from node.api.problems import install_problem_handlers
 from node.api.routes import admin, credentials, governance, health, resolver, status_lists
 
@@ -39,6 +39,8 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     install_problem_handlers(app)
     install_limits(app, node.settings)
-    for module in (health, credentials, status_lists, governance, resolver, admin):
+    for module in (health, credentials, status_lists, governance, admin):
         app.include_router(module.router)
+    # Public and unauthenticated, resolution is metered per client like verification.
+    app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
     return app
