@@ -67,7 +67,7 @@ def test_an_issued_credential_is_pending_then_final_with_a_receipt_the_chain_con
     proof = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
     the_leaf = leaf(credential_hash(credential))
     assert registry.verifyInclusion(root, proof, the_leaf).call()
-    issuer, timestamp, count = registry.anchorOf(root).call()
+    issuer, _timestamp, count = registry.anchorOf(root).call()
     assert issuer.lower() == receipt["issuer"]
     assert count == receipt["count"] >= 1
     assert api.get(f"/v1/credentials/{credential['id']}").json()["state"] == "final"
@@ -121,11 +121,13 @@ def test_revoking_100_credentials_is_one_transaction_and_the_status_list_matches
     served = api.get(f"/v1/status-lists/{list_id}").json()
     assert served["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     bits = Bitstring.decode(served["credentialSubject"]["encodedList"])
-    chain = Bitstring.from_words(list(node.status.chain_words(institution.address, 0,
-                                                              bits_purpose(served))))
+    chain = Bitstring.from_words(
+        list(node.status.chain_words(institution.address, 0, bits_purpose(served)))
+    )
     assert bits.set_indices() == chain.set_indices()
-    revoked_indexes = {int(c["credential"]["credentialStatus"][0]["statusListIndex"])
-                       for c in issued}
+    revoked_indexes = {
+        int(c["credential"]["credentialStatus"][0]["statusListIndex"]) for c in issued
+    }
     assert revoked_indexes <= set(bits.set_indices())
 
 
@@ -135,9 +137,7 @@ def bits_purpose(list_credential: dict[str, Any]) -> Any:
     return StatusPurpose(list_credential["credentialSubject"]["statusPurpose"])
 
 
-def test_suspension_is_reversible_and_revocation_is_permanent(
-    node: Node, api: TestClient
-) -> None:
+def test_suspension_is_reversible_and_revocation_is_permanent(node: Node, api: TestClient) -> None:
     credential_id = api.post("/v1/credentials", json={"credential": one_credential()}).json()[
         "credentials"
     ][0]["id"]
@@ -174,8 +174,9 @@ def test_erasure_deletes_the_content_and_leaves_no_personal_data_anywhere(
         "credential_erased"
     )
     with node.db.session() as session:
-        dump = json.dumps([row.model_dump(mode="json") for row in
-                           session.exec(select(ChainTx)).all()])
+        dump = json.dumps(
+            [row.model_dump(mode="json") for row in session.exec(select(ChainTx)).all()]
+        )
     assert "erase-me" not in dump and "Ada" not in dump
 
 
@@ -183,9 +184,7 @@ def test_bad_issue_requests_get_problems_and_issue_nothing(api: TestClient) -> N
     no_learner = api.post("/v1/credentials", json={"credential": {"achievement": ACHIEVEMENT}})
     assert no_learner.status_code == 422
     assert no_learner.headers["content-type"].startswith("application/problem+json")
-    both = api.post(
-        "/v1/credentials", json={"credential": one_credential(), "credentials": []}
-    )
+    both = api.post("/v1/credentials", json={"credential": one_credential(), "credentials": []})
     assert both.status_code == 422
     unauthenticated = TestClient(api.app).post(
         "/v1/credentials", json={"credential": one_credential()}

@@ -46,7 +46,7 @@ def wait_health(url: str, process: subprocess.Popen[str], timeout: float = 60) -
 
 def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        LERNODE + ["up"],
+        [*LERNODE, "up"],
         env=node_env(data_dir, LERNODE_PORT=str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -102,7 +102,7 @@ def external_chain(tmp_path: Path) -> Iterator[AnvilProcess]:
 
 def run_up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        LERNODE + ["up"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [*LERNODE, "up"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -124,7 +124,7 @@ def test_a_chain_with_another_id_than_the_deployment_is_refused(
     tmp_path: Path, external_chain: AnvilProcess
 ) -> None:
     deployed = subprocess.run(
-        LERNODE + ["deploy"],
+        [*LERNODE, "deploy"],
         env=node_env(
             tmp_path, LERNODE_RPC_URL=external_chain.rpc_url, LERNODE_ACCOUNT_KEY=ANVIL_KEY_0
         ),

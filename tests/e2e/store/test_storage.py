@@ -36,8 +36,12 @@ def test_concurrent_issuers_never_get_the_same_status_index(database: Database) 
         institution = Institution(name="U", address="0x" + "2" * 40, did="did:ethr:0x1:u")
         session.add(institution)
     service = IssuanceService(
-        database, "http://node", signing_key=lambda _: None,  # type: ignore[arg-type,return-value]
-        chain_info=ChainInfo(1, "0x0"), on_queued=lambda _: None, list_capacity=500,
+        database,
+        "http://node",
+        signing_key=lambda _: None,  # type: ignore[arg-type,return-value]
+        chain_info=ChainInfo(1, "0x0"),
+        on_queued=lambda _: None,
+        list_capacity=500,
     )
     slots: list[tuple[int, int]] = []
     lock = threading.Lock()
