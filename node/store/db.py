@@ -31,8 +31,7 @@ T = TypeVar("T")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Python's sqlite3 driver starts a transaction only at the first write, so a SELECT then
     # UPDATE is not atomic (lost updates). Turn its transaction handling off and BEGIN
-    # explicitly (see `_sqlite_begin`): a transaction is then one snapshot, and a conflicting
-    # write fails with "database is locked", which `Database.retrying` redoes.
+    # explicitly (see `_sqlite_begin`).
     dbapi_connection.isolation_level = None
     # WAL lets readers run beside the anchoring worker's writes; the busy timeout turns lock
     # contention between API threads into a short wait instead of an error.
@@ -45,7 +44,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: transactions run one after the other (waiting
+    # up to the busy timeout), so a read-then-write can neither lose an update nor fail on a
+    # stale snapshot. SQLite is the one-machine default; PostgreSQL serves concurrent writers.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
