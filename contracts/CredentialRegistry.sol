@@ -29,6 +29,10 @@ contract CredentialRegistry {
     /// @notice The registry consulted for accreditation and issuer status.
     IssuerRegistry public immutable registry;
 
+    /// @notice The ERC-1056 registry holding issuers' DID documents (keys), so that a verifier
+    /// given only this contract's address finds everything it needs.
+    address public immutable didRegistry;
+
     mapping(bytes32 => uint256) private _anchors;
     mapping(address => mapping(uint64 => mapping(uint8 => mapping(uint256 => uint256)))) private
         _words;
@@ -55,8 +59,10 @@ contract CredentialRegistry {
     error LengthMismatch(uint256 wordIndexes, uint256 masks);
 
     /// @param issuerRegistry The consortium's IssuerRegistry.
-    constructor(IssuerRegistry issuerRegistry) {
+    /// @param didRegistry_ The EthereumDIDRegistry (ERC-1056) of the issuers' DIDs.
+    constructor(IssuerRegistry issuerRegistry, address didRegistry_) {
         registry = issuerRegistry;
+        didRegistry = didRegistry_;
     }
 
     // ---------------------------------------------------------------- anchors

@@ -39,7 +39,7 @@ def deploy_all(
     proposal_lifetime: int,
 ) -> Deployment:
     """Deploy EthereumDIDRegistry, IssuerRegistry(members, threshold, lifetime) and
-    CredentialRegistry(issuerRegistry), one after the other (each waits for its receipt).
+    CredentialRegistry(issuerRegistry, didRegistry), one after the other (each waits for its receipt).
 
     Constructor checks (threshold <= members, lifetime > 0...) surface as decoded
     `ContractRevert`s from gas estimation, before anything is spent.
@@ -49,7 +49,9 @@ def deploy_all(
     issuers = deploy_contract(
         sender, ISSUER_REGISTRY, member_addresses, threshold, proposal_lifetime
     )
-    credentials = deploy_contract(sender, CREDENTIAL_REGISTRY, _address(issuers))
+    credentials = deploy_contract(
+        sender, CREDENTIAL_REGISTRY, _address(issuers), _address(did)
+    )
     return Deployment(
         chain_id=sender.client.chain_id,
         issuer_registry=_address(issuers),

@@ -31,10 +31,11 @@ def _deployed(_session_chain: Chain) -> dict[str, Contract]:
     chain = _session_chain
     members = chain.accounts[:3]
     issuers = chain.deploy("IssuerRegistry", members, 2, PROPOSAL_LIFETIME)
+    dids = chain.deploy("EthereumDIDRegistry")
     return {
         "IssuerRegistry": issuers,
-        "CredentialRegistry": chain.deploy("CredentialRegistry", issuers.address),
-        "EthereumDIDRegistry": chain.deploy("EthereumDIDRegistry"),
+        "CredentialRegistry": chain.deploy("CredentialRegistry", issuers.address, dids.address),
+        "EthereumDIDRegistry": dids,
     }
 
 

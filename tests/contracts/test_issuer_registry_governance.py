@@ -290,3 +290,20 @@ def test_the_last_member_cannot_be_removed(chain: Chain, consortium: Consortium)
             registry.functions.proposeMembership(ProposalAction.REMOVE_MEMBER, members[0]),
             members[0],
         )
+
+
+def test_adding_the_same_member_twice_fails_at_the_second_execution(
+    chain: Chain, consortium: Consortium
+) -> None:
+    registry, newcomer = consortium.registry, chain.accounts[6]
+    first = consortium.propose(
+        lambda r: r.functions.proposeMembership(ProposalAction.ADD_MEMBER, newcomer)
+    )
+    second = consortium.propose(
+        lambda r: r.functions.proposeMembership(ProposalAction.ADD_MEMBER, newcomer)
+    )
+    for proposal in (first, second):
+        chain.send(registry.functions.approve(proposal), chain.accounts[1])
+    chain.send(registry.functions.execute(first), chain.accounts[0])
+    with reverts(registry, "AlreadyMember", newcomer):
+        chain.send(registry.functions.execute(second), chain.accounts[0])
