@@ -24,7 +24,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   touch "$stamp"
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ package-lock.json -nt node_modules ]; then
+  # `npm install` rather than `npm ci`: the lock cannot list anvil's builds for other platforms
+  # where the registry does not serve them, which `npm ci` treats as out of sync. Versions are
+  # still the locked ones.
+  npm install --no-audit --no-fund --loglevel=error
   touch node_modules
 fi
