@@ -39,7 +39,8 @@ def deploy_all(
     proposal_lifetime: int,
 ) -> Deployment:
     """Deploy EthereumDIDRegistry, IssuerRegistry(members, threshold, lifetime) and
-    CredentialRegistry(issuerRegistry, didRegistry), one after the other (each waits for its receipt).
+    CredentialRegistry(issuerRegistry, didRegistry), one after the other (each waits for its
+    receipt).
 
     Constructor checks (threshold <= members, lifetime > 0...) surface as decoded
     `ContractRevert`s from gas estimation, before anything is spent.
