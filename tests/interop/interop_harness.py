@@ -23,3 +23,28 @@ def controller_documents(verification_method: dict[str, Any]) -> dict[str, Any]:
         "assertionMethod": [method["id"]],
     }
     return {ISSUER_DID: did_document, method["id"]: verification_method}
+
+
+VERIFY_ISSUED = Path(__file__).parent / "js" / "verify_issued.mjs"
+
+
+def run_node_script(node: str, script: Path, request: dict[str, Any], *args: str) -> dict[str, Any]:
+    """Run one of the js/ scripts with `request` on stdin and return its JSON answer.
+
+    A non-zero exit is a broken harness, never a verdict (the scripts report a refused
+    credential in their answer), hence the assert rather than a returned error.
+    """
+    import json
+    import subprocess
+
+    completed = subprocess.run(
+        [node, str(script), *args],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result

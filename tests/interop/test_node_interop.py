@@ -1,0 +1,322 @@
+"""Credentials issued by a running lernode node verify in Digital Bazaar's verifier, end to end.
+
+The other interop tests compare our credentials *library* with the JS stack using keys and DID
+documents the test hands over. Here nothing is handed over: a node made by `bootstrap.prepare`
+(embedded anvil, accredited institution) issues, anchors, revokes and suspends through its
+services; the verifier (tests/interop/js/verify_issued.mjs) then runs `vc.verifyCredential` +
+`vc-bitstring-status-list`'s `checkStatus` with a document loader that
+
+- resolves the issuer's `did:ethr` with ethr-did-resolver 11.1.3 against the node's chain (RPC
+  URL, chain id and ERC-1056 registry from `node.deployment`), so the key is whatever the chain
+  says, not what lernode's database or resolver says;
+- serves the status list credentials exactly as `GET /v1/status-lists/{id}` returned them;
+- serves JSON-LD contexts from the node's bundle (no network).
+
+The verification method reaches `Ed25519Multikey.from()` as ethr-did-resolver renders the
+`did/pub/Ed25519/veriKey/base58` attribute: an `Ed25519VerificationKey2018` with
+`publicKeyBase58` and no `@context` (DID Core dereferencing of a fragment returns the node
+itself). DB's library converts that form to a Multikey on its own, so the loader does no rewrite.
+A loader that copied the DID document's `@context` onto the method would be refused
+(`test_multikey_from_accepts_ed25519_2018_only_without_a_foreign_context`); such verifiers must
+drop that context or rewrite the method to a Multikey (docs/did-ethr.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import base58
+import pytest
+from fastapi.testclient import TestClient
+from interop_harness import VERIFY_ISSUED, run_node_script
+
+from node.api.app import create_app
+from node.chain.bindings import DID_REGISTRY
+from node.chain.deploy import deploy_contract
+from node.config import Settings
+from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput, ResultInput
+from node.credentials.proofs import Cryptosuite
+from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring
+from node.runtime import Node
+from node.services.bootstrap import prepare
+from node.services.status import StatusAction
+from node.store.models import CredentialState, Institution
+
+pytestmark = [pytest.mark.anvil, pytest.mark.interop]
+
+SUITES = list(Cryptosuite)
+#: What each test does to a credential; one credential per role and suite, so tests that change
+#: status never touch the credentials another test expects to be clean.
+ROLES = ("kept", "revoked", "suspended")
+
+Verdict = dict[str, Any]
+
+
+@dataclass
+class IssuingNode:
+    """The node under test, its institution, its public API and a handle on the JS verifier."""
+
+    node: Node
+    institution: Institution
+    api: TestClient
+    node_binary: str
+
+    @property
+    def chain(self) -> dict[str, Any]:
+        deployment = self.node.deployment
+        return {
+            "rpcUrl": self.node.chain.rpc_url,
+            "chainId": deployment.chain_id,
+            "registry": deployment.did_registry,
+        }
+
+    def served_status_lists(self, credentials: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Every status list credential the credentials point at, fetched over the API the way
+        a verifier dereferences `statusListCredential` (URL -> served JSON)."""
+        base = self.node.settings.base_url
+        served: dict[str, Any] = {}
+        for credential in credentials:
+            for entry in credential["credentialStatus"]:
+                url = entry["statusListCredential"]
+                assert url.startswith(f"{base}/v1/status-lists/"), url
+                if url not in served:
+                    response = self.api.get(url.removeprefix(base))
+                    assert response.status_code == 200, response.text
+                    served[url] = response.json()
+        return served
+
+    def verify(
+        self,
+        credentials: Sequence[dict[str, Any]],
+        *,
+        documents: dict[str, Any] | None = None,
+        chain: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One run of the JS verifier over `credentials` (status lists fetched now unless
+        `documents` replaces them)."""
+        request = {
+            "chain": chain or self.chain,
+            "documents": self.served_status_lists(credentials) if documents is None else documents,
+            "credentials": list(credentials),
+        }
+        return run_node_script(self.node_binary, VERIFY_ISSUED, request)
+
+
+def statuses(verdict: Verdict) -> dict[str, bool]:
+    """checkStatus's bits by purpose (`True` = the bit is set: revoked / suspended)."""
+    assert verdict["statuses"] is not None, verdict
+    return {s["statusPurpose"]: s["status"] for s in verdict["statuses"]}
+
+
+def _input(role: str) -> CredentialInput:
+    """A badge with non-ASCII text, a result and a hashed e-mail identifier: the parts of OB 3.0
+    that exercise the contexts and canonicalization, not just a minimal credential."""
+    return CredentialInput(
+        learner=LearnerInput(id="did:key:z6MkLearner", name="Zoë", email="zoe@example.org"),
+        achievement=AchievementInput(
+            achievement_type="Course",
+            name=f"Álgebra lineal ({role})",
+            description="Vectors and matrices",
+            criteria_narrative="Pass the exam",
+        ),
+        results=[ResultInput(value="9.5", status="Completed")],
+    )
+
+
+@pytest.fixture(scope="module")
+def issuing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuingNode]:
+    """One node for the module, as `lernode up` makes it (prepare() on a fresh data dir), with
+    confirmations=1 so `drain()` reaches finality in about a block. The background threads are
+    not started: the tests drive the worker with `drain()`, so every state is deterministic."""
+    node_binary = shutil.which("node")
+    if node_binary is None:
+        pytest.skip("node is not installed")
+    data_dir: Path = tmp_path_factory.mktemp("interop-node")
+    settings = Settings(data_dir=data_dir, confirmations=1, anchor_interval=0.1)
+    node, institution, accreditation, _ = prepare(settings)
+    try:
+        assert accreditation == "accredited"
+        with TestClient(create_app(node)) as api:
+            yield IssuingNode(node, institution, api, node_binary)
+    finally:
+        node.close()
+
+
+@pytest.fixture(scope="module")
+def issued(issuing: IssuingNode) -> dict[tuple[str, Cryptosuite], dict[str, Any]]:
+    """(role, suite) -> a credential the node issued and anchored (final on chain)."""
+    node, institution = issuing.node, issuing.institution
+    credentials: dict[tuple[str, Cryptosuite], dict[str, Any]] = {}
+    for suite in SUITES:
+        signed = node.issuance.issue(
+            institution, [_input(role) for role in ROLES], cryptosuite=suite
+        )
+        credentials.update(((role, suite), c) for role, c in zip(ROLES, signed, strict=True))
+    node.worker.drain(timeout=30)
+    for credential in credentials.values():
+        record = node.issuance.record(credential["id"])
+        assert record.state == CredentialState.FINAL
+        assert node.issuance.receipt(record) is not None
+    return credentials
+
+
+def _change_status(
+    issuing: IssuingNode, credentials: list[dict[str, Any]], action: StatusAction
+) -> None:
+    changes = issuing.node.status.apply(issuing.institution, [c["id"] for c in credentials], action)
+    assert all(change.changed for change in changes)
+    issuing.node.worker.drain(timeout=30)
+
+
+# -- the credential and its key --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_reference_verifier_accepts_a_node_credential_with_the_key_from_the_chain(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]], suite: Cryptosuite
+) -> None:
+    credential = issued["kept", suite]
+    assert credential["proof"]["cryptosuite"] == suite.value
+    answer = issuing.verify([credential])
+    [verdict] = answer["results"]
+    assert verdict["verified"] is True, verdict["errors"]
+    assert statuses(verdict) == {"revocation": False, "suspension": False}
+
+    # The key it checked is the one ethr-did-resolver read from the registry: the node's
+    # institution key, rendered as the 2018 method (not a Multikey we supplied).
+    method_id = credential["proof"]["verificationMethod"]
+    assert answer["loads"][method_id] == "did:ethr"
+    assert answer["loads"][issuing.institution.did] == "did:ethr"
+    public_key = issuing.node.signing_key(issuing.institution).public_bytes
+    assert answer["methods"][method_id] == {
+        "id": method_id,
+        "type": "Ed25519VerificationKey2018",
+        "controller": issuing.institution.did,
+        "publicKeyBase58": base58.b58encode(public_key).decode(),
+    }
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_reference_verifier_rejects_a_tampered_node_credential(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]], suite: Cryptosuite
+) -> None:
+    credential = issued["kept", suite]
+    subject = {**credential["credentialSubject"], "name": "Mallory"}
+    [verdict] = issuing.verify([{**credential, "credentialSubject": subject}])["results"]
+    assert verdict["verified"] is False
+    assert "Invalid signature." in verdict["errors"]
+
+
+def test_the_key_really_comes_from_the_chain(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
+) -> None:
+    """The same DID resolved against a second, fresh ERC-1056 registry on the same chain (one
+    that never saw the institution's key) has no `#delegate-1`: verification must fail, which
+    shows the accepting verdicts above rest on what the node published on chain."""
+    node = issuing.node
+    empty_registry = deploy_contract(node.sender(node.operator), DID_REGISTRY).contract_address
+    assert empty_registry is not None
+    chain = {**issuing.chain, "registry": empty_registry}
+    credential = issued["kept", Cryptosuite.EDDSA_RDFC_2022]
+    [verdict] = issuing.verify([credential], chain=chain)["results"]
+    assert verdict["verified"] is False
+    missing = f"{credential['proof']['verificationMethod']} is not a verification method of"
+    assert any(missing in e for e in verdict["errors"]), verdict
+
+
+# -- status lists ----------------------------------------------------------------------------
+
+
+def test_checkstatus_reads_revocation_from_the_served_list(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
+) -> None:
+    """Revocation written on chain shows up as a set `revocation` bit in the list credential the
+    API serves, verified (proof and issuer) by checkStatus; neighbours on the same list stay
+    clear, and the credential itself still verifies (revocation is a status, not a forgery)."""
+    targets = [issued["revoked", suite] for suite in SUITES]
+    controls = [issued["kept", suite] for suite in SUITES]
+    before = issuing.verify(targets)["results"]
+    assert [statuses(v)["revocation"] for v in before] == [False, False]
+
+    _change_status(issuing, targets, StatusAction.REVOKE)
+
+    after = issuing.verify(targets + controls)["results"]
+    assert all(v["verified"] for v in after), [v["errors"] for v in after]
+    assert [statuses(v) for v in after] == [
+        {"revocation": True, "suspension": False},
+        {"revocation": True, "suspension": False},
+        {"revocation": False, "suspension": False},
+        {"revocation": False, "suspension": False},
+    ]
+
+
+def test_checkstatus_reads_suspension_and_reinstatement(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
+) -> None:
+    targets = [issued["suspended", suite] for suite in SUITES]
+    control = issued["kept", Cryptosuite.EDDSA_RDFC_2022]
+
+    _change_status(issuing, targets, StatusAction.SUSPEND)
+    suspended = issuing.verify([*targets, control])["results"]
+    assert [statuses(v)["suspension"] for v in suspended] == [True, True, False]
+    assert all(statuses(v)["revocation"] is False for v in suspended)
+
+    _change_status(issuing, targets, StatusAction.REINSTATE)
+    reinstated = issuing.verify(targets)["results"]
+    assert [statuses(v) for v in reinstated] == [{"revocation": False, "suspension": False}] * 2
+
+
+def test_checkstatus_refuses_a_served_list_whose_bits_were_altered(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
+) -> None:
+    """checkStatus verifies the status list credential's eddsa-rdfc-2022 proof against the
+    chain key: a list whose bits changed after signing (here: every entry set) is refused, so
+    the bits read in the tests above are the ones the node signed."""
+    credential = issued["kept", Cryptosuite.EDDSA_RDFC_2022]
+    documents = issuing.served_status_lists([credential])
+    url = next(
+        e["statusListCredential"]
+        for e in credential["credentialStatus"]
+        if e["statusPurpose"] == "revocation"
+    )
+    listed = documents[url]
+    forged_subject = {**listed["credentialSubject"], "encodedList": _all_set_list()}
+    documents[url] = {**listed, "credentialSubject": forged_subject}
+    [verdict] = issuing.verify([credential], documents=documents)["results"]
+    assert verdict["verified"] is False
+    errors = verdict["errors"]
+    assert any(e.startswith('"BitstringStatusListCredential" not verified') for e in errors)
+    assert "Invalid signature." in errors
+
+
+def _all_set_list() -> str:
+    return Bitstring(MIN_LIST_LENGTH, b"\xff" * (MIN_LIST_LENGTH // 8)).encode()
+
+
+# -- key rotation ----------------------------------------------------------------------------
+
+
+def test_credentials_signed_before_a_key_rotation_still_verify(
+    issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
+) -> None:
+    """After `rotate_signing_key` the DID gains `#delegate-2` and the node signs new credentials
+    (and status lists) with it; ethr-did-resolver must still list `#delegate-1`, or every
+    credential issued before the rotation would stop verifying elsewhere. It shares the node with
+    the other tests in any order: they sign with (or check) `#delegate-1`, which stays valid."""
+    node = issuing.node
+    rotated = node.onboarding.rotate_signing_key(issuing.institution)
+    old = issued["kept", Cryptosuite.EDDSA_JCS_2022]
+    assert rotated.verification_method != old["proof"]["verificationMethod"]
+    [new] = node.issuance.issue(rotated, [_input("after rotation")])
+    node.worker.drain(timeout=30)
+    answer = issuing.verify([old, new])
+    assert [v["verified"] for v in answer["results"]] == [True, True], answer["results"]
+    assert new["proof"]["verificationMethod"] == rotated.verification_method
+    assert set(answer["methods"]) == {
+        old["proof"]["verificationMethod"],
+        rotated.verification_method,
+    }
