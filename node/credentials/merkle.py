@@ -24,7 +24,12 @@ _HASH_LENGTH = 32
 
 def credential_hash(credential: Mapping[str, Any]) -> bytes:
     """keccak256 of the RFC 8785 canonical JSON of the whole signed credential."""
-    return keccak(jcs.canonicalize(credential))
+    return hash_canonical(jcs.canonicalize(credential))
+
+
+def hash_canonical(canonical_json: bytes) -> bytes:
+    """`credential_hash` for a credential already in its JCS form (saves canonicalizing twice)."""
+    return keccak(canonical_json)
 
 
 def _check_hash(value: bytes, what: str) -> None:

@@ -18,7 +18,9 @@ Every failure is an `InvalidInput` with a distinct `code` so the verifier can re
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -83,9 +85,20 @@ def _hash_data(
     loader: DocumentLoader,
 ) -> bytes:
     canonical = _CANONICALIZERS[suite]
-    config_hash = hashlib.sha256(canonical(proof_config, loader)).digest()
+    if loader is offline_document_loader:
+        # Every credential of one issuance request shares its proof configuration; with the
+        # bundled (immutable) contexts its canonical form depends on nothing else.
+        config_hash = _offline_config_hash(suite, jcs.canonicalize(proof_config))
+    else:
+        config_hash = hashlib.sha256(canonical(proof_config, loader)).digest()
     document_hash = hashlib.sha256(canonical(unsecured, loader)).digest()
     return config_hash + document_hash
+
+
+@functools.lru_cache(maxsize=256)
+def _offline_config_hash(suite: Cryptosuite, config_jcs: bytes) -> bytes:
+    config = json.loads(config_jcs)
+    return hashlib.sha256(_CANONICALIZERS[suite](config, offline_document_loader)).digest()
 
 
 def sign(

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from node.credentials import jcs
 from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
-from node.credentials.merkle import credential_hash, leaf
+from node.credentials.merkle import hash_canonical, leaf
 from node.credentials.model import build_clr, build_open_badge
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
@@ -162,14 +162,15 @@ class IssuanceService:
         with self.db.session() as session:
             for document, (list_number, index) in zip(signed, slots, strict=True):
                 kind = credential_kind(document)
+                canonical = jcs.canonicalize(document)
                 session.add(
                     Credential(
                         id=document["id"],
                         institution_id=institution.id,  # type: ignore[arg-type]
                         kind=kind,
                         credential_type_id="0x" + credential_type_id(kind).hex(),
-                        document=jcs.canonicalize(document).decode(),
-                        credential_hash="0x" + credential_hash(document).hex(),
+                        document=canonical.decode(),
+                        credential_hash="0x" + hash_canonical(canonical).hex(),
                         status_list=list_number,
                         status_index=index,
                         valid_from=_parse_time(document.get("validFrom")),

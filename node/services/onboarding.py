@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -53,14 +54,22 @@ class OnboardingService:
         self._sender_for = sender_for
         self._fund = fund
         self.base_url = base_url
+        self._accounts: dict[int, LocalAccount] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def account_name(institution_id: int) -> str:
         return f"institution-{institution_id}"
 
     def account(self, institution: Institution) -> LocalAccount:
+        """The institution's account key, decrypted once (scrypt costs ~75 ms) per process."""
         assert institution.id is not None
-        return self.keystore.load_account(self.account_name(institution.id))
+        with self._lock:
+            account = self._accounts.get(institution.id)
+            if account is None:
+                account = self.keystore.load_account(self.account_name(institution.id))
+                self._accounts[institution.id] = account
+            return account
 
     def create_institution(self, name: str, profile_url: str | None = None) -> Institution:
         """Create the institution's keys and DID, and publish its signing key and profile."""
