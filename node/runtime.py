@@ -34,6 +34,7 @@ from node.services.issuance import ChainInfo, IssuanceService
 from node.services.onboarding import MIN_BALANCE, OnboardingService
 from node.services.resolution import Resolver
 from node.services.status import StatusService
+from node.services.verification import Verifier, build_node_verifier
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
 
@@ -283,6 +284,10 @@ class Node:
             start_block=self.deployment.block_number,
             poll_interval=0.5,
         )
+
+    @cached_property
+    def verifier(self) -> Verifier:
+        return build_node_verifier(self)
 
     @cached_property
     def status(self) -> StatusService:

@@ -14,7 +14,15 @@ from fastapi import Depends, FastAPI
 from node import __version__
 from node.api.limits import install_limits, rate_limited
 from node.api.problems import install_problem_handlers
-from node.api.routes import admin, credentials, governance, health, resolver, status_lists
+from node.api.routes import (
+    admin,
+    credentials,
+    governance,
+    health,
+    resolver,
+    status_lists,
+    verify,
+)
 
 if TYPE_CHECKING:
     from node.runtime import Node
@@ -39,7 +47,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     install_problem_handlers(app)
     install_limits(app, node.settings)
-    for module in (health, credentials, status_lists, governance, admin):
+    for module in (health, credentials, status_lists, governance, verify, admin):
         app.include_router(module.router)
     # Public and unauthenticated, resolution is metered per client like verification.
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])

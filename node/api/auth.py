@@ -42,6 +42,10 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",
+        # Verification: anyone may check any credential (rate-limited per client).
+        "POST /v1/verify",
+        "GET /verify",
+        "POST /verify",
         # What a verifier needs: public chain data, readable by anyone (rate-limit these).
         "GET /v1/status-lists/{list_id}",
         "GET /1.0/identifiers/{did:path}",

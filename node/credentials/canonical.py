@@ -143,6 +143,8 @@ def expand(document: Mapping[str, Any], document_loader: DocumentLoader) -> list
         expanded: list[Any] = processor.expand(dict(document), options)
     except pyld.JsonLdError as error:
         raise _translate(error) from error
+    except (ValueError, TypeError) as error:  # pyld's own checks on malformed input
+        raise InvalidInput(f"not valid JSON-LD: {error}", code="invalid_jsonld") from None
     if dropped:
         raise _undefined(
             f"term {dropped[0]!r} is not defined by the document's contexts",
@@ -169,6 +171,8 @@ def canonize(
         nquads: str = pyld_canon.URDNA2015().main(dataset, {"format": "application/n-quads"})
     except pyld.JsonLdError as error:
         raise _translate(error) from error
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(f"not valid JSON-LD: {error}", code="invalid_jsonld") from None
     return nquads
 
 

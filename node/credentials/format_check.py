@@ -191,7 +191,11 @@ def _check_open_badge(check: _Checker, doc: Mapping[str, Any]) -> None:
         check.require(achievement, key, path)
     if "id" in achievement:
         check.uri(achievement["id"], f"{path}/id")
-    for index, alignment in enumerate(achievement.get("alignment", [])):
+    alignments = achievement.get("alignment", [])
+    if not isinstance(alignments, list):
+        check.issue(f"{path}/alignment", "invalid_type", "alignment must be a list")
+        alignments = []
+    for index, alignment in enumerate(alignments):
         aligned = check.typed(alignment, f"{path}/alignment/{index}", "Alignment")
         if aligned is not None:
             check.require(aligned, "targetName", f"{path}/alignment/{index}")

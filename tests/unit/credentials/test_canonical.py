@@ -88,3 +88,14 @@ def test_malformed_json_ld_is_an_invalid_input() -> None:
     with pytest.raises(InvalidInput) as raised:
         canonize({"@context": [VC2], "id": "urn:x", "name": {"@value": "x", "@language": 5}})
     assert raised.value.code == "invalid_jsonld"
+
+
+def test_a_relative_context_is_invalid_jsonld_not_a_crash() -> None:
+    import pytest
+
+    from node.credentials.canonical import canonize
+    from node.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as raised:
+        canonize({"@context": "x", "id": "urn:a"})
+    assert raised.value.code in {"invalid_jsonld", "unknown_context"}

@@ -105,3 +105,17 @@ def test_credential_kind_names_the_supported_kinds_or_refuses() -> None:
 
 def test_non_objects_are_not_credentials() -> None:
     assert _codes(["not", "a", "credential"]) == {("", "invalid_type")}
+
+
+def test_hostile_shapes_are_format_issues_not_crashes() -> None:
+    """Found by fuzzing the verifier: a string where a list belongs is one clear issue."""
+    from node.credentials.format_check import check_format
+
+    document = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "credentialSubject": {"achievement": {"alignment": "nope"}},
+    }
+    issues = check_format(document)
+    assert any(i.path.endswith("/alignment") and i.code == "invalid_type" for i in issues)
+    assert not any("/alignment/" in i.path for i in issues)
