@@ -1,0 +1,171 @@
+"""Verification for anyone: `POST /v1/verify` (JSON report) and the `/verify` page (HTML).
+
+Both are public and metered by the `verify` rate limit: verifying costs the node several chain
+reads, and the caller needs no account. The JSON endpoint answers 200 with the report whether
+the credential is valid or not (the *request* succeeded); input the verifier cannot evaluate is
+an RFC 9457 problem. The page shows the same report as a person reads it; it takes pasted JSON, an
+uploaded file, or a link `/verify?credential=<JSON or base64url JSON>` (what `lernode export`
+prints), and has no script at all, so a strict Content-Security-Policy costs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
+
+from node.api.deps import NodeDep
+from node.api.limits import rate_limited
+from node.errors import InvalidInput, LernodeError
+from node.services.verification import parse_submission
+from node.services.verification_report import CHECK_NAMES, VerificationReport
+
+if TYPE_CHECKING:
+    from node.runtime import Node
+
+router = APIRouter(tags=["verifier"], dependencies=[Depends(rate_limited("verify"))])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+#: What the page calls each check.
+CHECK_LABELS = dict(
+    zip(
+        CHECK_NAMES,
+        (
+            "Format",
+            "Signature",
+            "Issuer's signing key",
+            "Issuer accreditation",
+            "Blockchain anchor",
+            "Revocation and suspension",
+            "Validity period",
+        ),
+        strict=True,
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # The credential may sit in the URL: never pass it on to another site.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "A credential, or a bundle {credential, receipt, "
+                "embeddedReceipts?, statusListCredentials?, at?}.",
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/v1/verify",
+    summary="Verify a credential or bundle",
+    openapi_extra={"requestBody": _REQUEST_BODY},
+    response_description="The verification report (also when the verdict is invalid)",
+)
+async def verify_credential(
+    request: Request,
+    node: NodeDep,
+    at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
+) -> dict[str, Any]:
+    """Every check, its status and reason code, the overall verdict, and what the credential
+    says (achievement, issuer, learner, skills, dates)."""
+    submission = parse_submission(_json(await request.body()), at=at)
+    report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
+    return report.as_json()
+
+
+@router.get("/verify", response_class=HTMLResponse, summary="The verification page")
+async def verify_page(
+    request: Request,
+    node: NodeDep,
+    credential: str | None = Query(None, description="Credential or bundle: JSON or base64url."),
+    at: str | None = Query(None),
+) -> HTMLResponse:
+    if credential is None:
+        return _page(request)
+    return await _verify_and_render(request, node, lambda: _decode_link(credential), at)
+
+
+@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
+async def verify_form(request: Request, node: NodeDep) -> HTMLResponse:
+    async with request.form() as form:
+        upload, pasted, at = form.get("file"), form.get("credential"), form.get("at")
+        uploaded = await upload.read() if isinstance(upload, UploadFile) else b""
+    text = uploaded or (pasted.encode() if isinstance(pasted, str) else b"")
+    return await _verify_and_render(
+        request, node, lambda: _json(text), at if isinstance(at, str) and at.strip() else None
+    )
+
+
+async def _verify_and_render(
+    request: Request, node: Node, body: Callable[[], Any], at: str | None
+) -> HTMLResponse:
+    """The page with the report, or with the reason the input could not be verified."""
+    try:
+        submission = parse_submission(body(), at=at)
+        report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
+    except LernodeError as error:
+        return _page(request, error=error, status=error.status)
+    return _page(request, report=report)
+
+
+def _page(
+    request: Request,
+    *,
+    report: VerificationReport | None = None,
+    error: LernodeError | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "verify.html",
+        {
+            "report": report.as_json() if report is not None else None,
+            "error": error,
+            "labels": CHECK_LABELS,
+        },
+        status_code=status,
+        headers=PAGE_HEADERS,
+    )
+
+
+def _json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise InvalidInput(
+            "no credential given: paste its JSON or choose a file", code="empty_body"
+        )
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput(f"the input is not JSON: {error}", code="invalid_json") from None
+
+
+def _decode_link(value: str) -> Any:
+    """`?credential=` holds JSON (URL-encoded) or base64url of JSON, padded or not."""
+    text = value.strip()
+    if text.startswith("{"):
+        return _json(text.encode())
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidInput(
+            "the credential link is neither JSON nor base64url", code="invalid_link"
+        ) from None
+    return _json(raw)

@@ -1,0 +1,199 @@
+"""The `anchor` check: is this exact credential under a Merkle root its issuer put on chain?
+
+The credential's leaf (docs/design.md, "Hashes and anchoring") plus the receipt's sibling path
+give a root; `anchorOf(root)` on the CredentialRegistry says who anchored it and when. Nothing in
+the receipt is trusted beyond being a hint: the root is recomputed from the credential, the
+issuer and time come from the contract, and the anchoring block from the contract's `Anchored`
+event. That block is what the other checks call "issuance": the DID document and the
+accreditation are judged as of it.
+
+Without a receipt the credential may still be a batch of one (root = leaf), or the node may know
+its receipt (`AnchorLookup`); otherwise the answer is `unknown` (`no_receipt`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from node.credentials.merkle import leaf, process_proof
+from node.did.document import iso_time
+from node.did.identifier import EthrDid
+from node.services.verification_report import (
+    Anchor,
+    AnchorLookup,
+    ChainReader,
+    Check,
+    failed,
+    passed,
+    unknown,
+)
+
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+NAME = "anchor"
+
+
+@dataclass(frozen=True)
+class AnchorOutcome:
+    """The check, and when it passed, the anchoring block and its time (unix seconds)."""
+
+    check: Check
+    block: int | None = None
+    time: int | None = None
+
+
+class _BadReceipt(Exception):
+    def __init__(self, check: Check) -> None:
+        super().__init__(check.detail)
+        self.check = check
+
+
+def check_anchor(
+    credential_hash: bytes,
+    issuer: EthrDid,
+    chain: ChainReader,
+    receipt: Mapping[str, Any] | None,
+    lookup: AnchorLookup | None = None,
+) -> AnchorOutcome:
+    if issuer.chain_id != chain.chain_id:
+        network = hex(issuer.chain_id) if issuer.chain_id else repr(issuer.network)
+        return AnchorOutcome(
+            failed(
+                NAME,
+                "wrong_chain",
+                f"The issuer's DID names chain {network}; this verifier reads chain "
+                f"{hex(chain.chain_id)}.",
+            )
+        )
+    own_leaf = leaf(credential_hash)
+    if receipt is None:
+        anchor = chain.anchor_of(own_leaf)
+        if anchor is not None:
+            return _anchored(chain, own_leaf, anchor, issuer, hint=None)
+        receipt = lookup(credential_hash) if lookup is not None else None
+        if receipt is None:
+            return AnchorOutcome(
+                unknown(
+                    NAME,
+                    "no_receipt",
+                    "No anchor receipt was given and this credential is not anchored on its "
+                    "own: keep the bundle {credential, receipt} the issuer provides.",
+                )
+            )
+    try:
+        root, hint = _root_from_receipt(receipt, credential_hash, own_leaf, chain)
+    except _BadReceipt as bad:
+        return AnchorOutcome(bad.check)
+    anchor = chain.anchor_of(root)
+    if anchor is None:
+        return AnchorOutcome(
+            failed(
+                NAME,
+                "not_anchored",
+                f"The Merkle root 0x{root.hex()} is not anchored on chain {hex(chain.chain_id)}.",
+            )
+        )
+    return _anchored(chain, root, anchor, issuer, hint=hint)
+
+
+def _anchored(
+    chain: ChainReader, root: bytes, anchor: Anchor, issuer: EthrDid, *, hint: int | None
+) -> AnchorOutcome:
+    if anchor.issuer != issuer.address:
+        return AnchorOutcome(
+            failed(
+                NAME,
+                "anchored_by_other_issuer",
+                f"The root was anchored by {anchor.issuer}, not by the credential's issuer "
+                f"{issuer.address}.",
+            )
+        )
+    block = chain.anchor_block(root, hint)
+    where = f" in block {block}" if block is not None else ""
+    size = "on its own" if anchor.count == 1 else f"in a batch of {anchor.count}"
+    return AnchorOutcome(
+        passed(
+            NAME,
+            "anchored",
+            f"Anchored by the issuer {size} at {iso_time(anchor.timestamp)}{where}.",
+        ),
+        block=block,
+        time=anchor.timestamp,
+    )
+
+
+def _root_from_receipt(
+    receipt: Mapping[str, Any], credential_hash: bytes, own_leaf: bytes, chain: ChainReader
+) -> tuple[bytes, int | None]:
+    """The root the receipt's path leads to from this credential's leaf, and its block hint."""
+    chain_id = _int(receipt.get("chainId"))
+    if chain_id is None:
+        raise _BadReceipt(failed(NAME, "invalid_receipt", "The receipt has no chainId."))
+    if chain_id != chain.chain_id:
+        raise _BadReceipt(
+            failed(
+                NAME,
+                "wrong_chain",
+                f"The receipt is for chain {hex(chain_id)}; this verifier reads chain "
+                f"{hex(chain.chain_id)}.",
+            )
+        )
+    contract = receipt.get("contract")
+    if not isinstance(contract, str) or contract.lower() != chain.registry_address:
+        raise _BadReceipt(
+            failed(
+                NAME,
+                "wrong_chain",
+                f"The receipt names registry {contract!r}; this verifier reads "
+                f"{chain.registry_address}.",
+            )
+        )
+    for field, own in (("credentialHash", credential_hash), ("leaf", own_leaf)):
+        claimed = receipt.get(field)
+        if claimed is not None and _hash(claimed, field) != own:
+            raise _BadReceipt(
+                failed(
+                    NAME,
+                    "receipt_mismatch",
+                    f"The receipt is for another credential (its {field} differs).",
+                )
+            )
+    path = receipt.get("proof", [])
+    if not isinstance(path, list):
+        raise _BadReceipt(failed(NAME, "invalid_receipt", "The receipt's proof is not a list."))
+    root = process_proof([_hash(item, "proof") for item in path], own_leaf)
+    claimed_root = receipt.get("root")
+    if claimed_root is None or _hash(claimed_root, "root") != root:
+        raise _BadReceipt(
+            failed(
+                NAME,
+                "receipt_mismatch",
+                "The receipt's Merkle path does not lead from this credential to its root: "
+                "the receipt is for another credential, or the credential was changed.",
+            )
+        )
+    return root, _int(receipt.get("blockNumber"))
+
+
+def _hash(value: Any, field: str) -> bytes:
+    if not isinstance(value, str) or not _HASH.fullmatch(value):
+        raise _BadReceipt(
+            failed(NAME, "invalid_receipt", f"The receipt's {field} is not a 0x-hex 32-byte hash.")
+        )
+    return bytes.fromhex(value[2:])
+
+
+def _int(value: Any) -> int | None:
+    """An integer given as a JSON number, a decimal string or a 0x-hex string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 16) if value.lower().startswith("0x") else int(value, 10)
+        except ValueError:
+            return None
+    return None

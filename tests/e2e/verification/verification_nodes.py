@@ -1,0 +1,121 @@
+"""Real nodes for the verifier's specifications.
+
+`IssuerSite` is an issuing institution's node on a chain the test started itself (an
+`AnvilProcess`, so closing the node leaves the chain up, as when an institution's server goes
+away), with the consortium deployed by a funded dev account that is also the node's operator.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
+from node.chain.client import ChainClient
+from node.chain.deploy import deploy_all
+from node.chain.sender import TransactionSender
+from node.config import Settings
+from node.credentials.inputs import CredentialInput
+from node.runtime import Node
+from node.services.bootstrap import prepare
+from node.services.verification import parse_submission
+from node.services.verification_report import VerificationReport
+from node.store.models import Institution
+
+ACHIEVEMENT = {
+    "name": "Industrial Electrician",
+    "description": "Installs and maintains industrial electrical systems",
+    "criteria_narrative": "Passed the licensing board exam",
+    "achievement_type": "License",
+    "alignments": [
+        {
+            "target_name": "Electrical installation",
+            "target_url": "https://example.org/skills/electrical-installation",
+            "target_framework": "ESCO",
+        }
+    ],
+}
+
+
+def credential_input(**fields: Any) -> CredentialInput:
+    return CredentialInput.model_validate(
+        {
+            "learner": {"name": "Grace Hopper", "email": "grace@example.edu"},
+            "achievement": ACHIEVEMENT,
+            **fields,
+        }
+    )
+
+
+def start_chain(chain_id: int = DEFAULT_CHAIN_ID) -> AnvilProcess:
+    return AnvilProcess(chain_id=chain_id).start()
+
+
+def advance(node: Node, seconds: int) -> None:
+    """Let chain time pass, so that events of one test never share a block second."""
+    node.chain.request("evm_increaseTime", [seconds])
+    node.chain.request("evm_mine", [])
+
+
+@dataclass
+class IssuerSite:
+    node: Node
+    institution: Institution
+    settings: Settings
+
+    @classmethod
+    def open(cls, data_dir: Path, chain: AnvilProcess, **settings: Any) -> IssuerSite:
+        """Deploy the consortium on `chain` (operator = dev account 0) and open an accredited
+        institution's node on it."""
+        operator = dev_accounts(1)[0]
+        deployment_file = data_dir / "deployment.json"
+        client = ChainClient(chain.rpc_url, expected_chain_id=chain.chain_id)
+        deploy_all(
+            TransactionSender(client, operator),
+            members=[operator.address],
+            threshold=1,
+            proposal_lifetime=3600,
+        ).save(deployment_file)
+        config = Settings(
+            data_dir=data_dir,
+            rpc_url=chain.rpc_url,
+            chain_id=chain.chain_id,
+            deployment_file=deployment_file,
+            account_key="0x" + operator.key.hex(),
+            confirmations=0,
+            anchor_interval=0.1,
+            institution_name="Northwind Technical Institute",
+            **settings,
+        )
+        node, institution, _status, _key = prepare(config)
+        return cls(node, institution, config)
+
+    def issue(self, institution: Institution | None = None, **fields: Any) -> dict[str, Any]:
+        """Issue one credential and anchor it; its bundle {credential, receipt}."""
+        issued = self.node.issuance.issue(
+            institution or self.institution, [credential_input(**fields)]
+        )[0]
+        self.node.worker.drain()
+        return self.bundle(issued["id"])
+
+    def bundle(self, credential_id: str) -> dict[str, Any]:
+        return self.node.issuance.bundle(self.node.issuance.record(credential_id))
+
+    def verify(self, body: Any, at: str | datetime | None = None) -> VerificationReport:
+        return self.node.verifier.verify(parse_submission(body, at=at))
+
+
+def failing(report: VerificationReport) -> dict[str, str]:
+    """name -> code of every check that did not pass (embedded credentials included)."""
+    found = {c.name: c.code for c in report.checks if c.status != "passed"}
+    for inner in report.embedded:
+        found.update({f"embedded.{k}": v for k, v in failing(inner).items()})
+    return found
+
+
+def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(bundle, indent=2))
+    return path

@@ -1,0 +1,243 @@
+"""A hand-made world for the verifier: one issuer, an in-memory chain, DID document versions.
+
+`World` issues real signed Open Badges (the crypto and Merkle code are the real ones); only the
+chain and the DID registry are dictionaries, so a specification can put the world in exactly the
+state it talks about (a key published late, an issuer suspended at anchoring time...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import base58
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.credentials.inputs import CredentialInput, IssuerProfile
+from node.credentials.merkle import MerkleTree, credential_hash, leaf
+from node.credentials.model import build_open_badge
+from node.credentials.multikey import raw_public_key
+from node.credentials.proofs import Cryptosuite, sign
+from node.credentials.status_list import status_list_entry
+from node.governance.actions import IssuerStatus, credential_type_id
+from node.services.verification import Verifier
+from node.services.verification_report import (
+    Anchor,
+    Grant,
+    IssuerStatusChange,
+    Submission,
+    VerificationReport,
+)
+
+CHAIN_ID = 31337
+REGISTRY = "0x" + "c0" * 20
+ISSUER = "0x" + "1a" * 20
+ISSUER_DID = f"did:ethr:0x7a69:{ISSUER}"
+KEY_ID = f"{ISSUER_DID}#delegate-1"
+LATE_KEY_ID = f"{ISSUER_DID}#delegate-2"
+BASE_URL = "https://node.example"
+ACCREDITED_AT = 1_748_000_000
+ANCHOR_BLOCK = 50
+ANCHOR_TIME = 1_750_000_000  # 2025-06-15
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+STATUS_INDEX = 7
+OPEN = 2**64 - 1
+
+ACHIEVEMENT = {
+    "name": "Structural Welding",
+    "description": "Welds structural steel to code",
+    "criteria_narrative": "Passed the practical exam",
+    "achievement_type": "Certificate",
+    "alignments": [
+        {
+            "target_name": "Welding",
+            "target_url": "https://example.org/competencies/welding",
+            "target_framework": "ESCO",
+        }
+    ],
+}
+
+
+def status_url(issuer: str = ISSUER, purpose: str = "revocation", number: int = 0) -> str:
+    return f"{BASE_URL}/v1/status-lists/{issuer}-{number}-{purpose}"
+
+
+def key_method(key_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    raw = raw_public_key(key.public_key())
+    return {
+        "id": key_id,
+        "type": "Ed25519VerificationKey2018",
+        "controller": ISSUER_DID,
+        "publicKeyBase58": base58.b58encode(raw).decode(),
+    }
+
+
+@dataclass
+class FakeChain:
+    """`ChainReader` over dictionaries, answering like the contracts would."""
+
+    chain_id: int = CHAIN_ID
+    registry_address: str = REGISTRY
+    anchors: dict[bytes, tuple[Anchor, int]] = field(default_factory=dict)
+    statuses: dict[str, list[IssuerStatusChange]] = field(default_factory=dict)
+    grants: dict[str, list[Grant]] = field(default_factory=dict)
+    bits: set[tuple[str, int, int, int]] = field(default_factory=set)
+    now: int = ANCHOR_TIME + 10_000
+
+    def anchor_of(self, root: bytes) -> Anchor | None:
+        found = self.anchors.get(root)
+        return found[0] if found else None
+
+    def anchor_block(self, root: bytes, hint: int | None) -> int | None:
+        found = self.anchors.get(root)
+        return found[1] if found else None
+
+    def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
+        changes = [c for c in self.statuses.get(issuer, []) if c.at <= timestamp]
+        if not changes or changes[-1].status != IssuerStatus.ACTIVE:
+            return False
+        return any(
+            g.credential_type == credential_type
+            and g.granted_at <= timestamp < g.granted_until
+            and g.valid_from <= timestamp
+            and (g.valid_until == 0 or timestamp < g.valid_until)
+            for g in self.grants.get(issuer, [])
+        )
+
+    def status_history(self, issuer: str) -> list[IssuerStatusChange]:
+        return list(self.statuses.get(issuer, []))
+
+    def accreditation_history(self, issuer: str) -> list[Grant]:
+        return list(self.grants.get(issuer, []))
+
+    def is_status_set(self, issuer: str, list_number: int, purpose: int, index: int) -> bool:
+        return (issuer, list_number, purpose, index) in self.bits
+
+    def latest_time(self) -> int:
+        return self.now
+
+    # -- arranging ------------------------------------------------------------------------------
+
+    def accredit(self, issuer: str, kind: str, at: int, *, valid_until: int = 0) -> None:
+        self.set_issuer_status(issuer, IssuerStatus.ACTIVE, at)
+        self.grants.setdefault(issuer, []).append(
+            Grant(credential_type_id(kind), at, OPEN, 0, valid_until)
+        )
+
+    def set_issuer_status(self, issuer: str, status: IssuerStatus, at: int) -> None:
+        self.statuses.setdefault(issuer, []).append(IssuerStatusChange(int(status), at))
+
+
+@dataclass
+class FakeDids:
+    """`DidDocumentSource` from document versions: (first block, document) per DID."""
+
+    versions: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    asked: list[tuple[str, int | None]] = field(default_factory=list)
+
+    def document_at(self, did: str, block: int | None) -> dict[str, Any]:
+        self.asked.append((did, block))
+        found: dict[str, Any] = {"id": did, "verificationMethod": [], "assertionMethod": []}
+        for first, document in self.versions.get(did, []):
+            if block is None or first <= block:
+                found = document
+        return found
+
+    def publish(self, did: str, block: int, methods: list[dict[str, Any]]) -> None:
+        """A new version from `block` on with exactly these (assertion) keys."""
+        document = {
+            "id": did,
+            "verificationMethod": methods,
+            "assertionMethod": [m["id"] for m in methods],
+        }
+        self.versions.setdefault(did, []).append((block, document))
+
+
+class World:
+    """One accredited issuer whose key is on its DID from block 10."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.from_private_bytes(b"\x11" * 32)
+        self.chain = FakeChain()
+        self.dids = FakeDids()
+        self.dids.publish(ISSUER_DID, 10, [key_method(KEY_ID, self.key)])
+        self.chain.accredit(ISSUER, "OpenBadgeCredential", ACCREDITED_AT)
+        self.chain.accredit(ISSUER, "ClrCredential", ACCREDITED_AT)
+
+    def unsigned(self, *, issuer_did: str = ISSUER_DID, **fields: Any) -> dict[str, Any]:
+        data = CredentialInput.model_validate(
+            {
+                "learner": {"name": "Ada Lovelace", "email": "ada@example.edu"},
+                "achievement": ACHIEVEMENT,
+                "valid_from": datetime(2025, 6, 1, tzinfo=UTC),
+                **fields,
+            }
+        )
+        entries = [
+            status_list_entry(status_url(purpose=purpose), STATUS_INDEX, purpose)
+            for purpose in ("revocation", "suspension")
+        ]
+        profile = IssuerProfile(id=issuer_did, name="Example Technical College")
+        return build_open_badge(data, profile, credential_status=entries)
+
+    def sign(
+        self,
+        document: dict[str, Any],
+        *,
+        key: Ed25519PrivateKey | None = None,
+        key_id: str = KEY_ID,
+        suite: Cryptosuite = Cryptosuite.EDDSA_RDFC_2022,
+    ) -> dict[str, Any]:
+        return sign(
+            document, key or self.key, key_id, suite, created=datetime(2025, 6, 14, tzinfo=UTC)
+        )
+
+    def credential(self, **fields: Any) -> dict[str, Any]:
+        return self.sign(self.unsigned(**fields))
+
+    def anchor(
+        self,
+        *credentials: dict[str, Any],
+        issuer: str = ISSUER,
+        time: int = ANCHOR_TIME,
+        block: int = ANCHOR_BLOCK,
+    ) -> list[dict[str, Any]]:
+        """Anchor the credentials as one Merkle batch; their receipts, in order."""
+        hashes = [credential_hash(c) for c in credentials]
+        tree = MerkleTree([leaf(h) for h in hashes])
+        self.chain.anchors[tree.root] = (Anchor(issuer, time, len(hashes)), block)
+        return [
+            {
+                "type": "LernodeAnchorReceipt",
+                "chainId": CHAIN_ID,
+                "contract": REGISTRY,
+                "issuer": issuer,
+                "credentialHash": "0x" + digest.hex(),
+                "leaf": "0x" + leaf(digest).hex(),
+                "root": "0x" + tree.root.hex(),
+                "proof": ["0x" + p.hex() for p in tree.proof(i)],
+                "transactionHash": "0x" + "ab" * 32,
+                "blockNumber": block,
+                "blockTime": "2025-06-15T15:06:40Z",
+                "count": len(hashes),
+            }
+            for i, digest in enumerate(hashes)
+        ]
+
+    def verifier(self, **options: Any) -> Verifier:
+        return Verifier(self.chain, self.dids, clock=lambda: NOW, **options)
+
+    def verify(
+        self,
+        credential: dict[str, Any],
+        receipt: dict[str, Any] | None = None,
+        **submission: Any,
+    ) -> VerificationReport:
+        return self.verifier().verify(Submission(credential, receipt, **submission))
+
+    def anchored(self, **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A credential anchored in a batch of three, and its receipt."""
+        credential = self.credential(**fields)
+        receipts = self.anchor(self.credential(), credential, self.credential())
+        return credential, receipts[1]
