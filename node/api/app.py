@@ -47,8 +47,10 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     install_problem_handlers(app)
     install_limits(app, node.settings)
-    for module in (health, credentials, status_lists, governance, verify, admin):
+    for module in (health, credentials, verify, admin):
         app.include_router(module.router)
-    # Public and unauthenticated, resolution is metered per client like verification.
+    # Public reads of chain facts are metered per client, like verification.
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
+    for module in (status_lists, governance):
+        app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
     return app

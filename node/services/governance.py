@@ -18,7 +18,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from node.chain.sender import Receipt, TransactionSender
-from node.errors import InvalidInput
+from node.errors import InvalidInput, NotFound
 from node.governance.actions import (
     ISSUER_ACTIONS,
     MEMBERSHIP_ACTIONS,
@@ -115,6 +115,7 @@ class GovernanceService:
         return int(self.registry.functions.threshold().call())
 
     def proposal(self, proposal_id: int) -> Proposal:
+        self._require_proposal(proposal_id)
         raw = self.registry.functions.getProposal(proposal_id).call()
         (action, target, types, valid_from, valid_until, metadata, new_threshold, proposer,
          created, expires, executed, approvals) = raw  # fmt: skip
@@ -135,6 +136,11 @@ class GovernanceService:
             threshold=self.threshold(),
             expired=self._now() >= expires,
         )
+
+    def _require_proposal(self, proposal_id: int) -> None:
+        count = int(self.registry.functions.proposalCount().call())
+        if not 1 <= proposal_id <= count:
+            raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
 
     def proposals(self) -> list[Proposal]:
         count = int(self.registry.functions.proposalCount().call())
@@ -216,9 +222,11 @@ class GovernanceService:
         return self._proposal_id(self._send(operator, call))
 
     def approve(self, operator: LocalAccount, proposal_id: int) -> None:
+        self._require_proposal(proposal_id)
         self._send(operator, self.registry.functions.approve(proposal_id))
 
     def execute(self, operator: LocalAccount, proposal_id: int) -> None:
+        self._require_proposal(proposal_id)
         self._send(operator, self.registry.functions.execute(proposal_id))
 
     def _send(self, operator: LocalAccount, call: Any) -> Receipt:

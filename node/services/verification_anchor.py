@@ -2,9 +2,10 @@
 
 The credential's leaf (docs/design.md, "Hashes and anchoring") plus the receipt's sibling path
 give a root; `anchorOf(root)` on the CredentialRegistry says who anchored it and when. Nothing in
-the receipt is trusted beyond being a hint: the root is recomputed from the credential, the
-issuer and time come from the contract, and the anchoring block from the contract's `Anchored`
-event. That block is what the other checks call "issuance": the DID document and the
+the receipt is trusted: the root is recomputed from the credential, the issuer and time come
+from the contract, the anchoring block and transaction from the contract's `Anchored` event, and
+every fact the receipt states must equal the chain's, so a receipt cannot be altered or forged
+without failing. That block is what the other checks call "issuance": the DID document and the
 accreditation are judged as of it.
 
 Without a receipt the credential may still be a batch of one (root = leaf), or the node may know
@@ -23,6 +24,7 @@ from node.did.document import iso_time
 from node.did.identifier import EthrDid
 from node.services.verification_report import (
     Anchor,
+    AnchorEvent,
     AnchorLookup,
     ChainReader,
     Check,
@@ -33,6 +35,7 @@ from node.services.verification_report import (
 
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 NAME = "anchor"
+RECEIPT_TYPE = "LernodeAnchorReceipt"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def check_anchor(
     if receipt is None:
         anchor = chain.anchor_of(own_leaf)
         if anchor is not None:
-            return _anchored(chain, own_leaf, anchor, issuer, hint=None)
+            return _anchored(chain, own_leaf, anchor, issuer, receipt=None)
         receipt = lookup(credential_hash) if lookup is not None else None
         if receipt is None:
             return AnchorOutcome(
@@ -83,7 +86,7 @@ def check_anchor(
                 )
             )
     try:
-        root, hint = _root_from_receipt(receipt, credential_hash, own_leaf, chain)
+        root = _root_from_receipt(receipt, credential_hash, own_leaf, chain)
     except _BadReceipt as bad:
         return AnchorOutcome(bad.check)
     anchor = chain.anchor_of(root)
@@ -95,11 +98,16 @@ def check_anchor(
                 f"The Merkle root 0x{root.hex()} is not anchored on chain {hex(chain.chain_id)}.",
             )
         )
-    return _anchored(chain, root, anchor, issuer, hint=hint)
+    return _anchored(chain, root, anchor, issuer, receipt=receipt)
 
 
 def _anchored(
-    chain: ChainReader, root: bytes, anchor: Anchor, issuer: EthrDid, *, hint: int | None
+    chain: ChainReader,
+    root: bytes,
+    anchor: Anchor,
+    issuer: EthrDid,
+    *,
+    receipt: Mapping[str, Any] | None,
 ) -> AnchorOutcome:
     if anchor.issuer != issuer.address:
         return AnchorOutcome(
@@ -110,7 +118,13 @@ def _anchored(
                 f"{issuer.address}.",
             )
         )
-    block = chain.anchor_block(root, hint)
+    event = chain.anchor_event(root, _int(receipt.get("blockNumber")) if receipt else None)
+    if receipt is not None:
+        try:
+            _check_receipt_facts(receipt, anchor, event)
+        except _BadReceipt as bad:
+            return AnchorOutcome(bad.check)
+    block = event.block if event is not None else None
     where = f" in block {block}" if block is not None else ""
     size = "on its own" if anchor.count == 1 else f"in a batch of {anchor.count}"
     return AnchorOutcome(
@@ -124,10 +138,41 @@ def _anchored(
     )
 
 
+def _check_receipt_facts(
+    receipt: Mapping[str, Any], anchor: Anchor, event: AnchorEvent | None
+) -> None:
+    """Every fact a receipt states must be the chain's: an altered receipt fails."""
+    if event is None:
+        raise _BadReceipt(
+            failed(NAME, "not_anchored", "The chain has no Anchored event for this root.")
+        )
+    issuer = receipt.get("issuer")
+    facts: list[tuple[str, bool]] = [
+        ("type", receipt.get("type") == RECEIPT_TYPE),
+        ("issuer", isinstance(issuer, str) and issuer.lower() == anchor.issuer),
+        ("count", _int(receipt.get("count")) == anchor.count),
+        ("blockNumber", _int(receipt.get("blockNumber")) == event.block),
+        ("blockTime", receipt.get("blockTime") == iso_time(anchor.timestamp)),
+        (
+            "transactionHash",
+            str(receipt.get("transactionHash", "")).lower() == event.transaction,
+        ),
+    ]
+    wrong = [name for name, ok in facts if not ok]
+    if wrong:
+        raise _BadReceipt(
+            failed(
+                NAME,
+                "receipt_mismatch",
+                f"The receipt's {', '.join(wrong)} do not match the chain's record of the anchor.",
+            )
+        )
+
+
 def _root_from_receipt(
     receipt: Mapping[str, Any], credential_hash: bytes, own_leaf: bytes, chain: ChainReader
-) -> tuple[bytes, int | None]:
-    """The root the receipt's path leads to from this credential's leaf, and its block hint."""
+) -> bytes:
+    """The root the receipt's path leads to from this credential's leaf."""
     chain_id = _int(receipt.get("chainId"))
     if chain_id is None:
         raise _BadReceipt(failed(NAME, "invalid_receipt", "The receipt has no chainId."))
@@ -152,7 +197,9 @@ def _root_from_receipt(
         )
     for field, own in (("credentialHash", credential_hash), ("leaf", own_leaf)):
         claimed = receipt.get(field)
-        if claimed is not None and _hash(claimed, field) != own:
+        if claimed is None:
+            raise _BadReceipt(failed(NAME, "invalid_receipt", f"The receipt has no {field}."))
+        if _hash(claimed, field) != own:
             raise _BadReceipt(
                 failed(
                     NAME,
@@ -174,7 +221,7 @@ def _root_from_receipt(
                 "the receipt is for another credential, or the credential was changed.",
             )
         )
-    return root, _int(receipt.get("blockNumber"))
+    return root
 
 
 def _hash(value: Any, field: str) -> bytes:

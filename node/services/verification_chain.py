@@ -27,7 +27,7 @@ from node.chain.artifacts import load_artifact
 from node.chain.bindings import CREDENTIAL_REGISTRY, DID_REGISTRY, ISSUER_REGISTRY, Contracts
 from node.chain.client import ChainClient, redact_url
 from node.errors import ChainError, ConfigurationError, LernodeError
-from node.services.verification_report import Anchor, Grant, IssuerStatusChange
+from node.services.verification_report import Anchor, AnchorEvent, Grant, IssuerStatusChange
 
 T = TypeVar("T")
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -116,7 +116,7 @@ class RegistryReader:
             return None
         return Anchor(issuer=str(issuer).lower(), timestamp=int(timestamp), count=int(count))
 
-    def anchor_block(self, root: bytes, hint: int | None) -> int | None:
+    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
         """Look in the hinted block first (one cheap query), then over the whole chain: the
         root is an indexed topic, so even the full range is a single index lookup."""
         ranges: list[tuple[BlockIdentifier, BlockIdentifier]] = []
@@ -126,7 +126,8 @@ class RegistryReader:
         for first, last in ranges:
             logs = self._anchored_logs(root, first, last)
             if logs:
-                return int(logs[0]["blockNumber"])
+                tx = "0x" + bytes(logs[0]["transactionHash"]).hex()
+                return AnchorEvent(int(logs[0]["blockNumber"]), tx)
         return None
 
     def _anchored_logs(

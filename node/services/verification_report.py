@@ -128,6 +128,14 @@ def _as_status(verdict: Verdict) -> CheckStatus:
 
 
 @dataclass(frozen=True)
+class AnchorEvent:
+    """Where the chain recorded an anchor: block number and transaction hash (0x, lowercase)."""
+
+    block: int
+    transaction: str
+
+
+@dataclass(frozen=True)
 class Anchor:
     """`anchorOf(root)`: who anchored a root, when (block time), and the batch size."""
 
@@ -169,8 +177,9 @@ class ChainReader(Protocol):
 
     def anchor_of(self, root: bytes) -> Anchor | None: ...
 
-    def anchor_block(self, root: bytes, hint: int | None) -> int | None:
-        """The block whose `Anchored` event anchored `root` (`hint`: the receipt's block)."""
+    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
+        """The `Anchored` event of `root`: its block and transaction (`hint`: the receipt's
+        block, looked at first)."""
         ...
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool: ...

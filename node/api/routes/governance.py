@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from node.api.auth import Principal, require_scope
@@ -19,6 +19,7 @@ from node.services.apikeys import Scope
 
 router = APIRouter(prefix="/v1", tags=["consortium operator"])
 Operator = Annotated[Principal, Depends(require_scope(Scope.OPERATOR))]
+ProposalId = Annotated[int, Path(ge=1, lt=2**256, description="Proposal number (from 1)")]
 
 ActionName = Literal[
     "accredit_issuer",
@@ -67,7 +68,7 @@ def proposals(node: NodeDep) -> list[dict[str, Any]]:
 
 
 @router.get("/governance/proposals/{proposal_id}", summary="One proposal")
-def proposal(proposal_id: int, node: NodeDep) -> dict[str, Any]:
+def proposal(proposal_id: ProposalId, node: NodeDep) -> dict[str, Any]:
     return node.governance.proposal(proposal_id).as_json()
 
 
@@ -103,13 +104,13 @@ def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> dict[str, Any]
 
 
 @router.post("/governance/proposals/{proposal_id}/approve", summary="Approve a proposal")
-def approve(proposal_id: int, node: NodeDep, _: Operator) -> dict[str, Any]:
+def approve(proposal_id: ProposalId, node: NodeDep, _: Operator) -> dict[str, Any]:
     node.governance.approve(node.operator, proposal_id)
     return node.governance.proposal(proposal_id).as_json()
 
 
 @router.post("/governance/proposals/{proposal_id}/execute", summary="Execute a proposal")
-def execute(proposal_id: int, node: NodeDep, _: Operator) -> dict[str, Any]:
+def execute(proposal_id: ProposalId, node: NodeDep, _: Operator) -> dict[str, Any]:
     node.governance.execute(node.operator, proposal_id)
     return node.governance.proposal(proposal_id).as_json()
 

@@ -28,8 +28,34 @@ def test_a_receipt_for_another_credential_does_not_fit(world: World) -> None:
     credential, _ = world.anchored()
     _, others = world.anchored()
     assert anchor_check(world, credential, others) == ("failed", "receipt_mismatch")
-    swapped = {**others, "credentialHash": None, "leaf": None}
-    assert anchor_check(world, credential, swapped) == ("failed", "receipt_mismatch")
+    stripped = {**others, "credentialHash": None, "leaf": None}
+    assert anchor_check(world, credential, stripped) == ("failed", "invalid_receipt")
+    own = receipt_of(world, credential)
+    grafted = {**others, "credentialHash": own["credentialHash"], "leaf": own["leaf"]}
+    assert anchor_check(world, credential, grafted) == ("failed", "receipt_mismatch")
+
+
+def receipt_of(world: World, credential: dict[str, Any]) -> dict[str, Any]:
+    return world.anchor(credential)[0]
+
+
+def test_every_fact_a_receipt_states_must_be_the_chains(world: World) -> None:
+    credential, receipt = world.anchored()
+    assert anchor_check(world, credential, receipt) == ("passed", "anchored")
+    for field, forged in (
+        ("issuer", "0x" + "12" * 20),
+        ("count", 99),
+        ("blockNumber", 1),
+        ("blockTime", "2020-01-01T00:00:00Z"),
+        ("transactionHash", "0x" + "cd" * 32),
+        ("type", "SomethingElse"),
+    ):
+        assert anchor_check(world, credential, {**receipt, field: forged}) == (
+            "failed",
+            "receipt_mismatch",
+        ), field
+        missing = {k: v for k, v in receipt.items() if k != field}
+        assert anchor_check(world, credential, missing)[0] == "failed", field
 
 
 def test_a_root_that_is_not_on_chain_is_not_anchored(world: World) -> None:

@@ -24,6 +24,7 @@ from node.governance.actions import IssuerStatus, credential_type_id
 from node.services.verification import Verifier
 from node.services.verification_report import (
     Anchor,
+    AnchorEvent,
     Grant,
     IssuerStatusChange,
     Submission,
@@ -40,6 +41,7 @@ BASE_URL = "https://node.example"
 ACCREDITED_AT = 1_748_000_000
 ANCHOR_BLOCK = 50
 ANCHOR_TIME = 1_750_000_000  # 2025-06-15
+ANCHOR_TX = "0x" + "ab" * 32
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STATUS_INDEX = 7
 OPEN = 2**64 - 1
@@ -89,9 +91,9 @@ class FakeChain:
         found = self.anchors.get(root)
         return found[0] if found else None
 
-    def anchor_block(self, root: bytes, hint: int | None) -> int | None:
+    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
         found = self.anchors.get(root)
-        return found[1] if found else None
+        return AnchorEvent(found[1], ANCHOR_TX) if found else None
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
         changes = [c for c in self.statuses.get(issuer, []) if c.at <= timestamp]
@@ -217,7 +219,7 @@ class World:
                 "leaf": "0x" + leaf(digest).hex(),
                 "root": "0x" + tree.root.hex(),
                 "proof": ["0x" + p.hex() for p in tree.proof(i)],
-                "transactionHash": "0x" + "ab" * 32,
+                "transactionHash": ANCHOR_TX,
                 "blockNumber": block,
                 "blockTime": "2025-06-15T15:06:40Z",
                 "count": len(hashes),
