@@ -15,6 +15,8 @@ leaving a wrong `final`.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import threading
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import update
+from sqlalchemy import Connection, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from node.chain.bindings import Contracts
@@ -54,6 +57,10 @@ log = logging.getLogger(__name__)
 REFUSAL_BACKOFF = 30.0
 #: Most status updates in one transaction.
 STATUS_BATCH = 2048
+#: PostgreSQL advisory lock key of the sending lease (64-bit; "lernode:anchoring-worker").
+SENDER_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"lernode:anchoring-worker").digest()[:8], "big", signed=True
+)
 
 
 def _now() -> datetime:
@@ -62,6 +69,84 @@ def _now() -> datetime:
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
+
+
+class SenderLease:
+    """Whether this process may send for the institution keys: one sender per database.
+
+    Several API processes sharing one PostgreSQL database each run an `AnchoringWorker`; if all
+    of them sent, one key would have several nonce counters and every batch could be anchored
+    by whichever process got there first. The worker therefore holds a session-level PostgreSQL
+    advisory lock on a connection of its own for as long as it runs; the others stand by and try
+    again each poll. If the holder dies (even by kill -9) the server ends its session and so
+    releases the lock, and a standby takes over from the outboxes in the database.
+
+    Holding is re-checked before every step: a lock connection that broke (database restart)
+    means the lock may already be someone else's, so the worker drops it and competes again.
+    SQLite serves one process only, so there the lease is always held.
+    """
+
+    def __init__(self, db: Database, key: int = SENDER_LOCK_KEY) -> None:
+        self.db = db
+        self.key = key
+        self._connection: Connection | None = None
+        self._guard = threading.Lock()
+
+    def held(self) -> bool:
+        """True if this process holds the lease now (taking it if it is free)."""
+        if self.db.is_sqlite:
+            return True
+        with self._guard:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(text("SELECT 1"))
+                    self._connection.commit()
+                    return True
+                except DBAPIError:
+                    log.warning("lost the database session holding the sending lease")
+                    self._discard()
+            return self._try_take()
+
+    def release(self) -> None:
+        with self._guard:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
+                    )
+                    self._connection.commit()
+                except DBAPIError:
+                    pass
+                self._discard()
+
+    def _try_take(self) -> bool:
+        try:
+            connection = self.db.engine.connect()
+        except DBAPIError:
+            return False
+        # Out of the pool: closing it must end the session (and so the lock), and no request
+        # may ever borrow a connection that holds it.
+        connection.detach()
+        try:
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+            ).scalar()
+            connection.commit()
+        except DBAPIError:
+            connection.close()
+            return False
+        if not taken:
+            connection.close()
+            return False
+        log.info("this process is now the chain sender (anchoring lease taken)")
+        self._connection = connection
+        return True
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(DBAPIError):
+                connection.close()
 
 
 @dataclass(frozen=True)
@@ -96,6 +181,7 @@ class AnchoringWorker:
         self._lock = threading.Lock()  # one step at a time, whoever calls it
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.lease = SenderLease(db)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -108,6 +194,7 @@ class AnchoringWorker:
         self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.lease.release()
 
     def request_flush(self) -> None:
         """Anchor what is pending now instead of waiting for a full batch."""
@@ -136,6 +223,8 @@ class AnchoringWorker:
     def step(self) -> bool:
         """One pass over all outboxes; True if anything was done (call again soon)."""
         with self._lock:
+            if not self.lease.held():
+                return False  # another process sends; stand by
             flush = self._flush.is_set()
             self._flush.clear()
             busy = self._resume_submitted()
@@ -145,6 +234,7 @@ class AnchoringWorker:
                 busy |= self._anchor_pending(institution, flush)
                 busy |= self._send_status_updates(institution)
             busy |= self._finalize()
+            busy |= self._finalize_status()
             return busy
 
     def drain(self, timeout: float = 120.0) -> None:
@@ -454,6 +544,50 @@ class AnchoringWorker:
                         session, batch.id, CredentialState.FINAL, "final", f"block {latest}"
                     )
                 changed = True
+        return changed
+
+    def _finalize_status(self) -> bool:
+        """Mined status transactions deep enough become final; one a reorg removed goes back
+        to its updates' queue.
+
+        Without this a revocation dropped by a reorg would stay `done` in the database while
+        the chain's bit (what every verifier reads) is clear: the node would report a
+        credential revoked that the chain says is valid. Re-opened updates keep their
+        transaction, so `_resume_status_txs` re-broadcasts the same bytes (same nonce), or
+        re-signs if that nonce went to another transaction meanwhile.
+        """
+        with self.db.session() as session:
+            txs = session.exec(
+                select(ChainTx).where(ChainTx.purpose == "status", ChainTx.state == TxState.MINED)
+            ).all()
+        if not txs:
+            return False
+        latest = self.chain.latest_block()
+        changed = False
+        for tx in txs:
+            canonical = self.chain.receipt(tx.tx_hash)
+            with self.db.session() as session:
+                stored = session.get(ChainTx, tx.id)
+                assert stored is not None
+                if canonical is None:
+                    log.warning("status transaction %s left the canonical chain", tx.tx_hash)
+                    stored.state = TxState.SENT
+                    stored.block_number = stored.block_hash = None
+                    session.execute(
+                        update(StatusUpdate)
+                        .where(col(StatusUpdate.tx_id) == tx.id)
+                        .values(done=False)
+                    )
+                    changed = True
+                elif _hex(bytes(canonical["blockHash"])) != tx.block_hash:
+                    # Re-included in another block: still applied, count depth from there.
+                    stored.block_number = int(canonical["blockNumber"])
+                    stored.block_hash = _hex(bytes(canonical["blockHash"]))
+                elif latest - (tx.block_number or 0) >= self.config.confirmations:
+                    stored.state = TxState.FINAL
+                    changed = True
+                stored.updated_at = _now()
+                session.add(stored)
         return changed
 
     def _reorged(self, batch_id: int, tx_id: int, moved: object | None) -> None:

@@ -153,3 +153,35 @@ def test_public_key_and_checksummed_dids_resolve_the_same(
     assert_same(did_resolution, did_registry, f"did:ethr:{hex(chain.chain_id)}:{account.address}")
     did_registry.change_owner(account.address, chain.accounts[5].address)
     assert_same(did_resolution, did_registry, key_did)  # no #controllerKey once owned by another
+
+
+def test_one_change_resolves_the_same_before_and_after(
+    did_registry: DidRegistryDriver, did_resolution: DidResolution
+) -> None:
+    chain = did_registry.chain
+    issuer = chain.accounts[8].address
+    block = did_registry.set_attribute(issuer, ED25519_ASSERTION_KEY, ED25519_KEY, YEAR)
+    assert block is not None
+    did = did_of(chain, issuer)
+    latest = assert_same(did_resolution, did_registry, did)
+    assert_same(did_resolution, did_registry, did, version_id=block)
+    assert_same(did_resolution, did_registry, did, version_id=block - 1)
+    assert latest["didDocumentMetadata"]["versionId"] == str(block)
+
+
+def test_fifty_changes_resolve_the_same_at_the_latest_and_historical_versions(
+    did_registry: DidRegistryDriver, did_resolution: DidResolution
+) -> None:
+    chain = did_registry.chain
+    issuer = chain.accounts[9].address
+    blocks = []
+    for i in range(50):
+        name = ED25519_ASSERTION_KEY if i % 2 == 0 else f"did/svc/Profile{i}"
+        value = bytes([i]) * 32 if i % 2 == 0 else f"https://uni.example/{i}".encode()
+        blocks.append(did_registry.set_attribute(issuer, name, value, YEAR))
+    did = did_of(chain, issuer)
+    latest = assert_same(did_resolution, did_registry, did)
+    assert len(latest["didDocument"]["verificationMethod"]) == 1 + 25
+    for block in blocks[::7] + [blocks[-1]]:
+        assert block is not None
+        assert_same(did_resolution, did_registry, did, version_id=block)

@@ -91,7 +91,9 @@ async def verify_credential(
     return report.as_json()
 
 
-@router.get("/verify", response_class=HTMLResponse, summary="The verification page")
+# The page is for people, not API clients: it answers errors with an HTML page (a problem
+# document would be unreadable in a browser), so it stays out of the OpenAPI description.
+@router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
 async def verify_page(
     request: Request,
     node: NodeDep,

@@ -1,0 +1,251 @@
+"""Real processes for the fault tests: an external anvil, `lernode deploy`, `lernode up`.
+
+The node under test is always a `lernode up` subprocess with its own data directory, pointed at
+an anvil that is *not* its child (`LERNODE_RPC_URL`), so killing the node never loses chain
+state and stopping the chain never kills the node. The chain seals an empty block every second
+on top of instant mining (`--block-time 1 --mixed-mining`, what `lernode up` gives its embedded
+chain), so confirmations accrue while nobody sends transactions.
+
+What the tests check is read from two independent witnesses: the node's API (what it *said*)
+and the chain's contract events (what *happened*), never from the node's own bookkeeping alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from eth_utils import keccak
+
+from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, free_port
+from node.chain.bindings import Contracts, Deployment
+from node.chain.client import ChainClient
+from node.credentials.merkle import process_proof
+from node.runtime import embedded_mining_args
+
+LERNODE = [sys.executable, "-m", "node.cli"]
+#: anvil's first development account (public key material, funded on every anvil).
+ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+ACHIEVEMENT = {
+    "name": "Reliability Engineering",
+    "description": "Keeps records safe through crashes",
+    "criteria_narrative": "Survived the fault campaign",
+    "achievement_type": "Certificate",
+}
+
+
+def credential_input(n: int) -> dict[str, Any]:
+    return {"learner": {"name": f"Learner {n}", "email": f"l{n}@example.edu"},
+            "achievement": ACHIEVEMENT}  # fmt: skip
+
+
+def external_chain(
+    state_file: Path | None = None, port: int | None = None, block_time: float = 1.0
+) -> AnvilProcess:
+    """An anvil the node joins by RPC; with a state file it survives stop/start on one port."""
+    return AnvilProcess(
+        state_file=state_file,
+        port=port,
+        state_interval=1 if state_file is not None else None,
+        extra_args=embedded_mining_args(block_time),
+    )
+
+
+def node_env(data_dir: Path, rpc_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LERNODE_")}
+    env.update(
+        LERNODE_DATA_DIR=str(data_dir),
+        LERNODE_RPC_URL=rpc_url,
+        LERNODE_CHAIN_ID=str(DEFAULT_CHAIN_ID),
+        LERNODE_LOG_LEVEL="warning",
+    )
+    env.update(extra)
+    return env
+
+
+def deploy(data_dir: Path, rpc_url: str, **extra: str) -> Deployment:
+    """`lernode deploy` with anvil's funded key 0 as the operator (one-member consortium)."""
+    result = subprocess.run(
+        [*LERNODE, "deploy"],
+        env=node_env(data_dir, rpc_url, LERNODE_ACCOUNT_KEY=ANVIL_KEY_0, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Deployment.load(data_dir / "deployment.json")
+
+
+@dataclass
+class NodeProcess:
+    """One `lernode up` subprocess; output goes to a log file (a full pipe would freeze it)."""
+
+    data_dir: Path
+    rpc_url: str
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    _log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"node-{self.port}.log"
+
+    def start(self, timeout: float = 90.0) -> NodeProcess:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [*LERNODE, "up"],
+            env=node_env(self.data_dir, self.rpc_url, LERNODE_PORT=str(self.port), **self.env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.starts += 1
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"lernode up exited early:\n{self.log_tail()}")
+            try:
+                response = httpx.get(f"{self.url}/health", timeout=2)
+                if response.status_code == 200:
+                    body: dict[str, Any] = response.json()
+                    return body
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"no /health within {timeout}s:\n{self.log_tail()}")
+
+    def kill9(self) -> None:
+        """SIGKILL: no shutdown handler, no flush, no goodbye."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self._close_log()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_bytes()[-chars:].decode("utf-8", "replace")
+
+    def admin_key(self) -> str:
+        return (self.data_dir / "secrets" / "admin-api-key").read_text().strip()
+
+    def client(self, timeout: float = 60.0) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.admin_key()}"},
+            timeout=timeout,
+        )
+
+
+# -- the chain as witness ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    root: str
+    issuer: str
+    count: int
+    block_number: int
+    tx_hash: str
+
+
+def chain_contracts(rpc_url: str, deployment: Deployment) -> Contracts:
+    return Contracts(ChainClient(rpc_url, expected_chain_id=deployment.chain_id), deployment)
+
+
+def anchors_on_chain(contracts: Contracts) -> list[Anchor]:
+    """Every `Anchored` event of the canonical chain since the deployment."""
+    logs = contracts.credential_registry.events.Anchored().get_logs(
+        from_block=contracts.deployment.block_number
+    )
+    return [
+        Anchor(
+            root="0x" + bytes(log["args"]["root"]).hex(),
+            issuer=str(log["args"]["issuer"]).lower(),
+            count=int(log["args"]["count"]),
+            block_number=int(log["blockNumber"]),
+            tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+        )
+        for log in logs
+    ]
+
+
+def assert_each_root_once(anchors: Iterable[Anchor]) -> None:
+    doubled = {root: n for root, n in Counter(a.root for a in anchors).items() if n > 1}
+    assert not doubled, f"roots anchored more than once: {doubled}"
+
+
+def assert_receipt_on_chain(
+    receipt: dict[str, Any], anchors_by_root: dict[str, Anchor], client: ChainClient
+) -> None:
+    """The receipt's proof leads to a root the chain anchored, in the block it names."""
+    leaf = bytes.fromhex(receipt["leaf"][2:])
+    assert leaf == keccak(keccak(bytes.fromhex(receipt["credentialHash"][2:]))), receipt
+    root = process_proof([bytes.fromhex(p[2:]) for p in receipt["proof"]], leaf)
+    assert "0x" + root.hex() == receipt["root"], receipt
+    anchor = anchors_by_root.get(receipt["root"])
+    assert anchor is not None, f"receipt root {receipt['root']} is not anchored on chain"
+    assert anchor.block_number == receipt["blockNumber"], (anchor, receipt)
+    assert anchor.tx_hash == receipt["transactionHash"], (anchor, receipt)
+    assert anchor.count == receipt["count"]
+    mined = client.receipt(receipt["transactionHash"])
+    assert mined is not None and int(mined["blockNumber"]) == receipt["blockNumber"]
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, interval: float = 0.5, what: str = ""
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def states(client: httpx.Client, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`GET /v1/credentials/{id}` for each id (404s included as a body with `code`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for credential_id in ids:
+        response = client.get(f"/v1/credentials/{credential_id}")
+        body = response.json()
+        body["_status"] = response.status_code
+        found[credential_id] = body
+    return found
