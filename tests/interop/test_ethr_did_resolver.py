@@ -182,6 +182,6 @@ def test_fifty_changes_resolve_the_same_at_the_latest_and_historical_versions(
     did = did_of(chain, issuer)
     latest = assert_same(did_resolution, did_registry, did)
     assert len(latest["didDocument"]["verificationMethod"]) == 1 + 25
-    for block in blocks[::7] + [blocks[-1]]:
+    for block in [*blocks[::7], blocks[-1]]:
         assert block is not None
         assert_same(did_resolution, did_registry, did, version_id=block)
