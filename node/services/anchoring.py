@@ -487,18 +487,14 @@ class AnchoringWorker:
         assert batch.id is not None
         outbox = self._outbox(institution)
         if batch.tx_id is not None:
-            receipt = outbox.find_receipt(batch.tx_id)
-            if receipt is not None:
-                with self.db.session() as session:
-                    tx = session.get(ChainTx, batch.tx_id)
-                    assert tx is not None
-                    nonce = tx.nonce
-                outbox.record_receipt(nonce, receipt)
-                self._apply_anchor_receipt(institution, batch.id, receipt)
-                return
             with self.db.session() as session:
                 tx = session.get(ChainTx, batch.tx_id)
                 assert tx is not None
+            receipt = outbox.find_receipt(batch.tx_id)
+            if receipt is not None:
+                outbox.record_receipt(tx.nonce, receipt)
+                self._apply_anchor_receipt(institution, batch.id, receipt)
+                return
             if not outbox.nonce_used(tx.nonce):
                 # Still valid: the same bytes again (harmless if the chain has them already).
                 outbox.broadcast(tx)
@@ -670,9 +666,8 @@ class AnchoringWorker:
                 )
             else:
                 # Reverted (e.g. the issuer is suspended): back to the queue, retried later.
-                session.execute(
-                    update(StatusUpdate).where(col(StatusUpdate.tx_id) == tx.id).values(tx_id=None)
-                )
+                assert tx.id is not None
+                _requeue_status_updates(session, tx.id)
 
     def _resume_status_txs(self, institution: Institution) -> bool:
         with self.db.session() as session:
@@ -700,15 +695,16 @@ class AnchoringWorker:
             else:
                 outbox.mark(tx_id, TxState.DROPPED, "nonce consumed without this transaction")
                 with self.db.session() as session:
-                    session.execute(
-                        update(StatusUpdate)
-                        .where(col(StatusUpdate.tx_id) == tx_id)
-                        .values(tx_id=None)
-                    )
+                    _requeue_status_updates(session, tx_id)
         return bool(tx_ids)
 
     def _outbox(self, institution: Institution) -> TxOutbox:
         return TxOutbox(self.db, self._sender_for(self._account_for(institution)))
+
+
+def _requeue_status_updates(session: Session, tx_id: int) -> None:
+    """Detach the updates a failed or lost transaction carried, so the next step re-sends them."""
+    session.execute(update(StatusUpdate).where(col(StatusUpdate.tx_id) == tx_id).values(tx_id=None))
 
 
 def status_groups(pending: list[StatusUpdate]) -> list[list[StatusUpdate]]:
