@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection, insert, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
@@ -326,17 +326,21 @@ class AnchoringWorker:
         )
         session.add(batch)
         session.flush()
-        for index, (credential_id, _, _) in enumerate(rows):
-            session.execute(
-                update(Credential)
-                .where(col(Credential.id) == credential_id)
-                .values(
-                    batch_id=batch.id,
-                    leaf_index=index,
-                    merkle_proof=json.dumps([_hex(p) for p in tree.proof(index)]),
-                    updated_at=_now(),
-                )
-            )
+        now = _now()
+        # One executemany (ORM bulk update by primary key), not one statement per credential.
+        session.execute(
+            update(Credential),
+            [
+                {
+                    "id": credential_id,
+                    "batch_id": batch.id,
+                    "leaf_index": index,
+                    "merkle_proof": json.dumps([_hex(p) for p in tree.proof(index)]),
+                    "updated_at": now,
+                }
+                for index, (credential_id, _, _) in enumerate(rows)
+            ],
+        )
         # Commit per batch: a crash later keeps the batch, which is resumed as it is.
         session.commit()
         return batch.id
@@ -466,7 +470,11 @@ class AnchoringWorker:
             .where(col(Credential.batch_id) == batch_id)
             .values(state=state, updated_at=_now())
         )
-        session.add_all(CredentialEvent(credential_id=i, event=event, detail=detail) for i in ids)
+        if ids:
+            session.execute(
+                insert(CredentialEvent),
+                [{"credential_id": i, "event": event, "detail": detail, "at": _now()} for i in ids],
+            )
 
     # -- recovery and finality ----------------------------------------------------------------
 
