@@ -268,6 +268,47 @@ def export(
 QR_MAX = 2_900
 
 
+@app.command()
+def onboard(
+    name: Annotated[str, typer.Argument(help="The institution's display name")],
+    profile_url: Annotated[
+        str | None, typer.Option(help="Public profile page (https://...)")
+    ] = None,
+    accreditation: Annotated[
+        bool, typer.Option(help="Propose its accreditation with this node's operator key")
+    ] = True,
+    node_url: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Onboard another institution on this node: DID, keys, profile, accreditation proposal."""
+    body = {"name": name, "profile_url": profile_url, "request_accreditation": accreditation}
+    result = _client(node_url, api_key).post("/v1/admin/institutions", json=body)
+    _print_standing(result)
+    if result.get("proposal"):
+        p = result["proposal"]
+        console.print(
+            f"accreditation proposal #{p['id']}: {p['state']} "
+            f"({p['approvals']}/{p['threshold']} approvals)"
+        )
+    console.print(f"issuer API key (shown once): {result['apiKey']}", highlight=False)
+
+
+@app.command()
+def status(node_url: NodeOption = None, api_key: KeyOption = None) -> None:
+    """The institution's DID, signing key and accreditation (for the key's institution)."""
+    _print_standing(_client(node_url, api_key).get("/v1/institution"))
+
+
+def _print_standing(standing: dict[str, Any]) -> None:
+    console.print(f"{standing['name']}: {standing['did']}")
+    console.print(f"  signing key  {standing['verificationMethod']}")
+    accredited = [t for t, ok in standing["accreditedNow"].items() if ok]
+    console.print(
+        f"  status       {standing['status']}; accredited now for: "
+        f"{', '.join(accredited) or 'nothing yet'}"
+    )
+
+
 govern = typer.Typer(
     help="Consortium governance (operator key of this node).", no_args_is_help=True
 )

@@ -19,6 +19,7 @@ from node.api.routes import (
     credentials,
     governance,
     health,
+    institutions,
     resolver,
     status_lists,
     verify,
@@ -47,7 +48,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.node = node
     install_problem_handlers(app)
     install_limits(app, node.settings)
-    for module in (health, credentials, verify, admin):
+    for module in (health, credentials, institutions, verify, admin):
         app.include_router(module.router)
     # Public reads of chain facts are metered per client, like verification.
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])

@@ -24,6 +24,7 @@ from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import NotFound
+from node.governance.actions import KNOWN_CREDENTIAL_TYPES
 from node.keystore import KeyStore
 from node.services.did_history import fetch_did_history
 from node.services.governance import GovernanceService
@@ -141,6 +142,25 @@ class OnboardingService:
             credential_types,
             metadata_hash=self.profile_hash(institution),
         )
+
+    def standing(
+        self, institution: Institution, governance: GovernanceService, now: int
+    ) -> dict[str, Any]:
+        """What an institution (or its operator) wants to know: identity and accreditation."""
+        record = governance.issuer(institution.address)
+        return {
+            "id": institution.id,
+            "name": institution.name,
+            "did": institution.did,
+            "address": institution.address,
+            "verificationMethod": institution.verification_method,
+            "profileUrl": institution.profile_url,
+            "status": record.status,
+            "accreditedNow": {
+                name: governance.is_accredited(institution.address, name, now)
+                for name in KNOWN_CREDENTIAL_TYPES
+            },
+        }
 
     @staticmethod
     def profile_hash(institution: Institution) -> bytes:

@@ -1,0 +1,58 @@
+"""Onboarding institutions: a node can host several issuers, each with its own DID, keys and
+issuer-scoped API key, each accredited (or not) by the consortium."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from node.api.auth import Principal, require_scope
+from node.api.deps import InstitutionDep, NodeDep
+from node.governance.actions import KNOWN_CREDENTIAL_TYPES
+from node.services import apikeys
+from node.services.apikeys import Scope
+
+router = APIRouter(prefix="/v1", tags=["issuing institution"])
+Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+
+
+class OnboardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=512)
+    profile_url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2048)
+    credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
+    request_accreditation: bool = Field(
+        True, description="Propose the accreditation with this node's operator key."
+    )
+
+
+@router.post(
+    "/admin/institutions", status_code=status.HTTP_201_CREATED, summary="Onboard an institution"
+)
+def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> dict[str, Any]:
+    """Create the institution's account and DID, publish its Ed25519 signing key and profile
+    service on the DID, propose its accreditation, and issue its API key (shown once)."""
+    institution = node.onboarding.create_institution(body.name, body.profile_url)
+    proposal = None
+    if body.request_accreditation:
+        proposal = node.onboarding.request_accreditation(
+            node.governance, node.operator, institution, body.credential_types
+        )
+    assert institution.id is not None
+    key = apikeys.create_key(
+        node.db, [Scope.ISSUER], label=f"issuer: {body.name}", institution_id=institution.id
+    )
+    return {
+        **node.onboarding.standing(institution, node.governance, node.now()),
+        "proposal": None if proposal is None else node.governance.proposal(proposal).as_json(),
+        "apiKey": key.token,
+    }
+
+
+@router.get("/institution", summary="The calling institution's identity and standing")
+def standing(institution: InstitutionDep, node: NodeDep) -> dict[str, Any]:
+    """DID, current signing key, and whether the consortium accredits it right now."""
+    return node.onboarding.standing(institution, node.governance, node.now())
