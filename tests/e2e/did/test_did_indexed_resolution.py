@@ -267,3 +267,27 @@ def test_a_reorganised_change_is_replaced_by_the_new_chain(
     did_resolution.sync()
     document = did_resolution.resolver.resolve(did_of(did_registry, issuer)).did_document
     assert [s["type"] for s in document["service"]] == ["Kept", "Winner"]
+
+
+def test_the_latest_document_follows_new_changes_and_expiries_without_a_rebuild_in_between(
+    did_registry: DidRegistryDriver, did_resolution: DidResolution
+) -> None:
+    issuer = did_registry.chain.accounts[4].address
+    block = did_registry.set_attribute(issuer, ED25519_ASSERTION_KEY, bytes([7]) * 32, 1_000)
+    assert block is not None
+    did_resolution.sync()
+    did = did_of(did_registry, issuer)
+    resolver = did_resolution.resolver
+    published_at = did_registry.chain.client().block_timestamp(block)
+    resolver.clock = lambda: published_at + 10
+
+    first = resolver.resolve(did).did_document
+    assert resolver.resolve(did).did_document == first  # served from the snapshot
+    assert method_ids(first) == ["controller", "delegate-1"]
+
+    did_registry.set_attribute(issuer, "did/svc/Profile", b"https://uni.example", 10_000)
+    did_resolution.sync()
+    assert len(resolver.resolve(did).did_document["service"]) == 1  # type: ignore[arg-type]
+
+    resolver.clock = lambda: published_at + 2_000  # the key's validTo has passed
+    assert method_ids(resolver.resolve(did).did_document) == ["controller"]
