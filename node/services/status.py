@@ -60,6 +60,7 @@ class StatusService:
         self._wake_writer = wake_writer
         self._list_url = list_url
         self._cache: dict[tuple[str, int, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
 
     # -- changing -----------------------------------------------------------------------------
@@ -182,11 +183,22 @@ class StatusService:
         return signed
 
     def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
+        """The list's bitmap as of the latest block, read once per block (a verifier under load
+        asks for the same list many times a second; a block number is far cheaper than 16 KB)."""
+        block = self.registry.w3.eth.block_number
+        key = (issuer.lower(), number, purpose.value)
+        with self._cache_lock:
+            cached = self._words.get(key)
+        if cached is not None and cached[0] == block:
+            return cached[1]
         code = ChainPurpose[purpose.name].value
-        words = self.registry.functions.statusWords(
+        raw = self.registry.functions.statusWords(
             self.registry.w3.to_checksum_address(issuer), number, code, 0, WORDS_PER_LIST
-        ).call()
-        return tuple(int(w) for w in words)
+        ).call(block_identifier=block)
+        words = tuple(int(w) for w in raw)
+        with self._cache_lock:
+            self._words[key] = (block, words)
+        return words
 
     def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose]:
         try:

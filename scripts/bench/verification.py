@@ -10,7 +10,6 @@ the indexed DID, Merkle inclusion, `anchorOf`, `isStatusSet`), in-process.
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 import threading
 import time
@@ -31,13 +30,6 @@ from .nodes import ready_node, sample_inputs
 
 VERIFY_PATH = "/v1/verify"
 CREDENTIALS = 50
-
-
-def _service(node: Node) -> Any | None:
-    """The node's verifier (`node.verifier`, what `POST /v1/verify` calls), once it is wired."""
-    if importlib.util.find_spec("node.services.verification") is None:
-        return None
-    return getattr(node, "verifier", None)
 
 
 def _in_process_call(service: Any) -> Callable[[dict[str, Any]], Any]:
@@ -93,7 +85,7 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
 
             records = list(session.exec(select(Credential)).all())
         bundles = [node.issuance.bundle(r) for r in records]
-        service = _service(node)
+        service = node.verifier
         counter = iter(range(10**9))
 
         def pick() -> dict[str, Any]:
@@ -119,29 +111,8 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
                 ],
             )
         )
-        if service is None or not _has_route(node):
-            section.available = False
-            section.figures["service"] = None
-            section.notes.append(
-                "not available: node/services/verification.py exists but is not wired yet "
-                "(no `Node.verifier`, `POST /v1/verify` not mounted by `create_app`), so HTTP "
-                "verification latency/throughput and the HTTP/in-process ratio could not be "
-                "measured. Figures above are the in-process cost of the checks "
-                "a verification performs, as a floor for what the service will cost."
-            )
-            section.targets += [
-                Target("verification over HTTP p50", "<= 10 ms", "not available", None),
-                Target("HTTP throughput vs in-process", ">= 70%", "not available", None),
-            ]
-            return section
         _measure_service(section, node, service, bundles, sizes, plots_dir)
     return section
-
-
-def _has_route(node: Node) -> bool:
-    from node.api.app import create_app
-
-    return any(getattr(r, "path", "") == VERIFY_PATH for r in create_app(node).routes)
 
 
 def _measure_service(
