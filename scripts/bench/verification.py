@@ -29,6 +29,16 @@ from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each
 from .nodes import ready_node, sample_inputs
 
 VERIFY_PATH = "/v1/verify"
+#: What profiling showed (cProfile over 20 verifications of one bundle).
+LIMITS = (
+    "One verification is CPU- and round-trip-bound: RDFC canonicalization of the credential for "
+    "the proof (~2.5 ms) plus about five sequential JSON-RPC calls through web3 (anchorOf, the "
+    "Anchored event, isAccredited, two isStatusSet), each a few ms with web3's ABI handling. "
+    "Under 8 concurrent clients in the same Python process the GIL serializes all of it, so "
+    "latency is queueing. The node's own status-list bitmap is now read once per block (it was "
+    "two 16 KB reads per verification). Next: one JSON-RPC batch (or Multicall) for the chain "
+    "reads, and per-block caching of anchor and accreditation facts."
+)
 CREDENTIALS = 50
 
 
@@ -209,7 +219,8 @@ def _measure_service(
             "<= 10 ms",
             f"{http['p50_ms']:.1f} ms",
             http["p50_ms"] <= 10,
+            LIMITS,
         ),
-        Target("HTTP throughput vs in-process", ">= 70%", f"{ratio:.0%}", ratio >= 0.7),
+        Target("HTTP throughput vs in-process", ">= 70%", f"{ratio:.0%}", ratio >= 0.7, LIMITS),
     ]
     del plots_dir
