@@ -13,9 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
@@ -34,8 +33,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, exit_code: int = 1) -> typer.Exit:

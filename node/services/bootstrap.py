@@ -22,8 +22,6 @@ from node.services import apikeys
 from node.services.apikeys import Scope
 from node.store.models import Institution
 
-log = logging.getLogger(__name__)
-
 
 def admin_key_path(settings: Settings) -> Path:
     return settings.data_dir / "secrets" / "admin-api-key"

@@ -116,6 +116,9 @@ class GovernanceService:
 
     def proposal(self, proposal_id: int) -> Proposal:
         self._require_proposal(proposal_id)
+        return self._read_proposal(proposal_id, self.threshold(), self._now())
+
+    def _read_proposal(self, proposal_id: int, threshold: int, now: int) -> Proposal:
         raw = self.registry.functions.getProposal(proposal_id).call()
         (action, target, types, valid_from, valid_until, metadata, new_threshold, proposer,
          created, expires, executed, approvals) = raw  # fmt: skip
@@ -133,8 +136,8 @@ class GovernanceService:
             expires_at=_time(expires),
             executed=bool(executed),
             approvals=int(approvals),
-            threshold=self.threshold(),
-            expired=self._now() >= expires,
+            threshold=threshold,
+            expired=now >= expires,
         )
 
     def _require_proposal(self, proposal_id: int) -> None:
@@ -143,8 +146,10 @@ class GovernanceService:
             raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
 
     def proposals(self) -> list[Proposal]:
+        """Newest first; the count, threshold and clock are read once for the whole list."""
         count = int(self.registry.functions.proposalCount().call())
-        return [self.proposal(i) for i in range(count, 0, -1)]
+        threshold, now = self.threshold(), self._now()
+        return [self._read_proposal(i, threshold, now) for i in range(count, 0, -1)]
 
     def issuer(self, address: str) -> IssuerRecord:
         issuer = _address(address)
