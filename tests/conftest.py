@@ -208,8 +208,9 @@ def did_resolution(
     """SQLite schema from the models, an indexer from the deployment block, a resolver."""
     from sqlmodel import SQLModel
 
-    from node.chain.indexer import Indexer, did_registry_subscription
-    from node.services.resolution import Resolver
+    from node.did.projection import did_registry_subscription
+    from node.did.resolution import Resolver
+    from node.indexing.indexer import Indexer
     from node.store.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'did.sqlite'}")

@@ -26,7 +26,7 @@ from node.api.routes import (
 )
 
 if TYPE_CHECKING:
-    from node.runtime import Node
+    from node.wiring.runtime import Node
 
 DESCRIPTION = """\
 Issue, anchor, revoke and verify Learning and Employment Records (W3C Verifiable Credentials 2.0

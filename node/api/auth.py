@@ -28,8 +28,8 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import Mount
 
+from node.access.apikeys import ApiKeyInfo, InvalidApiKey, Scope, authenticate
 from node.errors import Forbidden, Unauthorized
-from node.services.apikeys import ApiKeyInfo, InvalidApiKey, Scope, authenticate
 from node.store.db import Database
 
 #: Endpoints anyone may call, as "METHOD /path-template" ("MOUNT /path" for mounted apps).

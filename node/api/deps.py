@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.errors import Forbidden, NotFound
-from node.services.apikeys import Scope
 from node.store.models import Institution
 
 if TYPE_CHECKING:
-    from node.runtime import Node
+    from node.wiring.runtime import Node
 
 
 def get_node(request: Request) -> Node:

@@ -27,7 +27,7 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 from web3.types import BlockData, BlockIdentifier, RPCEndpoint, TxData, TxReceipt
 
-from node.errors import ChainError, ConfigurationError
+from node.errors import ChainError, ConfigurationError, LernodeError
 
 T = TypeVar("T")
 
@@ -262,3 +262,14 @@ class ChainClient:
             f"chain RPC at {redact_url(self.rpc_url)} {kind} ({type(exc).__name__})",
             endpoint=redact_url(self.rpc_url),
         )
+
+
+def chain_read(call: Callable[[], T]) -> T:
+    """Run one chain read (e.g. a web3 contract call); a transport failure becomes one
+    `ChainError` line (`chain_unavailable`) instead of a requests traceback."""
+    try:
+        return call()
+    except LernodeError:
+        raise
+    except (requests.RequestException, ConnectionError) as exc:
+        raise ChainError(f"the chain did not answer: {type(exc).__name__}") from exc

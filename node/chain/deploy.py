@@ -50,9 +50,7 @@ def deploy_all(
     issuers = deploy_contract(
         sender, ISSUER_REGISTRY, member_addresses, threshold, proposal_lifetime
     )
-    credentials = deploy_contract(
-        sender, CREDENTIAL_REGISTRY, _address(issuers), _address(did)
-    )
+    credentials = deploy_contract(sender, CREDENTIAL_REGISTRY, _address(issuers), _address(did))
     return Deployment(
         chain_id=sender.client.chain_id,
         issuer_registry=_address(issuers),

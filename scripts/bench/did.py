@@ -22,9 +22,9 @@ from typing import Any
 
 from node.chain.anvil import REPO_ROOT, dev_accounts
 from node.did.attributes import ED25519_ASSERTION_KEY, encode_bytes32
+from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import parse_ethr_did
-from node.services.did_history import fetch_did_history
 
 from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each
 from .nodes import ready_node

@@ -21,10 +21,10 @@ from web3.logs import DISCARD
 from node.chain.anvil import REPO_ROOT, dev_accounts
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient
+from node.chain.contracts.types import credential_type_id
 from node.chain.deploy import deploy_all
 from node.chain.sender import TransactionSender
 from node.did.attributes import ED25519_ASSERTION_KEY, encode_bytes32
-from node.governance.actions import credential_type_id
 
 from .common import Section, Sizes, Table, Target, fmt_int, fresh_anvil
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from node.config import Settings
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput
-from node.runtime import Node
-from node.services.bootstrap import prepare
 from node.store.models import Institution
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 
 @contextmanager

@@ -29,10 +29,10 @@ from sqlmodel import select
 from node.chain.anvil import dev_accounts
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
+from node.chain.contracts.types import credential_type_id
 from node.chain.deploy import deploy_all
 from node.chain.sender import TransactionSender
 from node.credentials.merkle import leaf
-from node.governance.actions import credential_type_id
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
 

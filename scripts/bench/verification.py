@@ -23,7 +23,7 @@ from node.chain.anvil import free_port
 from node.credentials.merkle import credential_hash, leaf, verify_proof
 from node.credentials.multikey import public_key_from_verification_method
 from node.credentials.proofs import get_proof, verify
-from node.runtime import Node
+from node.wiring.runtime import Node
 
 from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each
 from .nodes import ready_node, sample_inputs
@@ -44,7 +44,7 @@ CREDENTIALS = 50
 
 def _in_process_call(service: Any) -> Callable[[dict[str, Any]], Any]:
     """What the route does minus HTTP: parse the body into a `Submission`, then `verify`."""
-    from node.services.verification import parse_submission
+    from node.verification.submission import parse_submission
 
     return lambda bundle: service.verify(parse_submission(bundle))
 

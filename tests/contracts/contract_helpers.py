@@ -23,7 +23,7 @@ from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
 from node.chain.artifacts import load_artifact
-from node.governance.actions import credential_type_id
+from node.chain.contracts.types import credential_type_id
 
 PROPOSAL_LIFETIME = 86_400
 OPEN_BADGE = credential_type_id("OpenBadgeCredential")

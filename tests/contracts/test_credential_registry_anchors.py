@@ -7,7 +7,7 @@ from contract_helpers import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
 from eth_utils import keccak
 from web3.contract import Contract
 
-from node.governance.actions import ProposalAction
+from node.chain.contracts.types import ProposalAction
 
 ROOT = b"\xab" * 32
 

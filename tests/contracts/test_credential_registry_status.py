@@ -6,7 +6,7 @@ import pytest
 from contract_helpers import OPEN_BADGE, Chain, Consortium, events, reverts
 from web3.contract import Contract
 
-from node.governance.actions import ProposalAction, StatusPurpose
+from node.chain.contracts.types import ProposalAction, StatusPurpose
 
 REVOCATION = StatusPurpose.REVOCATION
 SUSPENSION = StatusPurpose.SUSPENSION

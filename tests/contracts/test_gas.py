@@ -14,7 +14,7 @@ import pytest
 from contract_helpers import OPEN_BADGE, Chain, Consortium
 from web3.contract import Contract
 
-from node.governance.actions import StatusPurpose
+from node.chain.contracts.types import StatusPurpose
 
 REVOCATION = StatusPurpose.REVOCATION
 #: pytest's `record_property` fixture.

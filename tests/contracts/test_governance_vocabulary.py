@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from node.errors import InvalidInput
-from node.governance.actions import (
+from node.chain.contracts.types import (
     KNOWN_CREDENTIAL_TYPES,
     IssuerStatus,
     ProposalAction,
     credential_type_id,
     credential_type_name,
 )
+from node.errors import InvalidInput
 
 SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "IssuerRegistry.sol").read_text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contract_helpers import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
 from web3.contract import Contract
 
-from node.governance.actions import IssuerStatus, ProposalAction
+from node.chain.contracts.types import IssuerStatus, ProposalAction
 
 OPEN = 2**64 - 1
 

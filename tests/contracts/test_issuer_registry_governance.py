@@ -6,7 +6,7 @@ import pytest
 from contract_helpers import OPEN_BADGE, PROPOSAL_LIFETIME, Chain, Consortium, events, reverts
 from web3.contract import Contract
 
-from node.governance.actions import ProposalAction
+from node.chain.contracts.types import ProposalAction
 
 
 def test_constructor_sets_members_threshold_and_lifetime(

@@ -41,10 +41,10 @@ from node.config import Settings
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput, ResultInput
 from node.credentials.proofs import Cryptosuite
 from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring
-from node.runtime import Node
-from node.services.bootstrap import prepare
-from node.services.status import StatusAction
+from node.issuance.status import StatusAction
 from node.store.models import CredentialState, Institution
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.anvil, pytest.mark.interop]
 

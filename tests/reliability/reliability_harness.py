@@ -30,7 +30,7 @@ from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, free_port
 from node.chain.bindings import Contracts, Deployment
 from node.chain.client import ChainClient
 from node.credentials.merkle import process_proof
-from node.runtime import embedded_mining_args
+from node.wiring.runtime import embedded_mining_args
 
 LERNODE = [sys.executable, "-m", "node.cli"]
 #: anvil's first development account (public key material, funded on every anvil).

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from node.services.anchoring import SenderLease
+from node.anchoring.worker import SenderLease
 from node.store.db import Database
 
 pytestmark = pytest.mark.postgres

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from node.config import Settings
-from node.runtime import Node
-from node.services.bootstrap import prepare
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 #: The process harness of the fault tests (real `lernode up` subprocesses) is shared.
 HARNESS = str(Path(__file__).parents[1] / "reliability")

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
-from node.runtime import Node
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 

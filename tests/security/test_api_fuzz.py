@@ -35,7 +35,7 @@ from schemathesis.core.result import Ok
 from node.api.app import create_app
 from node.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from node.chain.anvil import free_port
-from node.runtime import Node
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 

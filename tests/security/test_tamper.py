@@ -6,7 +6,7 @@ Merkle proof has siblings). Every leaf of the credential and of the receipt is m
 one at a time: strings get a character replaced (never only its case: hex is compared
 case-insensitively by design), numbers are shifted, booleans flipped, list items dropped,
 object members deleted. Each mutated bundle goes through the node's verification engine
-(`build_node_verifier(node).verify(Submission(credential, receipt))`), which must not call it
+(`node.verifier.verify(Submission(credential, receipt))`), which must not call it
 `valid` (a refusal as out of scope, `InvalidInput`, counts as not valid). It skips while
 `node/services/verification.py` does not exist.
 """
@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
-from node.runtime import Node
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 
@@ -118,11 +118,10 @@ def bundles(live: tuple[Node, str]) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def verdict(live: tuple[Node, str]) -> Any:
     """verdict(credential, receipt) -> "valid" | "invalid" | "unknown" | "refused: <code>"."""
-    verification = pytest.importorskip("node.services.verification")
     from node.errors import InvalidInput
-    from node.services.verification_report import Submission
+    from node.verification.report import Submission
 
-    verifier = verification.build_node_verifier(live[0])
+    verifier = live[0].verifier
 
     def run(credential: Any, receipt: Any) -> str:
         try:

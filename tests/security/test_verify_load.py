@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from node.api.app import create_app
 from node.chain.anvil import free_port
-from node.runtime import Node
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(300)]
 

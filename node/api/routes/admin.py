@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from node.access import apikeys
+from node.access.apikeys import ApiKeyInfo, IssuedKey, Scope
 from node.api.auth import Principal, node_database, require_scope
 from node.api.problems import problem_responses
-from node.services import apikeys
-from node.services.apikeys import ApiKeyInfo, IssuedKey, Scope
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from node.api.deps import InstitutionDep, NodeDep
 from node.credentials.inputs import CredentialInput, LearnerInput
 from node.credentials.proofs import Cryptosuite
-from node.services.issuance import MAX_PER_REQUEST
-from node.services.status import StatusAction
+from node.issuance.service import MAX_PER_REQUEST
+from node.issuance.status import StatusAction
 
 router = APIRouter(prefix="/v1", tags=["issuing institution"])
 

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, Self
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.api.deps import NodeDep
-from node.governance.actions import KNOWN_CREDENTIAL_TYPES, ProposalAction
-from node.services.apikeys import Scope
+from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES, ProposalAction
 
 router = APIRouter(prefix="/v1", tags=["consortium operator"])
 Operator = Annotated[Principal, Depends(require_scope(Scope.OPERATOR))]

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from node.access import apikeys
+from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.api.deps import InstitutionDep, NodeDep
-from node.governance.actions import KNOWN_CREDENTIAL_TYPES
-from node.services import apikeys
-from node.services.apikeys import Scope
+from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 
 router = APIRouter(prefix="/v1", tags=["issuing institution"])
 Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from node.did.errors import InvalidResolutionOptions, RepresentationNotSupported
-from node.services.resolution import DID_LD_JSON, ResolutionResult, Resolver
+from node.did.resolution import DID_LD_JSON, ResolutionResult, Resolver
 
 router = APIRouter(tags=["DID resolution"])
 

@@ -26,11 +26,11 @@ from starlette.datastructures import UploadFile
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
 from node.errors import InvalidInput, LernodeError
-from node.services.verification import parse_submission
-from node.services.verification_report import CHECK_NAMES, VerificationReport
+from node.verification.report import CHECK_NAMES, VerificationReport
+from node.verification.submission import parse_submission
 
 if TYPE_CHECKING:
-    from node.runtime import Node
+    from node.wiring.runtime import Node
 
 router = APIRouter(tags=["verifier"], dependencies=[Depends(rate_limited("verify"))])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")

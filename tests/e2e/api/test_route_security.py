@@ -23,6 +23,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from node.access import apikeys
+from node.access.apikeys import Scope
 from node.api.app import create_app
 from node.api.auth import (
     PUBLIC_ENDPOINTS,
@@ -33,8 +35,6 @@ from node.api.auth import (
 )
 from node.api.problems import PROBLEM_MEDIA_TYPE
 from node.config import Settings
-from node.services import apikeys
-from node.services.apikeys import Scope
 from node.store.db import Database
 from node.store.models import Institution
 

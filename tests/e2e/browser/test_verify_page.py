@@ -22,8 +22,8 @@ from node.api.app import create_app
 from node.chain.anvil import free_port
 from node.config import Settings
 from node.credentials.inputs import CredentialInput
-from node.runtime import Node
-from node.services.bootstrap import prepare
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 
 from node.api.problems import install_problem_handlers
 from node.api.routes.resolver import router
-from node.chain.indexer import Indexer, did_registry_subscription
 from node.chain.revert import ErrorDecoder
 from node.chain.sender import TransactionSender
 from node.did.attributes import ED25519_ASSERTION_KEY, encode_bytes32, publish_ed25519_key
 from node.did.errors import DidNotFound
+from node.did.projection import did_registry_subscription
 from node.errors import ContractRevert
+from node.indexing.indexer import Indexer
 
 if TYPE_CHECKING:
     from conftest import DidRegistryDriver, DidResolution

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from node.api.app import create_app
 from node.config import Settings
-from node.runtime import Node
-from node.services.bootstrap import prepare
 from node.store.models import Institution
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 
 @pytest.fixture(scope="package")

@@ -12,8 +12,8 @@ from sqlmodel import select
 from node.credentials.cohort import cohort_inputs
 from node.credentials.merkle import credential_hash, leaf, process_proof
 from node.credentials.status_list import Bitstring
-from node.runtime import Node
 from node.store.models import ChainTx, Institution
+from node.wiring.runtime import Node
 
 ACHIEVEMENT = {
     "name": "Intro to Welding",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from node.runtime import Node
 from node.store.models import Institution
+from node.wiring.runtime import Node
 
 CREDENTIAL = {
     "learner": {"name": "Ada", "email": "ada@example.edu"},

@@ -12,14 +12,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from node.api.app import create_app
+from node.chain.contracts.types import credential_type_id
 from node.chain.deploy import deploy_all
 from node.chain.sender import TransactionSender
 from node.config import Settings
 from node.errors import ContractRevert
-from node.governance.actions import credential_type_id
-from node.runtime import Node
-from node.services.bootstrap import ensure_admin_key, ensure_own_institution
 from node.store.models import AnchorBatch, BatchState
+from node.wiring.bootstrap import ensure_admin_key, ensure_own_institution
+from node.wiring.runtime import Node
 
 if TYPE_CHECKING:
     from tests.conftest import DevChain

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from node.errors import ConfigurationError, StorageError
-from node.services.issuance import ChainInfo, IssuanceService
+from node.issuance.service import ChainInfo, IssuanceService
 from node.store.db import Database
 from node.store.models import Credential, Institution, StatusList
 

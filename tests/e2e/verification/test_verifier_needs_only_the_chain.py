@@ -15,8 +15,8 @@ from verification_nodes import IssuerSite, failing, start_chain, write_bundle
 
 from node.api.app import create_app
 from node.config import Settings
-from node.runtime import Node
-from node.services.verification import parse_submission
+from node.verification.submission import parse_submission
+from node.wiring.runtime import Node
 
 pytestmark = pytest.mark.anvil
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from verification_nodes import IssuerSite, advance, credential_input, failing, start_chain
 
 from node.api.app import create_app
+from node.chain.contracts.types import ProposalAction, credential_type_id
 from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.merkle import credential_hash, leaf
 from node.credentials.model import build_clr
@@ -21,9 +22,8 @@ from node.credentials.proofs import sign
 from node.credentials.status_list import Bitstring, status_list_credential
 from node.did.attributes import publish_ed25519_key
 from node.errors import ContractRevert
-from node.governance.actions import ProposalAction, credential_type_id
-from node.services.onboarding import ATTRIBUTE_VALIDITY
-from node.services.status import StatusAction
+from node.issuance.onboarding import ATTRIBUTE_VALIDITY
+from node.issuance.status import StatusAction
 from node.store.models import Institution
 
 pytestmark = pytest.mark.anvil

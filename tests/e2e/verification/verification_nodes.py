@@ -19,11 +19,11 @@ from node.chain.deploy import deploy_all
 from node.chain.sender import TransactionSender
 from node.config import Settings
 from node.credentials.inputs import CredentialInput
-from node.runtime import Node
-from node.services.bootstrap import prepare
-from node.services.verification import parse_submission
-from node.services.verification_report import VerificationReport
 from node.store.models import Institution
+from node.verification.report import VerificationReport
+from node.verification.submission import parse_submission
+from node.wiring.bootstrap import prepare
+from node.wiring.runtime import Node
 
 ACHIEVEMENT = {
     "name": "Industrial Electrician",

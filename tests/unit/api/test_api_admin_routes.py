@@ -8,9 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from node.access import apikeys
 from node.api.problems import install_problem_handlers
 from node.api.routes import admin
-from node.services import apikeys
 from node.store.db import Database
 
 KEYS = "/v1/admin/api-keys"

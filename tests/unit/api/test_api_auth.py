@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from node.access import apikeys
+from node.access.apikeys import Scope
 from node.api.auth import (
     API_KEY_HEADER,
     PUBLIC_ENDPOINTS,
@@ -21,8 +23,6 @@ from node.api.auth import (
     routes_without_auth,
 )
 from node.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from node.services import apikeys
-from node.services.apikeys import Scope
 from node.store.db import Database
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
+from node.access import apikeys
+from node.access.apikeys import ApiKeyInfo, InvalidApiKey, Scope
 from node.errors import Conflict, InvalidInput, NotFound
-from node.services import apikeys
-from node.services.apikeys import ApiKeyInfo, InvalidApiKey, Scope
 from node.store.db import Database
 from node.store.models import ApiKey, utcnow
 

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 from node.api.problems import install_problem_handlers
 from node.api.routes.resolver import router
 from node.did.attributes import publish_ed25519_key
-from node.services.resolution import Resolver
+from node.did.resolution import Resolver
 from node.store.db import Database
 from node.store.models import DidChange, DidChangeKind
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from verification_fakes import ANCHOR_TIME, ISSUER, OPEN, World
 
-from node.governance.actions import IssuerStatus, credential_type_id
-from node.services.verification_report import Grant
+from node.chain.contracts.types import IssuerStatus, credential_type_id
+from node.verification.report import Grant
 
 
 def accreditation(world: World) -> tuple[str, str]:

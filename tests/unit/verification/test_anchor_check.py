@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from verification_fakes import CHAIN_ID, ISSUER, World
 
-from node.services.verification_report import Anchor
+from node.verification.report import Anchor
 
 
 def anchor_check(world: World, credential: dict[str, Any], receipt: Any) -> tuple[str, str]:

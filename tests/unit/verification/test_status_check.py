@@ -11,7 +11,7 @@ import pytest
 from verification_fakes import ISSUER, STATUS_INDEX, World, status_url
 
 from node.credentials.status_list import Bitstring, status_list_credential
-from node.services.verification_report import Submission
+from node.verification.report import Submission
 
 REVOCATION, SUSPENSION = 0, 1
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from verification_fakes import ISSUER_DID, World
 
-from node.services.verification_report import Submission
+from node.verification.report import Submission
 
 
 def validity(world: World, at: datetime | None = None, **fields: object) -> tuple[str, str]:

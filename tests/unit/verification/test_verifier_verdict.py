@@ -13,8 +13,8 @@ from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.merkle import credential_hash
 from node.credentials.model import build_clr
 from node.errors import InvalidInput
-from node.services.verification import parse_submission
-from node.services.verification_report import CHECK_NAMES, Submission
+from node.verification.report import CHECK_NAMES, Submission
+from node.verification.submission import parse_submission
 
 
 def statuses(report: Any) -> dict[str, tuple[str, str]]:

@@ -14,15 +14,15 @@ from typing import Any
 import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.chain.contracts.types import IssuerStatus, credential_type_id
 from node.credentials.inputs import CredentialInput, IssuerProfile
 from node.credentials.merkle import MerkleTree, credential_hash, leaf
 from node.credentials.model import build_open_badge
 from node.credentials.multikey import raw_public_key
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import status_list_entry
-from node.governance.actions import IssuerStatus, credential_type_id
-from node.services.verification import Verifier
-from node.services.verification_report import (
+from node.verification.engine import Verifier
+from node.verification.report import (
     Anchor,
     AnchorEvent,
     Grant,

@@ -12,10 +12,6 @@ Every read goes through `chain_read`, which turns a dropped connection into one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-import requests
 from eth_typing import BlockNumber
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from hexbytes import HexBytes
@@ -25,11 +21,10 @@ from web3.types import BlockIdentifier, FilterParams, LogReceipt
 
 from node.chain.artifacts import load_artifact
 from node.chain.bindings import CREDENTIAL_REGISTRY, DID_REGISTRY, ISSUER_REGISTRY, Contracts
-from node.chain.client import ChainClient, redact_url
-from node.errors import ChainError, ConfigurationError, LernodeError
-from node.services.verification_report import Anchor, AnchorEvent, Grant, IssuerStatusChange
+from node.chain.client import ChainClient, chain_read, redact_url
+from node.errors import ConfigurationError
+from node.verification.report import Anchor, AnchorEvent, Grant, IssuerStatusChange
 
-T = TypeVar("T")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -193,13 +188,3 @@ def _bind(client: ChainClient, name: str, address: str) -> Contract:
     return client.w3.eth.contract(
         address=to_checksum_address(address), abi=list(load_artifact(name).abi)
     )
-
-
-def chain_read(call: Callable[[], T]) -> T:
-    """Run one chain read; a transport failure becomes `chain_unavailable`."""
-    try:
-        return call()
-    except LernodeError:
-        raise
-    except (requests.RequestException, ConnectionError) as exc:
-        raise ChainError(f"the chain did not answer: {type(exc).__name__}") from exc

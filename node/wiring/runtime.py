@@ -19,24 +19,28 @@ from eth_utils import to_checksum_address
 from sqlmodel import func, select
 
 from node import __version__
+from node.anchoring.worker import AnchoringWorker, WorkerConfig
 from node.chain.anvil import AnvilProcess
 from node.chain.bindings import Contracts, Deployment, lernode_error_decoder
 from node.chain.client import ChainClient, redact_url
 from node.chain.deploy import deploy_all, verify_deployment
-from node.chain.indexer import Indexer, did_registry_subscription
 from node.chain.sender import Call, TransactionSender
 from node.config import Settings
+from node.did.chain_resolver import ChainDidResolver
+from node.did.projection import did_registry_subscription
+from node.did.resolution import Resolver
+from node.did.sources import IndexedDidSource
 from node.errors import ConfigurationError, LernodeError
+from node.governance.service import GovernanceService
+from node.indexing.indexer import Indexer
+from node.issuance.onboarding import MIN_BALANCE, OnboardingService
+from node.issuance.service import ChainInfo, IssuanceService
+from node.issuance.status import StatusService
 from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
-from node.services.anchoring import AnchoringWorker, WorkerConfig
-from node.services.governance import GovernanceService
-from node.services.issuance import ChainInfo, IssuanceService
-from node.services.onboarding import MIN_BALANCE, OnboardingService
-from node.services.resolution import Resolver
-from node.services.status import StatusService
-from node.services.verification import Verifier, build_node_verifier
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
+from node.verification.chain_reader import RegistryReader
+from node.verification.engine import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +291,20 @@ class Node:
 
     @cached_property
     def verifier(self) -> Verifier:
-        return build_node_verifier(self)
+        """The verifier a node serves: indexed DID documents, receipts of its own credentials from
+        its database, its own status lists."""
+        dids = IndexedDidSource(
+            self.resolver,
+            self.indexer.position,
+            self.chain.latest_block,
+            ChainDidResolver(self.chain, self.contracts.did_registry),
+        )
+        return Verifier(
+            RegistryReader.from_contracts(self.contracts),
+            dids,
+            anchor_lookup=self.issuance.receipt_for_hash,
+            status_list_lookup=self.status.own_list,
+        )
 
     @cached_property
     def status(self) -> StatusService:
@@ -297,6 +314,7 @@ class Node:
             self.signing_key,
             self.worker.wake.set,
             self.issuance.status_list_url,
+            self.issuance.status_list_prefix,
         )
 
     def signing_key(self, institution: Institution) -> Ed25519Key:

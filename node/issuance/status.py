@@ -20,10 +20,10 @@ from typing import Any
 from sqlmodel import col, select
 from web3.contract import Contract
 
+from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
 from node.errors import Conflict, InvalidInput, NotFound
-from node.governance.actions import StatusPurpose as ChainPurpose
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import Credential, CredentialEvent, Institution, StatusList, StatusUpdate
@@ -53,12 +53,14 @@ class StatusService:
         signing_key: Callable[[Institution], Ed25519Key],
         wake_writer: Callable[[], None],
         list_url: Callable[[Institution, int, str], str],
+        list_url_prefix: str,
     ) -> None:
         self.db = db
         self.registry = credential_registry
         self._signing_key = signing_key
         self._wake_writer = wake_writer
         self._list_url = list_url
+        self._list_url_prefix = list_url_prefix
         self._cache: dict[tuple[str, int, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
         self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
@@ -152,6 +154,15 @@ class StatusService:
             time.sleep(0.05)
 
     # -- status list credentials --------------------------------------------------------------
+
+    def own_list(self, url: str) -> dict[str, Any] | None:
+        """The status list credential at `url` if it is one of this node's, else None."""
+        if not url.startswith(self._list_url_prefix):
+            return None
+        try:
+            return self.list_credential(url.removeprefix(self._list_url_prefix))
+        except NotFound:
+            return None
 
     def list_credential(self, list_id: str) -> dict[str, Any]:
         """The signed BitstringStatusListCredential for `{address}-{number}-{purpose}`."""

@@ -7,8 +7,8 @@ block). The indexer reads each event once, in chain order, and hands it to the h
 transaction that advances the cursor, so a crash never applies a block twice or skips one.
 
 - **Generic.** A subscription is (contract address, ABI, event names, handler, rollback). The DID
-  registry's is `did_registry_subscription`; governance and anchoring register theirs the same
-  way. All subscriptions of one `Indexer` share one cursor and one `eth_getLogs` per chunk.
+  registry's is `node.did.projection.did_registry_subscription`; other packages register theirs
+  the same way. All subscriptions of one `Indexer` share one cursor and one `eth_getLogs` per chunk.
 - **Chunks.** Logs are read `chunk_size` blocks at a time; if the node refuses a range (too many
   results), the chunk is halved and retried.
 - **Reorgs.** The cursor stores the hash of the last block it covers. When the chain's hash at
@@ -30,12 +30,12 @@ from eth_abi import decode as abi_decode
 from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
-from sqlmodel import Session, col, delete
+from sqlmodel import Session
 
 from node.chain.client import ChainClient, RpcError
 from node.errors import ChainError, ConfigurationError, LernodeError
 from node.store.db import Database
-from node.store.models import DidChange, DidChangeKind, IndexerCursor
+from node.store.models import IndexerCursor
 
 log = logging.getLogger(__name__)
 
@@ -279,69 +279,3 @@ class Indexer:
 
 def _hex(value: bytes | str) -> str:
     return "0x" + bytes(HexBytes(value)).hex()
-
-
-# -- the DID registry's subscription ----------------------------------------------------------
-
-DID_EVENTS = ("DIDOwnerChanged", "DIDDelegateChanged", "DIDAttributeChanged")
-
-
-def did_registry_subscription(
-    address: str, abi: Sequence[Mapping[str, Any]] | None = None
-) -> Subscription:
-    """Project an EthereumDIDRegistry's events into `DidChange` rows."""
-    if abi is None:
-        from node.chain.artifacts import load_artifact
-
-        abi = load_artifact("EthereumDIDRegistry").abi
-    contract = address.lower()
-
-    def rollback(session: Session, first_block: int) -> None:
-        session.exec(
-            delete(DidChange).where(
-                col(DidChange.contract) == contract, col(DidChange.block_number) >= first_block
-            )
-        )
-
-    return Subscription(
-        name="did-registry",
-        address=contract,
-        abi=abi,
-        events=DID_EVENTS,
-        handler=record_did_change,
-        rollback=rollback,
-    )
-
-
-def record_did_change(session: Session, event: DecodedLog) -> None:
-    """Store one ERC-1056 event as a `DidChange` row."""
-    args = event.args
-    row = DidChange(
-        contract=event.contract,
-        identity=str(args["identity"]).lower(),
-        block_number=event.block_number,
-        log_index=event.log_index,
-        block_hash=event.block_hash,
-        block_time=event.block_time,
-        tx_hash=event.tx_hash,
-        kind=_KINDS[event.event],
-        previous_change=int(args["previousChange"]),
-    )
-    if event.event == "DIDOwnerChanged":
-        row.owner = str(args["owner"]).lower()
-    elif event.event == "DIDDelegateChanged":
-        row.delegate_type = _hex(args["delegateType"])
-        row.delegate = str(args["delegate"]).lower()
-        row.valid_to = str(int(args["validTo"]))
-    else:
-        row.name = _hex(args["name"])
-        row.value = _hex(args["value"])
-        row.valid_to = str(int(args["validTo"]))
-    session.add(row)
-
-
-_KINDS = {
-    "DIDOwnerChanged": DidChangeKind.OWNER,
-    "DIDDelegateChanged": DidChangeKind.DELEGATE,
-    "DIDAttributeChanged": DidChangeKind.ATTRIBUTE,
-}

@@ -17,9 +17,7 @@ from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from node.chain.sender import Receipt, TransactionSender
-from node.errors import InvalidInput, NotFound
-from node.governance.actions import (
+from node.chain.contracts.types import (
     ISSUER_ACTIONS,
     MEMBERSHIP_ACTIONS,
     IssuerStatus,
@@ -27,6 +25,8 @@ from node.governance.actions import (
     credential_type_id,
     credential_type_name,
 )
+from node.chain.sender import Receipt, TransactionSender
+from node.errors import InvalidInput, NotFound
 
 #: `grantedUntil` of a grant that is still open.
 OPEN_GRANT = 2**64 - 1

@@ -18,16 +18,16 @@ from sqlmodel import select
 
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
+from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
+from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import NotFound
-from node.governance.actions import KNOWN_CREDENTIAL_TYPES
+from node.governance.service import GovernanceService
 from node.keystore import KeyStore
-from node.services.did_history import fetch_did_history
-from node.services.governance import GovernanceService
 from node.store.db import Database
 from node.store.models import Institution
 

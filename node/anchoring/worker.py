@@ -31,13 +31,13 @@ from sqlalchemy import Connection, insert, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from node.anchoring.outbox import TxOutbox
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
+from node.chain.contracts.types import StatusPurpose
 from node.chain.sender import Receipt, TransactionSender
 from node.credentials.merkle import MerkleTree, leaf
 from node.errors import ChainError, ContractRevert, StorageError
-from node.governance.actions import StatusPurpose
-from node.services.outbox import TxOutbox
 from node.store.db import Database
 from node.store.models import (
     AnchorBatch,

@@ -9,18 +9,15 @@ starts the services.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from rich.console import Console
-
-from node.config import Settings, load_settings
-from node.governance.actions import KNOWN_CREDENTIAL_TYPES
+from node.access import apikeys
+from node.access.apikeys import Scope
+from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
+from node.config import Settings
 from node.keystore import write_private
-from node.runtime import Node
-from node.services import apikeys
-from node.services.apikeys import Scope
 from node.store.models import Institution
+from node.wiring.runtime import Node
 
 
 def admin_key_path(settings: Settings) -> Path:
@@ -72,39 +69,3 @@ def prepare(settings: Settings) -> tuple[Node, Institution, str, str | None]:
         node.close()
         raise
     return node, institution, accreditation, admin_key
-
-
-def serve(console: Console) -> None:
-    import uvicorn
-
-    from node.api.app import create_app
-
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    node, institution, accreditation, admin_key = prepare(settings)
-    try:
-        node.start_background()
-        base = settings.base_url
-        console.print(f"[bold green]lernode is up[/] on chain {node.deployment.chain_id}")
-        console.print(f"  API          {base}   (docs: {base}/docs)")
-        console.print(f"  verify page  {base}/verify")
-        console.print(f"  chain RPC    {node.chain.rpc_url}")
-        for name, address in node.deployment.addresses.items():
-            console.print(f"  {name:<20} {address}")
-        console.print(f"  issuer DID   {institution.did} ({accreditation})")
-        if admin_key is not None:
-            console.print(f"  admin API key (shown once, also in {admin_key_path(settings)}):")
-            console.print(f"    {admin_key}", highlight=False)
-        else:
-            console.print(f"  admin API key in {admin_key_path(settings)}")
-        uvicorn.run(
-            create_app(node),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-        )
-    finally:
-        node.close()
-        console.print("lernode stopped")

@@ -16,12 +16,11 @@ from typing import Any
 
 from web3.contract import Contract
 
-from node.chain.client import ChainClient
+from node.chain.client import ChainClient, chain_read
+from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.errors import DidNotFound
 from node.did.identifier import parse_ethr_did
-from node.services.did_history import fetch_did_history
-from node.services.verification_chain import chain_read
 
 
 class ChainDidResolver:

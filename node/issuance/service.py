@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
 from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
@@ -26,7 +27,6 @@ from node.credentials.model import build_clr, build_open_badge
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
 from node.errors import Conflict, InvalidInput, NotFound
-from node.governance.actions import credential_type_id
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -139,10 +139,13 @@ class IssuanceService:
             for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
         ]
 
+    @property
+    def status_list_prefix(self) -> str:
+        """Every status list URL of this node starts with this."""
+        return f"{self.base_url}/v1/status-lists/"
+
     def status_list_url(self, institution: Institution, list_number: int, purpose: str) -> str:
-        return (
-            f"{self.base_url}/v1/status-lists/{status_list_id(institution, list_number, purpose)}"
-        )
+        return self.status_list_prefix + status_list_id(institution, list_number, purpose)
 
     def _sign_and_store(
         self,
@@ -303,6 +306,14 @@ class IssuanceService:
             "blockTime": _iso(batch.block_time),
             "count": batch.count,
         }
+
+    def receipt_for_hash(self, digest: bytes) -> dict[str, Any] | None:
+        """The receipt of the credential this node issued with hash `digest`, if any."""
+        with self.db.session() as session:
+            record = session.exec(
+                select(Credential).where(Credential.credential_hash == "0x" + digest.hex())
+            ).first()
+        return None if record is None else self.receipt(record)
 
     def bundle(self, credential: Credential) -> dict[str, Any]:
         return {"credential": self.document(credential), "receipt": self.receipt(credential)}

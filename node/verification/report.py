@@ -195,12 +195,6 @@ class ChainReader(Protocol):
         ...
 
 
-class DidDocumentSource(Protocol):
-    """DID documents of the chain's `did:ethr` DIDs, at a block (None: the latest)."""
-
-    def document_at(self, did: str, block: int | None) -> dict[str, Any]: ...
-
-
 #: credential hash (32 bytes) -> an anchor receipt for it, or None (the node's own database).
 AnchorLookup = Callable[[bytes], Mapping[str, Any] | None]
 #: status list credential URL -> that credential, or None (the node's own lists).

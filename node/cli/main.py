@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from node.api_client import NodeClient, read_json_file
+from node.cli.client import NodeClient, read_json_file
 from node.errors import ConfigurationError, LernodeError
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ def fail(message: str, exit_code: int = 1) -> typer.Exit:
 def up() -> None:
     """Start the node: embedded chain and SQLite unless configured otherwise, contracts
     deployed, this node's institution accredited, API served. Ctrl-C stops everything."""
-    from node.services.bootstrap import serve
+    from node.wiring.server import serve
 
     serve(console)
 
@@ -54,7 +54,7 @@ def deploy() -> None:
     """Deploy the contracts (a one-member consortium of this node's operator key) and record
     their addresses in DATA_DIR/deployment.json."""
     from node.config import load_settings
-    from node.runtime import Node
+    from node.wiring.runtime import Node
 
     settings = load_settings()
     if settings.deployment_path.exists():
@@ -389,7 +389,7 @@ def verify(
     at: Annotated[str | None, typer.Option(help="Verify as of this ISO 8601 instant")] = None,
 ) -> None:
     """Verify a credential with nothing but the chain: exit 0 only if valid."""
-    from node.verify_cli import run_verify
+    from node.cli.verify import run_verify
 
     raise typer.Exit(run_verify(file, rpc, registry, json_output=json_output, at=at))
 

@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from node.chain.client import ChainClient
+from node.did.chain_resolver import ChainDidResolver
 from node.errors import InvalidInput, LernodeError
-from node.services.chain_did_resolver import ChainDidResolver
-from node.services.verification import (
-    Verifier,
-    parse_instant,
-    parse_submission,
-    require_verifiable,
-)
-from node.services.verification_chain import RegistryReader
-from node.services.verification_report import Verdict, VerificationReport
+from node.verification.chain_reader import RegistryReader
+from node.verification.engine import Verifier
+from node.verification.report import Verdict, VerificationReport
+from node.verification.submission import parse_instant, parse_submission, require_verifiable
 
 EXIT_VALID = 0
 EXIT_NOT_VALID = 1

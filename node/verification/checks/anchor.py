@@ -22,7 +22,7 @@ from typing import Any
 from node.credentials.merkle import leaf, process_proof
 from node.did.document import iso_time
 from node.did.identifier import EthrDid
-from node.services.verification_report import (
+from node.verification.report import (
     Anchor,
     AnchorEvent,
     AnchorLookup,

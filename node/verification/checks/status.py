@@ -1,8 +1,4 @@
-"""The `accreditation` and `status` checks: the issuer's standing and the credential's, on chain.
-
-Accreditation is judged at the anchoring time, not now: a university suspended today did not
-retroactively lose the right to issue last year's diplomas, and a suspended issuer cannot mint
-new ones (the contract refuses its anchors). When it fails, the issuer's status history says why.
+"""The `status` check: revocation and suspension bits on chain.
 
 Status bits are read from the CredentialRegistry (the chain is the truth). A status list
 credential the caller supplies (or the node serves for its own lists) is only compared with the
@@ -16,15 +12,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from node.credentials.format_check import credential_kind
+from node.chain.contracts.types import StatusPurpose
 from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring, entry_index
-from node.did.document import iso_time
 from node.errors import InvalidInput
-from node.governance.actions import IssuerStatus, StatusPurpose, credential_type_id
-from node.services.verification_report import (
+from node.verification.report import (
     ChainReader,
     Check,
-    IssuerStatusChange,
     failed,
     passed,
     unknown,
@@ -34,71 +27,8 @@ from node.services.verification_report import (
 STATUS_LIST_URL = re.compile(
     r"^https?://[^\s?#]+/v1/status-lists/(0x[0-9a-f]{40})-(\d{1,18})-(revocation|suspension)$"
 )
-_STATUS_FAILURES = {
-    IssuerStatus.NONE: ("never_accredited", "was never accredited by the consortium"),
-    IssuerStatus.SUSPENDED: ("issuer_suspended", "was suspended by the consortium"),
-    IssuerStatus.REMOVED: ("issuer_removed", "had been removed by the consortium"),
-}
 #: Order in which several failing status entries are reported (the gravest first).
 _SEVERITY = ("revoked", "suspended", "foreign_status_list", "status_list_mismatch")
-
-
-def check_accreditation(
-    credential: Mapping[str, Any], issuer: str, chain: ChainReader, anchor_time: int | None
-) -> Check:
-    """`accreditation`: `isAccredited(issuer, keccak256(kind), anchorTime)`."""
-    name = "accreditation"
-    try:
-        kind = credential_kind(credential)
-    except InvalidInput as error:
-        return unknown(name, error.code, f"{error.detail}.")
-    type_id = credential_type_id(kind)
-    if anchor_time is None:
-        now = chain.latest_time()
-        if chain.is_accredited(issuer, type_id, now):
-            return unknown(
-                name,
-                "no_anchor_time",
-                f"The issuer is accredited for {kind} now, but without an anchor the time of "
-                "issuance is unknown.",
-            )
-        return failed(name, *_why_not(chain, issuer, type_id, kind, now, "now"))
-    when = iso_time(anchor_time)
-    if chain.is_accredited(issuer, type_id, anchor_time):
-        return passed(
-            name, "accredited", f"The issuer was accredited for {kind} when it anchored ({when})."
-        )
-    return failed(name, *_why_not(chain, issuer, type_id, kind, anchor_time, f"at {when}"))
-
-
-def _why_not(
-    chain: ChainReader, issuer: str, type_id: bytes, kind: str, moment: int, when: str
-) -> tuple[str, str]:
-    status = status_at(chain.status_history(issuer), moment)
-    if status in _STATUS_FAILURES:
-        code, what = _STATUS_FAILURES[status]
-        return code, f"The issuer {what} {when}."
-    granted = any(
-        grant.credential_type == type_id and grant.granted_at <= moment < grant.granted_until
-        for grant in chain.accreditation_history(issuer)
-    )
-    if granted:
-        return (
-            "accreditation_not_in_force",
-            f"The issuer's accreditation for {kind} was outside its validity window {when}.",
-        )
-    return "not_accredited_for_type", f"The issuer was not accredited for {kind} {when}."
-
-
-def status_at(history: list[IssuerStatusChange], moment: int) -> IssuerStatus:
-    """The issuer status in force at `moment`: the last change at or before it (the
-    contract's own rule)."""
-    current = IssuerStatus.NONE
-    for change in history:
-        if change.at > moment:
-            break
-        current = IssuerStatus(change.status)
-    return current
 
 
 def check_status(
