@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the API accepts."
     )
+    max_verify_body_bytes: int = Field(
+        4_000_000,
+        ge=1024,
+        description="Largest request body the verification routes accept (a CLR transcript "
+        "of 500 achievements with its receipts).",
+    )
+    verify_cpu_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="CPU seconds one verification request may use before it is refused "
+        "(verification_budget_exceeded).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )

@@ -5,7 +5,10 @@ against a flood are refusing oversized bodies before they are buffered and meter
 
 - The body limit is ASGI middleware: a declared `Content-Length` above the limit is refused
   before the app runs, and a chunked body is counted as it streams and refused the moment it
-  crosses the limit, so the node never holds more than `max_body_bytes` of one request.
+  crosses the limit, so the node never holds more than `max_body_bytes` of one request. The
+  verification routes (`VERIFY_PATHS`) take up to `max_verify_body_bytes`: a CLR transcript of
+  500 achievements, the most the node issues, must be verifiable; their work is bounded by the
+  verifier itself (count of credentials, CPU budget).
 - The rate limiter is a token bucket per (endpoint group, client address), applied with the
   `rate_limited("verify")` dependency on the routes the API declares public. Clients are keyed
   by the address the ASGI server reports; behind a reverse proxy, run uvicorn with
@@ -36,6 +39,8 @@ from node.errors import ConfigurationError, LernodeError
 
 #: Buckets kept at most; beyond this the least recently used are forgotten.
 MAX_TRACKED_CLIENTS = 50_000
+#: Routes that verify what they are sent, and so take the larger verification body limit.
+VERIFY_PATHS = frozenset({"/v1/verify", "/verify", "/credentials/verify", "/presentations/verify"})
 
 
 class RateLimited(LernodeError):
@@ -64,7 +69,11 @@ class PayloadTooLarge(HTTPException):
 def install_limits(app: FastAPI, settings: Settings) -> None:
     """Limit every request body to `settings.max_body_bytes` and meter the public endpoints
     at `settings.verify_rate_limit` requests per minute per client."""
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={path: settings.max_verify_body_bytes for path in VERIFY_PATHS},
+    )
     app.state.rate_limiter = RateLimiter(per_minute=settings.verify_rate_limit)
 
 
@@ -74,22 +83,28 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
 class BodyLimitMiddleware:
     """Refuse request bodies larger than `max_bytes` with a 413 problem, without buffering them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
+
+    def limit_for(self, scope: Scope) -> int:
+        """The body limit of the route `scope` asks for."""
+        return self.larger.get(str(scope.get("path", "")), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send, bad_length=not declared.isdigit())
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, limit, bad_length=not declared.isdigit())
             return
         await _LimitedExchange(self, scope, receive, send).run()
 
     async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, *, bad_length: bool = False
+        self, scope: Scope, receive: Receive, send: Send, limit: int, *, bad_length: bool = False
     ) -> None:
         if bad_length:
             response = problem_response(
@@ -102,10 +117,10 @@ class BodyLimitMiddleware:
             response = problem_response(
                 413,
                 "payload_too_large",
-                f"the request body is larger than {self.max_bytes} bytes",
+                f"the request body is larger than {limit} bytes",
                 instance=scope["path"],
                 title="Payload too large",
-                extra={"max_bytes": self.max_bytes},
+                extra={"max_bytes": limit},
             )
         await response(scope, receive, send)
 
@@ -120,6 +135,7 @@ class _LimitedExchange:
 
     def __init__(self, limit: BodyLimitMiddleware, scope: Scope, receive: Receive, send: Send):
         self.limit = limit
+        self.max_bytes = limit.limit_for(scope)
         self.scope = scope
         self.receive = receive
         self.send = send
@@ -140,9 +156,9 @@ class _LimitedExchange:
         message = await self.receive()
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
-            if self.received > self.limit.max_bytes:
+            if self.received > self.max_bytes:
                 self.exceeded = True
-                raise PayloadTooLarge(self.limit.max_bytes)
+                raise PayloadTooLarge(self.max_bytes)
         return message
 
     async def _send(self, message: Message) -> None:
@@ -158,7 +174,7 @@ class _LimitedExchange:
     async def _replace(self) -> None:
         self.replaced = True
         self.started = True
-        await self.limit._refuse(self.scope, self.receive, self.send)
+        await self.limit._refuse(self.scope, self.receive, self.send, self.max_bytes)
 
 
 # -- rate limit -----------------------------------------------------------------------------

@@ -215,6 +215,28 @@ class ChainClient:
         """A raw JSON-RPC call that is safe to repeat (eth_call, eth_estimateGas, anvil_*...)."""
         return self._read(lambda: self._call(method, params))
 
+    def read_batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Several reads in one JSON-RPC batch (one HTTP round trip), results in call order; the
+        first error answer raises `RpcError`."""
+        if not calls:
+            return []
+
+        def send() -> list[Any]:
+            batch = [(RPCEndpoint(method), list(params)) for method, params in calls]
+            responses = self.w3.provider.make_batch_request(batch)  # type: ignore[attr-defined]
+            if not isinstance(responses, list):  # the endpoint refused the batch as a whole
+                responses = [responses] * len(calls)
+            results = []
+            for (method, _), response in zip(calls, responses, strict=True):
+                error = response.get("error")
+                if error is not None:
+                    detail = dict(error) if isinstance(error, dict) else {"message": error}
+                    raise RpcError(method, detail)
+                results.append(response.get("result"))
+            return results
+
+        return self._read(send)
+
     # -- raw requests (not retried) -------------------------------------------------------------
 
     def request(self, method: str, params: Sequence[Any] = ()) -> Any:

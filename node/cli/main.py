@@ -387,11 +387,26 @@ def verify(
     registry: Annotated[str, typer.Option("--registry", help="CredentialRegistry address")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     at: Annotated[str | None, typer.Option(help="Verify as of this ISO 8601 instant")] = None,
+    challenge: Annotated[
+        str | None, typer.Option(help="A presentation must answer this challenge")
+    ] = None,
+    domain: Annotated[str | None, typer.Option(help="A presentation must name this domain")] = None,
 ) -> None:
-    """Verify a credential with nothing but the chain: exit 0 only if valid."""
+    """Verify a credential, bundle or presentation with nothing but the chain: exit 0 only if
+    valid."""
     from node.cli.verify import run_verify
 
-    raise typer.Exit(run_verify(file, rpc, registry, json_output=json_output, at=at))
+    raise typer.Exit(
+        run_verify(
+            file,
+            rpc,
+            registry,
+            json_output=json_output,
+            at=at,
+            challenge=challenge,
+            domain=domain,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

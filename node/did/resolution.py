@@ -213,13 +213,21 @@ class Resolver:
         return did
 
     def _history(self, did: EthrDid) -> list[DidEvent]:
-        """The identity's events in chain order: one query on (contract, identity, order)."""
+        return self.history_of(did.address)
+
+    def history_of(self, address: str, *, through_block: int | None = None) -> list[DidEvent]:
+        """The identity's events in chain order (up to `through_block`): one query on
+        (contract, identity, order)."""
+        query = (
+            select(DidChange)
+            .where(col(DidChange.contract) == self.registry)
+            .where(col(DidChange.identity) == address.lower())
+        )
+        if through_block is not None:
+            query = query.where(col(DidChange.block_number) <= through_block)
         with self.db.session() as session:
             rows = session.exec(
-                select(DidChange)
-                .where(col(DidChange.contract) == self.registry)
-                .where(col(DidChange.identity) == did.address)
-                .order_by(col(DidChange.block_number), col(DidChange.log_index))
+                query.order_by(col(DidChange.block_number), col(DidChange.log_index))
             ).all()
         return [_event(row) for row in rows]
 

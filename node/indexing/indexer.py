@@ -11,6 +11,9 @@ transaction that advances the cursor, so a crash never applies a block twice or 
   the same way. All subscriptions of one `Indexer` share one cursor and one `eth_getLogs` per chunk.
 - **Chunks.** Logs are read `chunk_size` blocks at a time; if the node refuses a range (too many
   results), the chunk is halved and retried.
+- **Head.** The cursor keeps the time of its block and when the indexer last confirmed it was at
+  the chain head (`checked_at`, refreshed at most every `mark_interval` seconds while idle), so
+  readers know how current the index is without asking the chain.
 - **Reorgs.** The cursor stores the hash of the last block it covers. When the chain's hash at
   that height differs (or the block is gone), the last `reorg_depth` blocks are re-read: every
   subscription's rollback deletes its rows from the first re-read block up, and the logs are
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -35,7 +39,7 @@ from sqlmodel import Session
 from node.chain.client import ChainClient, RpcError
 from node.errors import ChainError, ConfigurationError, LernodeError
 from node.store.db import Database
-from node.store.models import IndexerCursor
+from node.store.models import IndexerCursor, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,7 @@ class Indexer:
         reorg_depth: int = 12,
         confirmations: int = 0,
         poll_interval: float = 1.0,
+        mark_interval: float = 2.0,
     ) -> None:
         if not subscriptions:
             raise ConfigurationError("an indexer needs at least one subscription")
@@ -149,6 +154,8 @@ class Indexer:
         self.reorg_depth = max(1, reorg_depth)
         self.confirmations = confirmations
         self.poll_interval = poll_interval
+        self.mark_interval = mark_interval
+        self._marked_at = float("-inf")
         self._by_address: dict[str, list[Subscription]] = {}
         for subscription in self.subscriptions:
             self._by_address.setdefault(subscription.address.lower(), []).append(subscription)
@@ -178,6 +185,7 @@ class Indexer:
                 log.info("eth_getLogs refused %d blocks (%s); halving", last - next_block + 1, exc)
                 continue
             next_block = last + 1
+        self._mark_at_head()
         return applied
 
     def run(self, stop: threading.Event) -> None:
@@ -217,12 +225,27 @@ class Indexer:
                 session.delete(cursor)
             else:
                 cursor.block_number = first - 1
-                cursor.block_hash = self._hash_of(first - 1)
+                cursor.block_hash, cursor.block_time = self._header(first - 1)
                 session.add(cursor)
             return first
 
+    def _mark_at_head(self) -> None:
+        """Record that the index reached the head just now (at most every `mark_interval`)."""
+        now = time.monotonic()
+        if now - self._marked_at < self.mark_interval:
+            return
+        with self.db.session() as session:
+            cursor = session.get(IndexerCursor, self.cursor)
+            if cursor is not None:
+                if cursor.block_time is None:
+                    found = self.client.block(cursor.block_number)
+                    cursor.block_time = int(found["timestamp"]) if found else None
+                cursor.checked_at = utcnow()
+                session.add(cursor)
+        self._marked_at = now
+
     def _apply_range(self, first: int, last: int) -> int:
-        last_hash = self._hash_of(last)
+        last_hash, last_time = self._header(last)
         raw_logs = self.client.read_request(
             "eth_getLogs",
             [
@@ -254,6 +277,7 @@ class Indexer:
                 name=self.cursor, block_number=last, block_hash=last_hash
             )
             cursor.block_number, cursor.block_hash = last, last_hash
+            cursor.block_time = last_time
             session.add(cursor)
         return applied
 
@@ -271,10 +295,14 @@ class Indexer:
         return times
 
     def _hash_of(self, number: int) -> str:
-        found = self.client.block_hash(number)
+        return self._header(number)[0]
+
+    def _header(self, number: int) -> tuple[str, int]:
+        """(hash, timestamp) of the canonical block at `number`."""
+        found = self.client.block(number)
         if found is None:
             raise ChainMoved(f"block {number} is not on the chain (any more)")
-        return _hex(found)
+        return _hex(found["hash"]), int(found["timestamp"])
 
 
 def _hex(value: bytes | str) -> str:

@@ -203,11 +203,18 @@ class NodeSetting(SQLModel, table=True):
 
 
 class IndexerCursor(SQLModel, table=True):
-    """How far the indexer got, with the block hash to notice a reorg below it."""
+    """How far the indexer got, with the block hash to notice a reorg below it.
+
+    `block_time` is that block's timestamp and `checked_at` when the indexer last confirmed it
+    was at the chain head: a reader answering from the index (the verifier) knows the block its
+    answer reflects and whether the index is current, without asking the chain.
+    """
 
     name: str = Field(primary_key=True)
     block_number: int
     block_hash: str
+    block_time: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    checked_at: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,3 +261,104 @@ class DidChange(SQLModel, table=True):
     value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # bytes, hex
     valid_to: str | None = None  # uint256 as decimal text
     previous_change: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# Registry projection for verification (CredentialRegistry and IssuerRegistry events, written by
+# the indexer, read by `node.verification.readers.indexed`)
+# --------------------------------------------------------------------------------------------
+
+
+class AnchorEvent(SQLModel, table=True):
+    """One `Anchored` event: `issuer` anchored `root` (a batch of `count` credentials)."""
+
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index"),
+        Index("ix_anchorevent_root", "contract", "root", "issuer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    issuer: str
+    root: str
+    credential_type: str
+    count: int
+    block_number: int = Field(index=True)
+    log_index: int
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str
+
+
+class IssuerEventKind(StrEnum):
+    """Which IssuerRegistry event an `IssuerEvent` row records."""
+
+    ACCREDITED = "accredited"  # IssuerAccredited
+    SUSPENDED = "suspended"  # IssuerSuspended
+    REINSTATED = "reinstated"  # IssuerReinstated
+    REMOVED = "removed"  # IssuerRemoved
+
+
+class IssuerEvent(SQLModel, table=True):
+    """One change of an issuer's standing; an issuer's grants and status history are the replay
+    of its rows (the contract's own rules, with the block times as the change times)."""
+
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index"),
+        Index("ix_issuerevent_history", "contract", "issuer", "block_number", "log_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    issuer: str
+    kind: IssuerEventKind
+    #: Accreditations: JSON list of 0x-hex credential type ids.
+    credential_types: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    valid_from: str = "0"  # uint64 as decimal text
+    valid_until: str = "0"  # uint64 as decimal text
+    block_number: int = Field(index=True)
+    log_index: int
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StatusWordEvent(SQLModel, table=True):
+    """One `StatusWordChanged` event: the full new value of one 256-bit status word."""
+
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index"),
+        Index(
+            "ix_statuswordevent_word",
+            "contract",
+            "issuer",
+            "list_id",
+            "purpose",
+            "word_index",
+            "block_number",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    issuer: str
+    list_id: str  # uint64 as decimal text
+    purpose: int
+    word_index: int
+    word: str  # uint256 as 0x hex
+    block_number: int = Field(index=True)
+    log_index: int
+
+
+class IssuerAlias(SQLModel, table=True):
+    """One `AliasBound` event: the consortium bound DID `did` to `issuer`."""
+
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index"),
+        Index("ix_issueralias_hash", "contract", "alias_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    issuer: str
+    alias_hash: str
+    did: str = Field(sa_column=Column(Text, nullable=False))
+    block_number: int = Field(index=True)
+    log_index: int

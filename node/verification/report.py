@@ -5,8 +5,9 @@ holds and which does not (signature fine, but the issuer was suspended when it a
 machine client switches on stable codes. So each check ends in `passed`, `failed` or `unknown`
 (could not be decided, e.g. no anchor receipt) with a snake_case `code` and a sentence.
 
-The engine depends on these protocols rather than on the `Node`, so the same engine runs inside
-the node (indexed DID resolution, database-backed receipt lookup) and in the RPC-only CLI.
+The engine depends on small protocols rather than on the `Node` (here, and the chain's read
+model in `readers/facts.py`), so the same engine runs inside the node (its event index,
+database-backed receipt lookup) and in the RPC-only CLI.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 
 class CheckStatus(StrEnum):
@@ -91,6 +92,8 @@ class VerificationReport:
     verified_at: str
     chain_id: int
     embedded: tuple[VerificationReport, ...] = ()
+    #: The block the chain facts reflect and their source (top-level report only).
+    chain_state: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -106,7 +109,7 @@ class VerificationReport:
         raise KeyError(name)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "verdict": self.verdict.value,
             "checks": [check.as_json() for check in self.checks],
             "credential": self.credential,
@@ -114,6 +117,9 @@ class VerificationReport:
             "verifiedAt": self.verified_at,
             "chainId": self.chain_id,
         }
+        if self.chain_state is not None:
+            data["chainState"] = dict(self.chain_state)
+        return data
 
 
 def _as_status(verdict: Verdict) -> CheckStatus:
@@ -128,16 +134,8 @@ def _as_status(verdict: Verdict) -> CheckStatus:
 
 
 @dataclass(frozen=True)
-class AnchorEvent:
-    """Where the chain recorded an anchor: block number and transaction hash (0x, lowercase)."""
-
-    block: int
-    transaction: str
-
-
-@dataclass(frozen=True)
 class Anchor:
-    """`anchorOf(root)`: who anchored a root, when (block time), and the batch size."""
+    """Who anchored a root, when (block time), and the batch size."""
 
     issuer: str
     timestamp: int
@@ -161,38 +159,6 @@ class IssuerStatusChange:
 
     status: int
     at: int
-
-
-class ChainReader(Protocol):
-    """The chain facts verification needs; every answer comes from the chain, never the issuer.
-
-    Addresses are lowercase 0x hex; roots and type ids are 32 bytes.
-    """
-
-    @property
-    def chain_id(self) -> int: ...
-
-    @property
-    def registry_address(self) -> str: ...
-
-    def anchor_of(self, root: bytes) -> Anchor | None: ...
-
-    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
-        """The `Anchored` event of `root`: its block and transaction (`hint`: the receipt's
-        block, looked at first)."""
-        ...
-
-    def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool: ...
-
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]: ...
-
-    def accreditation_history(self, issuer: str) -> list[Grant]: ...
-
-    def is_status_set(self, issuer: str, list_number: int, purpose: int, index: int) -> bool: ...
-
-    def latest_time(self) -> int:
-        """The latest block's timestamp (the chain's "now")."""
-        ...
 
 
 #: credential hash (32 bytes) -> an anchor receipt for it, or None (the node's own database).

@@ -5,19 +5,49 @@ Input the engine cannot evaluate is refused before any check with an `InvalidInp
 (`not_a_credential`, `unsupported_proof_type`, `unsupported_cryptosuite`,
 `unsupported_did_method`, ...): a report full of `unknown`s would hide that the input is simply
 out of scope.
+
+Issuers: `did:ethr` (the chain identity), `did:web` (checked against the chain when the
+consortium bound it to an issuer address, TEAM decision 3; otherwise resolved off chain) and
+`did:key` (off chain). Proofs: `DataIntegrityProof` with `eddsa-rdfc-2022` / `eddsa-jcs-2022`,
+and `Ed25519Signature2020` found on older badges.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from node.credentials.ed25519_signature_2020 import PROOF_TYPE as ED25519_2020
 from node.credentials.proofs import PROOF_TYPE, Cryptosuite
-from node.did.errors import MethodNotSupported
 from node.did.identifier import EthrDid, parse_ethr_did
 from node.errors import InvalidInput, LernodeError
 from node.verification.report import Submission
+
+#: DID methods whose issuers this verifier checks.
+SUPPORTED_METHODS = ("ethr", "web", "key")
+_DID = re.compile(r"did:([a-z0-9]+):\S+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class IssuerRef:
+    """The issuer a credential names: its DID, method, and for `did:ethr` the parsed DID."""
+
+    did: str
+    method: str
+    ethr: EthrDid | None = None
+
+    @property
+    def address(self) -> str | None:
+        """The chain address the DID itself names (did:ethr only)."""
+        return self.ethr.address if self.ethr is not None else None
+
+    @property
+    def on_chain_alias(self) -> bool:
+        """Whether the consortium may have bound this DID to an issuer address (did:web)."""
+        return self.method == "web"
 
 
 def credential_types(document: Mapping[str, Any]) -> list[Any]:
@@ -26,8 +56,13 @@ def credential_types(document: Mapping[str, Any]) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def require_verifiable(credential: Any) -> EthrDid:
-    """The issuer's parsed DID, if this verifier can evaluate `credential` at all."""
+def issuer_id(credential: Mapping[str, Any]) -> Any:
+    issuer = credential.get("issuer")
+    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+
+
+def require_verifiable(credential: Any) -> IssuerRef:
+    """The issuer the credential names, if this verifier can evaluate `credential` at all."""
     if not isinstance(credential, Mapping) or "@context" not in credential:
         raise InvalidInput(
             "not a credential: expected a JSON object with @context and type",
@@ -38,35 +73,47 @@ def require_verifiable(credential: Any) -> EthrDid:
             "not a credential: its type does not include VerifiableCredential",
             code="not_a_credential",
         )
-    _require_supported_proofs(credential.get("proof"))
-    issuer = credential.get("issuer")
-    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if not isinstance(issuer_id, str) or not issuer_id.startswith("did:"):
+    require_supported_proofs(credential.get("proof"))
+    return parse_issuer(issuer_id(credential))
+
+
+def parse_issuer(value: Any) -> IssuerRef:
+    """An issuer id as an `IssuerRef`; `unsupported_issuer`, `unsupported_did_method`,
+    `invalid_issuer` otherwise."""
+    if not isinstance(value, str) or not value.startswith("did:"):
         raise InvalidInput(
-            f"the issuer {str(issuer_id)[:120]!r} is not a DID; this verifier checks did:ethr "
-            "issuers",
+            f"the issuer {str(value)[:120]!r} is not a DID; this verifier checks did:ethr, did:web "
+            "and did:key issuers",
             code="unsupported_issuer",
         )
-    try:
-        return parse_ethr_did(issuer_id)
-    except MethodNotSupported as error:
+    match = _DID.fullmatch(value)
+    if match is None or "#" in value or "?" in value:
+        raise InvalidInput(f"issuer: not a DID: {value[:120]!r}", code="invalid_issuer")
+    method = match[1]
+    if method not in SUPPORTED_METHODS:
         raise InvalidInput(
-            f"issuer DID method {error.extra.get('method')!r} is not supported; this verifier "
-            "checks did:ethr issuers",
+            f"issuer DID method {method!r} is not supported; this verifier checks did:ethr, "
+            "did:web and did:key issuers",
             code="unsupported_did_method",
-        ) from None
+        )
+    if method != "ethr":
+        return IssuerRef(value, method)
+    try:
+        return IssuerRef(value, method, parse_ethr_did(value))
     except LernodeError as error:
         raise InvalidInput(f"issuer: {error.detail}", code="invalid_issuer") from None
 
 
-def _require_supported_proofs(proof: Any) -> None:
+def require_supported_proofs(proof: Any) -> None:
     for item in proof if isinstance(proof, list) else [proof]:
         if item is None or not isinstance(item, Mapping):
             continue  # absent or malformed: the proof check reports it
+        if item.get("type") == ED25519_2020:
+            continue
         if item.get("type") != PROOF_TYPE:
             raise InvalidInput(
                 f"proof type {str(item.get('type'))[:80]!r} is not supported (DataIntegrityProof "
-                "with eddsa-rdfc-2022 or eddsa-jcs-2022)",
+                "with eddsa-rdfc-2022 or eddsa-jcs-2022, or Ed25519Signature2020)",
                 code="unsupported_proof_type",
             )
         if not any(item.get("cryptosuite") == suite.value for suite in Cryptosuite):

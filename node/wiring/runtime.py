@@ -26,10 +26,8 @@ from node.chain.client import ChainClient, redact_url
 from node.chain.deploy import deploy_all, verify_deployment
 from node.chain.sender import Call, TransactionSender
 from node.config import Settings
-from node.did.chain_resolver import ChainDidResolver
 from node.did.projection import did_registry_subscription
 from node.did.resolution import Resolver
-from node.did.sources import IndexedDidSource
 from node.errors import ConfigurationError, LernodeError
 from node.governance.service import GovernanceService
 from node.indexing.indexer import Indexer
@@ -39,8 +37,13 @@ from node.issuance.status import StatusService
 from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
-from node.verification.chain_reader import RegistryReader
-from node.verification.engine import Verifier
+from node.verification.engine import VerificationLimits, Verifier
+from node.verification.offchain import OffChainDids
+from node.verification.presentations import PresentationVerifier
+from node.verification.readers.abi import registry_abi
+from node.verification.readers.indexed import IndexedChainSource
+from node.verification.readers.projection import verification_subscriptions
+from node.verification.readers.rpc import RpcChainSource
 
 log = logging.getLogger(__name__)
 
@@ -281,30 +284,32 @@ class Node:
 
     @cached_property
     def indexer(self) -> Indexer:
+        deployment = self.deployment
         return Indexer(
             self.db,
             self.chain,
-            [did_registry_subscription(self.deployment.did_registry)],
-            start_block=self.deployment.block_number,
+            [
+                did_registry_subscription(deployment.did_registry),
+                *verification_subscriptions(
+                    deployment.credential_registry, deployment.issuer_registry, registry_abi()
+                ),
+            ],
+            start_block=deployment.block_number,
             poll_interval=0.5,
         )
 
     @cached_property
     def verifier(self) -> Verifier:
-        """The verifier a node serves: indexed DID documents, receipts of its own credentials from
-        its database, its own status lists."""
-        dids = IndexedDidSource(
-            self.resolver,
-            self.indexer.position,
-            self.chain.latest_block,
-            ChainDidResolver(self.chain, self.contracts.did_registry),
-        )
-        return Verifier(
-            RegistryReader.from_contracts(self.contracts),
-            dids,
-            anchor_lookup=self.issuance.receipt_for_hash,
-            status_list_lookup=self.status.own_list,
-        )
+        return _verifier(self)
+
+    @cached_property
+    def off_chain_dids(self) -> OffChainDids:
+        """did:key (pure) and, once wired, did:web documents for holders and off-chain issuers."""
+        return OffChainDids()
+
+    @cached_property
+    def presentations(self) -> PresentationVerifier:
+        return PresentationVerifier(self.verifier, self.off_chain_dids)
 
     @cached_property
     def status(self) -> StatusService:
@@ -376,3 +381,37 @@ def fund_dev_account(chain: ChainClient, address: str, wei: int = 10**24) -> Non
     """Give a fresh key gas money on the embedded dev chain (anvil's cheat RPC; no real value)."""
     if chain.balance(address) < wei // 1000:
         chain.request("anvil_setBalance", [address, hex(wei)])
+
+
+# -- verification (kept together at the end to ease merges) --------------------------------------
+
+
+def _verification_source(node: Node) -> IndexedChainSource:
+    """The node's chain facts: its event index, with the chain (two round trips) behind it."""
+    deployment = node.deployment
+    fallback = RpcChainSource(
+        node.chain,
+        deployment.credential_registry,
+        did_registry=deployment.did_registry,
+        from_block=deployment.block_number,
+    )
+    return IndexedChainSource(
+        node.db,
+        chain_id=deployment.chain_id,
+        credential_registry=deployment.credential_registry,
+        issuer_registry=deployment.issuer_registry,
+        dids=node.resolver,
+        fallback=fallback,
+    )
+
+
+def _verifier(node: Node) -> Verifier:
+    """The verifier a node serves: its event index, receipts of its own credentials from its
+    database; holder-supplied status lists are compared with the chain, the node's own lists
+    are not re-read (they are built from the same chain words)."""
+    return Verifier(
+        _verification_source(node),
+        node.off_chain_dids,
+        anchor_lookup=node.issuance.receipt_for_hash,
+        limits=VerificationLimits(cpu_seconds=node.settings.verify_cpu_seconds),
+    )

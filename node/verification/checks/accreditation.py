@@ -15,14 +15,8 @@ from node.chain.contracts.types import IssuerStatus, credential_type_id
 from node.credentials.format_check import credential_kind
 from node.did.document import iso_time
 from node.errors import InvalidInput
-from node.verification.report import (
-    ChainReader,
-    Check,
-    IssuerStatusChange,
-    failed,
-    passed,
-    unknown,
-)
+from node.verification.readers.facts import ChainFacts, status_at
+from node.verification.report import Check, failed, passed, unknown
 
 _STATUS_FAILURES = {
     IssuerStatus.NONE: ("never_accredited", "was never accredited by the consortium"),
@@ -32,7 +26,7 @@ _STATUS_FAILURES = {
 
 
 def check_accreditation(
-    credential: Mapping[str, Any], issuer: str, chain: ChainReader, anchor_time: int | None
+    credential: Mapping[str, Any], issuer: str, chain: ChainFacts, anchor_time: int | None
 ) -> Check:
     """`accreditation`: `isAccredited(issuer, keccak256(kind), anchorTime)`."""
     name = "accreditation"
@@ -60,7 +54,7 @@ def check_accreditation(
 
 
 def _why_not(
-    chain: ChainReader, issuer: str, type_id: bytes, kind: str, moment: int, when: str
+    chain: ChainFacts, issuer: str, type_id: bytes, kind: str, moment: int, when: str
 ) -> tuple[str, str]:
     status = status_at(chain.status_history(issuer), moment)
     if status in _STATUS_FAILURES:
@@ -76,14 +70,3 @@ def _why_not(
             f"The issuer's accreditation for {kind} was outside its validity window {when}.",
         )
     return "not_accredited_for_type", f"The issuer was not accredited for {kind} {when}."
-
-
-def status_at(history: list[IssuerStatusChange], moment: int) -> IssuerStatus:
-    """The issuer status in force at `moment`: the last change at or before it (the
-    contract's own rule)."""
-    current = IssuerStatus.NONE
-    for change in history:
-        if change.at > moment:
-            break
-        current = IssuerStatus(change.status)
-    return current

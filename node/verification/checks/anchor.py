@@ -1,11 +1,11 @@
 """The `anchor` check: is this exact credential under a Merkle root its issuer put on chain?
 
 The credential's leaf (docs/design.md, "Hashes and anchoring") plus the receipt's sibling path
-give a root; `anchorOf(root)` on the CredentialRegistry says who anchored it and when. Nothing in
-the receipt is trusted: the root is recomputed from the credential, the issuer and time come
-from the contract, the anchoring block and transaction from the contract's `Anchored` event, and
-every fact the receipt states must equal the chain's, so a receipt cannot be altered or forged
-without failing. That block is what the other checks call "issuance": the DID document and the
+give a root; the chain facts say whether the issuer anchored it, when and in which block (the
+contract stores both) and in which transaction (its `Anchored` event). Nothing in the receipt is
+trusted: the root is recomputed from the credential, every fact comes from the chain, and every
+fact the receipt states must equal the chain's, so a receipt cannot be altered or forged without
+failing. That block is what the other checks call "issuance": the DID document and the
 accreditation are judged as of it.
 
 Without a receipt the credential may still be a batch of one (root = leaf), or the node may know
@@ -21,17 +21,8 @@ from typing import Any
 
 from node.credentials.merkle import leaf, process_proof
 from node.did.document import iso_time
-from node.did.identifier import EthrDid
-from node.verification.report import (
-    Anchor,
-    AnchorEvent,
-    AnchorLookup,
-    ChainReader,
-    Check,
-    failed,
-    passed,
-    unknown,
-)
+from node.verification.readers.facts import AnchorRecord, ChainFacts
+from node.verification.report import AnchorLookup, Check, failed, passed, unknown
 
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 NAME = "anchor"
@@ -55,28 +46,22 @@ class _BadReceipt(Exception):
 
 def check_anchor(
     credential_hash: bytes,
-    issuer: EthrDid,
-    chain: ChainReader,
+    issuer: str,
+    chain: ChainFacts,
     receipt: Mapping[str, Any] | None,
     lookup: AnchorLookup | None = None,
 ) -> AnchorOutcome:
-    if issuer.chain_id != chain.chain_id:
-        network = hex(issuer.chain_id) if issuer.chain_id else repr(issuer.network)
-        return AnchorOutcome(
-            failed(
-                NAME,
-                "wrong_chain",
-                f"The issuer's DID names chain {network}; this verifier reads chain "
-                f"{hex(chain.chain_id)}.",
-            )
-        )
+    """`anchor` for a credential of the chain issuer `issuer` (its address)."""
     own_leaf = leaf(credential_hash)
     if receipt is None:
-        anchor = chain.anchor_of(own_leaf)
+        anchor = chain.anchor(issuer, own_leaf)
         if anchor is not None:
-            return _anchored(chain, own_leaf, anchor, issuer, receipt=None)
+            return _anchored(own_leaf, anchor, receipt=None)
         receipt = lookup(credential_hash) if lookup is not None else None
         if receipt is None:
+            other = chain.anchored_by(own_leaf)
+            if other is not None:
+                return AnchorOutcome(_other_issuer(other, issuer))
             return AnchorOutcome(
                 unknown(
                     NAME,
@@ -89,42 +74,51 @@ def check_anchor(
         root = _root_from_receipt(receipt, credential_hash, own_leaf, chain)
     except _BadReceipt as bad:
         return AnchorOutcome(bad.check)
-    anchor = chain.anchor_of(root)
+    anchor = chain.anchor(issuer, root)
     if anchor is None:
+        other = chain.anchored_by(root)
+        if other is not None:
+            return AnchorOutcome(_other_issuer(other, issuer))
         return AnchorOutcome(
             failed(
                 NAME,
                 "not_anchored",
-                f"The Merkle root 0x{root.hex()} is not anchored on chain {hex(chain.chain_id)}.",
+                f"The Merkle root 0x{root.hex()} is not anchored by the issuer on chain "
+                f"{hex(chain.chain_id)}.",
             )
         )
-    return _anchored(chain, root, anchor, issuer, receipt=receipt)
+    return _anchored(root, anchor, receipt=receipt)
+
+
+def wrong_chain(issuer_chain: int | None, network: str | None, chain_id: int) -> AnchorOutcome:
+    """`anchor` for a did:ethr of another chain."""
+    named = hex(issuer_chain) if issuer_chain else repr(network)
+    return AnchorOutcome(
+        failed(
+            NAME,
+            "wrong_chain",
+            f"The issuer's DID names chain {named}; this verifier reads chain {hex(chain_id)}.",
+        )
+    )
+
+
+def _other_issuer(other: str, issuer: str) -> Check:
+    return failed(
+        NAME,
+        "anchored_by_other_issuer",
+        f"The root was anchored by {other}, not by the credential's issuer {issuer}.",
+    )
 
 
 def _anchored(
-    chain: ChainReader,
-    root: bytes,
-    anchor: Anchor,
-    issuer: EthrDid,
-    *,
-    receipt: Mapping[str, Any] | None,
+    root: bytes, anchor: AnchorRecord, *, receipt: Mapping[str, Any] | None
 ) -> AnchorOutcome:
-    if anchor.issuer != issuer.address:
-        return AnchorOutcome(
-            failed(
-                NAME,
-                "anchored_by_other_issuer",
-                f"The root was anchored by {anchor.issuer}, not by the credential's issuer "
-                f"{issuer.address}.",
-            )
-        )
-    event = chain.anchor_event(root, _int(receipt.get("blockNumber")) if receipt else None)
     if receipt is not None:
         try:
-            _check_receipt_facts(receipt, anchor, event)
+            _check_receipt_facts(receipt, anchor)
         except _BadReceipt as bad:
             return AnchorOutcome(bad.check)
-    block = event.block if event is not None else None
+    block = anchor.block
     where = f" in block {block}" if block is not None else ""
     size = "on its own" if anchor.count == 1 else f"in a batch of {anchor.count}"
     return AnchorOutcome(
@@ -138,11 +132,9 @@ def _anchored(
     )
 
 
-def _check_receipt_facts(
-    receipt: Mapping[str, Any], anchor: Anchor, event: AnchorEvent | None
-) -> None:
+def _check_receipt_facts(receipt: Mapping[str, Any], anchor: AnchorRecord) -> None:
     """Every fact a receipt states must be the chain's: an altered receipt fails."""
-    if event is None:
+    if anchor.block is None or anchor.transaction is None:
         raise _BadReceipt(
             failed(NAME, "not_anchored", "The chain has no Anchored event for this root.")
         )
@@ -151,11 +143,11 @@ def _check_receipt_facts(
         ("type", receipt.get("type") == RECEIPT_TYPE),
         ("issuer", isinstance(issuer, str) and issuer.lower() == anchor.issuer),
         ("count", _int(receipt.get("count")) == anchor.count),
-        ("blockNumber", _int(receipt.get("blockNumber")) == event.block),
+        ("blockNumber", _int(receipt.get("blockNumber")) == anchor.block),
         ("blockTime", receipt.get("blockTime") == iso_time(anchor.timestamp)),
         (
             "transactionHash",
-            str(receipt.get("transactionHash", "")).lower() == event.transaction,
+            str(receipt.get("transactionHash", "")).lower() == anchor.transaction,
         ),
     ]
     wrong = [name for name, ok in facts if not ok]
@@ -170,7 +162,7 @@ def _check_receipt_facts(
 
 
 def _root_from_receipt(
-    receipt: Mapping[str, Any], credential_hash: bytes, own_leaf: bytes, chain: ChainReader
+    receipt: Mapping[str, Any], credential_hash: bytes, own_leaf: bytes, chain: ChainFacts
 ) -> bytes:
     """The root the receipt's path leads to from this credential's leaf."""
     chain_id = _int(receipt.get("chainId"))

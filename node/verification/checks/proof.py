@@ -7,7 +7,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.credentials import proofs
+from node.credentials import ed25519_signature_2020, proofs
 from node.errors import InvalidInput
 from node.verification.report import (
     Check,
@@ -17,9 +17,14 @@ from node.verification.report import (
 )
 
 
-def check_proof(credential: Mapping[str, Any], public_key: Ed25519PublicKey | None) -> Check:
-    """`proof`: the Data Integrity proof verifies with the issuer's key (the document is
-    unchanged since it was signed)."""
+def check_proof(
+    credential: Mapping[str, Any],
+    public_key: Ed25519PublicKey | None,
+    *,
+    proof_purpose: str = "assertionMethod",
+) -> Check:
+    """`proof`: the Data Integrity proof (or an older `Ed25519Signature2020`) verifies with the
+    issuer's key (the document is unchanged since it was signed)."""
     name = "proof"
     try:
         proof = proofs.get_proof(credential)
@@ -31,8 +36,14 @@ def check_proof(credential: Mapping[str, Any], public_key: Ed25519PublicKey | No
             "key_unavailable",
             "The signature cannot be checked without the issuer's key (see issuer_key).",
         )
+    legacy = proof.get("type") == ed25519_signature_2020.PROOF_TYPE
     try:
-        proofs.verify(credential, public_key)
+        if legacy:
+            ed25519_signature_2020.verify(
+                credential, public_key, expected_proof_purpose=proof_purpose
+            )
+        else:
+            proofs.verify(credential, public_key, expected_proof_purpose=proof_purpose)
     except InvalidInput as error:
         return failed(name, error.code, f"{error.detail}.")
     except ValueError as error:  # JSON-LD processing errors the canonicalizer does not map
@@ -40,6 +51,6 @@ def check_proof(credential: Mapping[str, Any], public_key: Ed25519PublicKey | No
     return passed(
         name,
         "signature_valid",
-        f"The {proof.get('cryptosuite')} signature verifies: the credential is unchanged since "
-        "the issuer signed it.",
+        f"The {proof.get('type') if legacy else proof.get('cryptosuite')} signature verifies: "
+        "the document is unchanged since it was signed.",
     )

@@ -15,13 +15,8 @@ from typing import Any
 from node.chain.contracts.types import StatusPurpose
 from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring, entry_index
 from node.errors import InvalidInput
-from node.verification.report import (
-    ChainReader,
-    Check,
-    failed,
-    passed,
-    unknown,
-)
+from node.verification.readers.facts import ChainFacts
+from node.verification.report import Check, failed, passed, unknown
 
 #: `.../v1/status-lists/{issuerAddress}-{listNumber}-{purpose}` (docs/design.md).
 STATUS_LIST_URL = re.compile(
@@ -34,7 +29,7 @@ _SEVERITY = ("revoked", "suspended", "foreign_status_list", "status_list_mismatc
 def check_status(
     credential: Mapping[str, Any],
     issuer: str,
-    chain: ChainReader,
+    chain: ChainFacts,
     status_list: Callable[[str], Mapping[str, Any] | None],
 ) -> Check:
     """`status`: every BitstringStatusListEntry's bit on chain is clear, and any status list
@@ -64,7 +59,7 @@ def check_status(
 def _entry_outcome(
     entry: Any,
     issuer: str,
-    chain: ChainReader,
+    chain: ChainFacts,
     status_list: Callable[[str], Mapping[str, Any] | None],
 ) -> Check | None:
     """A failed/unknown check for one entry, or None when its bit is clear."""

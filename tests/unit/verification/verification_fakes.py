@@ -22,9 +22,9 @@ from node.credentials.multikey import raw_public_key
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import status_list_entry
 from node.verification.engine import Verifier
+from node.verification.readers.facts import AnchorRecord, ChainState, ReadPlan
 from node.verification.report import (
     Anchor,
-    AnchorEvent,
     Grant,
     IssuerStatusChange,
     Submission,
@@ -77,7 +77,7 @@ def key_method(key_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
 
 @dataclass
 class FakeChain:
-    """`ChainReader` over dictionaries, answering like the contracts would."""
+    """`ChainSource` and `ChainFacts` over dictionaries, answering like the contracts would."""
 
     chain_id: int = CHAIN_ID
     registry_address: str = REGISTRY
@@ -85,15 +85,29 @@ class FakeChain:
     statuses: dict[str, list[IssuerStatusChange]] = field(default_factory=dict)
     grants: dict[str, list[Grant]] = field(default_factory=dict)
     bits: set[tuple[str, int, int, int]] = field(default_factory=set)
+    aliases: dict[str, str] = field(default_factory=dict)
     now: int = ANCHOR_TIME + 10_000
+    dids: FakeDids | None = None
+    plans: list[ReadPlan] = field(default_factory=list)
 
-    def anchor_of(self, root: bytes) -> Anchor | None:
-        found = self.anchors.get(root)
-        return found[0] if found else None
+    @property
+    def state(self) -> ChainState:
+        return ChainState(block=ANCHOR_BLOCK + 100, time=self.now, source="fake")
 
-    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
+    def facts_for(self, plan: ReadPlan) -> FakeChain:
+        self.plans.append(plan)
+        return self
+
+    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
         found = self.anchors.get(root)
-        return AnchorEvent(found[1], ANCHOR_TX) if found else None
+        if found is None or found[0].issuer != issuer:
+            return None
+        anchor, block = found
+        return AnchorRecord(issuer, anchor.timestamp, block, anchor.count, ANCHOR_TX)
+
+    def anchored_by(self, root: bytes) -> str | None:
+        found = self.anchors.get(root)
+        return found[0].issuer if found else None
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
         changes = [c for c in self.statuses.get(issuer, []) if c.at <= timestamp]
@@ -118,6 +132,13 @@ class FakeChain:
 
     def latest_time(self) -> int:
         return self.now
+
+    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
+        assert self.dids is not None
+        return self.dids.document_at(did, block)
+
+    def issuer_of_alias(self, did: str) -> str | None:
+        return self.aliases.get(did)
 
     # -- arranging ------------------------------------------------------------------------------
 
@@ -161,8 +182,8 @@ class World:
 
     def __init__(self) -> None:
         self.key = Ed25519PrivateKey.from_private_bytes(b"\x11" * 32)
-        self.chain = FakeChain()
         self.dids = FakeDids()
+        self.chain = FakeChain(dids=self.dids)
         self.dids.publish(ISSUER_DID, 10, [key_method(KEY_ID, self.key)])
         self.chain.accredit(ISSUER, "OpenBadgeCredential", ACCREDITED_AT)
         self.chain.accredit(ISSUER, "ClrCredential", ACCREDITED_AT)

@@ -1,0 +1,227 @@
+"""The verifier's one read model of the chain: `ChainFacts`, as of one block.
+
+A verification asks its `ChainSource` once for the facts its plan needs (`ReadPlan`) and then
+judges every credential of the submission against that one answer: anchors with their block and
+time, the issuer's accreditation and status histories (stored on chain with their times, so a
+past instant is judged from current state), status words, DID change histories and DID aliases.
+Two sources answer: the node's event index (`indexed.py`: no JSON-RPC at all) and the chain itself
+(`rpc.py`: one state read through the VerificationLens plus one `eth_getLogs`). Neither needs
+archive state: nothing is ever read "as of" an old block.
+
+`HistoryFacts` derives what the checks ask (`is_accredited`, `is_status_set`, `did_document`)
+from those primitives the way the contracts and ERC-1056 resolvers do, so both sources give the
+same answers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from node.chain.contracts.types import IssuerStatus
+from node.did.document import DidEvent, build_document
+from node.did.errors import DidNotFound
+from node.did.identifier import parse_ethr_did
+from node.verification.report import Grant, IssuerStatusChange
+
+#: Entries per 256-bit status word (the contract's layout: entry i is bit i % 256 of word i/256).
+WORD_BITS = 256
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """The block a verification's chain facts reflect, its time, and where they came from
+    (`index`: the node's event index; `chain`: read from the chain for this verification)."""
+
+    block: int
+    time: int
+    source: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"block": self.block, "source": self.source}
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """One issuer's anchor of one root: when, in which block and transaction, how many."""
+
+    issuer: str
+    timestamp: int
+    block: int | None
+    count: int
+    transaction: str | None
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What one verification will ask, so a chain source can read it in one round trip.
+
+    Addresses are lowercase 0x hex. `min_block`: the facts must cover at least this block (a
+    receipt names it), or the source must read the chain.
+    """
+
+    issuers: frozenset[str] = frozenset()
+    roots: frozenset[tuple[str, bytes]] = frozenset()
+    status_words: frozenset[tuple[str, int, int, int]] = frozenset()
+    aliases: frozenset[str] = frozenset()
+    min_block: int = 0
+
+    def merged(self, other: ReadPlan) -> ReadPlan:
+        return ReadPlan(
+            self.issuers | other.issuers,
+            self.roots | other.roots,
+            self.status_words | other.status_words,
+            self.aliases | other.aliases,
+            max(self.min_block, other.min_block),
+        )
+
+
+class ChainFacts(Protocol):
+    """The chain as one verification sees it (see the module docstring)."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def registry_address(self) -> str: ...
+
+    @property
+    def state(self) -> ChainState: ...
+
+    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
+        """`issuer`'s anchor of `root`, or None."""
+        ...
+
+    def anchored_by(self, root: bytes) -> str | None:
+        """Some other issuer that anchored `root`, when the source knows one (to explain a
+        failure); None otherwise."""
+        ...
+
+    def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool: ...
+
+    def status_history(self, issuer: str) -> list[IssuerStatusChange]: ...
+
+    def accreditation_history(self, issuer: str) -> list[Grant]: ...
+
+    def is_status_set(self, issuer: str, list_number: int, purpose: int, index: int) -> bool: ...
+
+    def latest_time(self) -> int:
+        """The time of the block the facts reflect (the chain's "now")."""
+        ...
+
+    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
+        """The chain DID's document after `block` with validity judged at `time` (the anchoring
+        block and its time); `block` None: the document as of the facts' block."""
+        ...
+
+    def issuer_of_alias(self, did: str) -> str | None:
+        """The issuer address the consortium bound DID `did` to, or None."""
+        ...
+
+
+class ChainSource(Protocol):
+    """Where a verifier gets its `ChainFacts`: one call per verification."""
+
+    def facts_for(self, plan: ReadPlan) -> ChainFacts: ...
+
+
+@dataclass
+class HistoryFacts(ABC):
+    """`ChainFacts` derived from primitive reads (histories, words, DID events)."""
+
+    chain_id: int
+    registry_address: str
+    state: ChainState
+    _grants: dict[str, list[Grant]] = field(default_factory=dict, init=False, repr=False)
+    _statuses: dict[str, list[IssuerStatusChange]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    # -- primitives ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None: ...
+
+    @abstractmethod
+    def anchored_by(self, root: bytes) -> str | None: ...
+
+    @abstractmethod
+    def _read_grants(self, issuer: str) -> list[Grant]: ...
+
+    @abstractmethod
+    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]: ...
+
+    @abstractmethod
+    def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int: ...
+
+    @abstractmethod
+    def did_history(self, address: str) -> list[DidEvent]: ...
+
+    @abstractmethod
+    def issuer_of_alias(self, did: str) -> str | None: ...
+
+    # -- derived ------------------------------------------------------------------------------
+
+    def accreditation_history(self, issuer: str) -> list[Grant]:
+        if issuer not in self._grants:
+            self._grants[issuer] = self._read_grants(issuer)
+        return self._grants[issuer]
+
+    def status_history(self, issuer: str) -> list[IssuerStatusChange]:
+        if issuer not in self._statuses:
+            self._statuses[issuer] = self._read_statuses(issuer)
+        return self._statuses[issuer]
+
+    def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
+        return accredited_at(
+            self.accreditation_history(issuer),
+            self.status_history(issuer),
+            credential_type,
+            timestamp,
+        )
+
+    def is_status_set(self, issuer: str, list_number: int, purpose: int, index: int) -> bool:
+        word = self.status_word(issuer, list_number, purpose, index // WORD_BITS)
+        return bool(word >> (index % WORD_BITS) & 1)
+
+    def latest_time(self) -> int:
+        return self.state.time
+
+    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
+        parsed = parse_ethr_did(did)
+        if parsed.chain_id != self.chain_id:
+            raise DidNotFound(
+                f"{did} is not a DID of chain {hex(self.chain_id)}", code="unknown_network"
+            )
+        history = self.did_history(parsed.address)
+        now = self.state.time if time is None else time
+        return build_document(parsed, self.chain_id, history, now=now, at_block=block).document
+
+
+def status_at(history: list[IssuerStatusChange], moment: int) -> IssuerStatus:
+    """The issuer status in force at `moment`: the last change at or before it (the
+    contract's own rule)."""
+    current = IssuerStatus.NONE
+    for change in history:
+        if change.at > moment:
+            break
+        current = IssuerStatus(change.status)
+    return current
+
+
+def accredited_at(
+    grants: list[Grant], statuses: list[IssuerStatusChange], credential_type: bytes, moment: int
+) -> bool:
+    """`IssuerRegistry.isAccredited` from its stored histories: Active at `moment`, and the
+    newest grant of the type covering `moment` has a validity window covering it too."""
+    if status_at(statuses, moment) is not IssuerStatus.ACTIVE:
+        return False
+    for grant in reversed(grants):
+        if grant.credential_type == credential_type and (
+            grant.granted_at <= moment < grant.granted_until
+        ):
+            return grant.valid_from <= moment and (
+                grant.valid_until == 0 or moment < grant.valid_until
+            )
+    return False

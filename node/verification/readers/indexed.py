@@ -1,0 +1,188 @@
+"""Chain facts from the node's event index: verification without a single JSON-RPC call.
+
+The indexer keeps the registries' events (`projection.py`) and the DID registry's in the
+database, up to the block its cursor names; the cursor also says that block's time and when the
+indexer last confirmed it was at the chain head. A verification answers from those tables as of
+that block (the report names it, `source: index`), unless the index cannot answer it:
+
+- the index is not running or stale (not confirmed at the head for `max_age` seconds): the chain
+  may have moved on, a revocation may be missing;
+- the plan needs a later block than the index holds (a receipt names a block above the cursor:
+  the credential was anchored a moment ago).
+
+Then the whole verification reads the chain (`fallback`, `source: chain`), so one report never
+mixes two states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from eth_hash.auto import keccak
+from sqlmodel import col, select
+
+from node.did.document import DidEvent
+from node.did.resolution import Resolver
+from node.store.db import Database
+from node.store.models import AnchorEvent, IndexerCursor, IssuerAlias, IssuerEvent, StatusWordEvent
+from node.verification.readers.facts import (
+    AnchorRecord,
+    ChainFacts,
+    ChainSource,
+    ChainState,
+    HistoryFacts,
+    ReadPlan,
+)
+from node.verification.readers.projection import replay_issuer
+from node.verification.report import Grant, IssuerStatusChange
+
+#: Seconds since the indexer last confirmed the head after which the index is not trusted.
+DEFAULT_MAX_AGE = 30.0
+
+
+class IndexedChainSource:
+    """`ChainSource` over the event index, with the chain behind it; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        chain_id: int,
+        credential_registry: str,
+        issuer_registry: str,
+        dids: Resolver,
+        fallback: ChainSource,
+        cursor: str = "chain",
+        max_age: float = DEFAULT_MAX_AGE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.chain_id = chain_id
+        self.registry_address = credential_registry.lower()
+        self.issuer_registry = issuer_registry.lower()
+        self.dids = dids
+        self.fallback = fallback
+        self.cursor = cursor
+        self.max_age = timedelta(seconds=max_age)
+        self.clock = clock
+
+    def facts_for(self, plan: ReadPlan) -> ChainFacts:
+        state = self.current()
+        if state is None or state.block < plan.min_block:
+            return self.fallback.facts_for(plan)
+        return IndexedFacts(self, state)
+
+    def current(self) -> ChainState | None:
+        """The block the index reflects, if it is current (see the module docstring)."""
+        with self.db.session() as session:
+            cursor = session.get(IndexerCursor, self.cursor)
+        if cursor is None or cursor.block_time is None or cursor.checked_at is None:
+            return None
+        checked = cursor.checked_at
+        if checked.tzinfo is None:
+            checked = checked.replace(tzinfo=UTC)
+        if self.clock() - checked > self.max_age:
+            return None
+        return ChainState(cursor.block_number, int(cursor.block_time), "index")
+
+
+class IndexedFacts(HistoryFacts):
+    """`ChainFacts` read from the index tables, as of `state.block`."""
+
+    def __init__(self, source: IndexedChainSource, state: ChainState) -> None:
+        super().__init__(
+            chain_id=source.chain_id, registry_address=source.registry_address, state=state
+        )
+        self.source = source
+        self._issuers: dict[str, tuple[list[Grant], list[IssuerStatusChange]]] = {}
+
+    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
+        with self.source.db.session() as session:
+            row = session.exec(
+                select(AnchorEvent)
+                .where(
+                    col(AnchorEvent.contract) == self.registry_address,
+                    col(AnchorEvent.root) == "0x" + root.hex(),
+                    col(AnchorEvent.issuer) == issuer,
+                    col(AnchorEvent.block_number) <= self.state.block,
+                )
+                .order_by(col(AnchorEvent.block_number))
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return AnchorRecord(issuer, row.block_time, row.block_number, row.count, row.tx_hash)
+
+    def anchored_by(self, root: bytes) -> str | None:
+        with self.source.db.session() as session:
+            found = session.exec(
+                select(AnchorEvent.issuer)
+                .where(
+                    col(AnchorEvent.contract) == self.registry_address,
+                    col(AnchorEvent.root) == "0x" + root.hex(),
+                    col(AnchorEvent.block_number) <= self.state.block,
+                )
+                .order_by(col(AnchorEvent.block_number))
+                .limit(1)
+            ).first()
+        return None if found is None else str(found)
+
+    def _standing(self, issuer: str) -> tuple[list[Grant], list[IssuerStatusChange]]:
+        if issuer not in self._issuers:
+            with self.source.db.session() as session:
+                rows = session.exec(
+                    select(IssuerEvent)
+                    .where(
+                        col(IssuerEvent.contract) == self.source.issuer_registry,
+                        col(IssuerEvent.issuer) == issuer,
+                        col(IssuerEvent.block_number) <= self.state.block,
+                    )
+                    .order_by(col(IssuerEvent.block_number), col(IssuerEvent.log_index))
+                ).all()
+            self._issuers[issuer] = replay_issuer(rows)
+        return self._issuers[issuer]
+
+    def _read_grants(self, issuer: str) -> list[Grant]:
+        return self._standing(issuer)[0]
+
+    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]:
+        return self._standing(issuer)[1]
+
+    def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
+        with self.source.db.session() as session:
+            value = session.exec(
+                select(StatusWordEvent.word)
+                .where(
+                    col(StatusWordEvent.contract) == self.registry_address,
+                    col(StatusWordEvent.issuer) == issuer,
+                    col(StatusWordEvent.list_id) == str(list_number),
+                    col(StatusWordEvent.purpose) == purpose,
+                    col(StatusWordEvent.word_index) == word,
+                    col(StatusWordEvent.block_number) <= self.state.block,
+                )
+                .order_by(
+                    col(StatusWordEvent.block_number).desc(), col(StatusWordEvent.log_index).desc()
+                )
+                .limit(1)
+            ).first()
+        return 0 if value is None else int(str(value), 16)
+
+    def did_history(self, address: str) -> list[DidEvent]:
+        return self.source.dids.history_of(address, through_block=self.state.block)
+
+    def issuer_of_alias(self, did: str) -> str | None:
+        with self.source.db.session() as session:
+            rows = session.exec(
+                select(IssuerAlias)
+                .where(
+                    col(IssuerAlias.contract) == self.source.issuer_registry,
+                    col(IssuerAlias.alias_hash) == "0x" + keccak(did.encode("utf-8")).hex(),
+                    col(IssuerAlias.block_number) <= self.state.block,
+                )
+                .order_by(col(IssuerAlias.block_number), col(IssuerAlias.log_index))
+            ).all()
+        for row in rows:
+            if row.did == did:
+                return row.issuer
+        return None
