@@ -22,6 +22,7 @@ from node.api.routes import (
     institutions,
     resolver,
     status_lists,
+    vcapi,
     verify,
 )
 
@@ -54,4 +55,6 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
+    app.include_router(vcapi.router)
+    app.include_router(vcapi.verifier_router)
     return app

@@ -46,6 +46,8 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "POST /v1/verify",
         "GET /verify",
         "POST /verify",
+        "POST /credentials/verify",
+        "POST /presentations/verify",
         # What a verifier needs: public chain data, readable by anyone (rate-limit these).
         "GET /v1/status-lists/{list_id}",
         "GET /1.0/identifiers/{did:path}",

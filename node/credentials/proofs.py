@@ -110,11 +110,14 @@ def sign(
     created: datetime | None = None,
     proof_purpose: str = "assertionMethod",
     document_loader: DocumentLoader = offline_document_loader,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> dict[str, Any]:
     """Return a copy of `document` secured with one `DataIntegrityProof`.
 
     Any existing `proof` is replaced: the node issues single-proof credentials, and proof sets or
-    chains would need rules (which proof covers which) that nothing here needs yet.
+    chains would need rules (which proof covers which) that nothing here needs yet. `challenge`
+    and `domain` are signed into the proof (a presentation's, `proof_purpose="authentication"`).
     """
     suite = _suite(cryptosuite)
     unsecured = _unsecured(document)
@@ -127,6 +130,10 @@ def sign(
         "verificationMethod": verification_method,
         "proofPurpose": proof_purpose,
     }
+    if challenge is not None:
+        proof["challenge"] = challenge
+    if domain is not None:
+        proof["domain"] = domain
     proof_config = {"@context": unsecured["@context"], **proof}
     signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
     if suite is Cryptosuite.EDDSA_JCS_2022:

@@ -10,7 +10,8 @@ request simply failed and a retry issues afresh (the skipped indexes stay unused
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
-from node.credentials.format_check import credential_kind
+from node.credentials.format_check import check_format, credential_kind
 from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import hash_canonical, leaf
 from node.credentials.model import build_clr, build_open_badge
@@ -43,6 +44,9 @@ from node.store.models import (
 PREALLOCATE_AT = 0.9
 #: Most credentials one request may issue.
 MAX_PER_REQUEST = 10_000
+VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+#: Longest credential id accepted from a caller.
+MAX_ID_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,28 @@ class IssuanceService:
             credential_status=self._entries(institution, slot[0]),
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
+
+    def issue_document(
+        self,
+        institution: Institution,
+        credential: Mapping[str, Any],
+        *,
+        cryptosuite: Cryptosuite = Cryptosuite.EDDSA_RDFC_2022,
+        anchor_now: bool = False,
+    ) -> dict[str, Any]:
+        """Sign a credential the caller wrote (the VC-API's `/credentials/issue`): as given,
+        plus an `id` when it has none and the node's status entry; stored and anchored like any
+        other. The issuer must be the institution's DID; an Open Badge or CLR only (what the
+        consortium accredits), well-formed, without a status entry or proof of its own."""
+        document = _submitted(credential, institution)
+        with self.db.session() as session:
+            if session.get(Credential, document["id"]) is not None:
+                raise Conflict(
+                    f"a credential {document['id']} was already issued", code="credential_exists"
+                )
+        slot = self._allocate(institution, 1)
+        document["credentialStatus"] = self._entries(institution, slot[0])
+        return self._sign_and_store(institution, [document], slot, cryptosuite, anchor_now)[0]
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
@@ -350,6 +376,43 @@ class IssuanceService:
             session.add(stored)
             session.add(CredentialEvent(credential_id=record.id, event="erased"))
         return self.record(credential_id)
+
+
+def _submitted(credential: Mapping[str, Any], institution: Institution) -> dict[str, Any]:
+    """A caller-written credential checked for `issue_document` (a copy, with an id)."""
+    if not isinstance(credential, Mapping):
+        raise InvalidInput("the credential must be a JSON object", code="not_a_credential")
+    context = credential.get("@context")
+    contexts = context if isinstance(context, list) else [context]
+    if not contexts or contexts[0] != VC_V2_CONTEXT:
+        raise InvalidInput(
+            f"a VC 2.0 credential's @context starts with {VC_V2_CONTEXT}", code="invalid_context"
+        )
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if issuer_id != institution.did:
+        raise InvalidInput(
+            f"the credential's issuer must be the calling institution, {institution.did}",
+            code="issuer_mismatch",
+        )
+    for member in ("proof", "credentialStatus"):
+        if member in credential:
+            raise InvalidInput(
+                f"the credential already has a {member}; the node adds its own",
+                code=f"{member.lower()}_not_allowed",
+            )
+    credential_kind(credential)
+    document = dict(credential)
+    document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
+    if not isinstance(document["id"], str) or len(document["id"]) > MAX_ID_LENGTH:
+        raise InvalidInput("the credential id must be a string URI", code="invalid_credential_id")
+    issues = check_format(document)
+    if issues:
+        first = issues[0]
+        raise InvalidInput(
+            f"not a well-formed credential: {first.path or '/'}: {first.message}", code=first.code
+        )
+    return document
 
 
 def _parse_time(value: Any) -> datetime | None:

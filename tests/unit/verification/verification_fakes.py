@@ -251,6 +251,10 @@ class World:
     def verifier(self, **options: Any) -> Verifier:
         return Verifier(self.chain, self.dids, clock=lambda: NOW, **options)
 
+    def verifier_with(self, off_chain: Any, **options: Any) -> WorldVerifier:
+        """A verifier resolving off-chain DIDs with `off_chain` (the chain's stay fakes)."""
+        return WorldVerifier(Verifier(self.chain, off_chain, clock=lambda: NOW, **options))
+
     def verify(
         self,
         credential: dict[str, Any],
@@ -264,3 +268,13 @@ class World:
         credential = self.credential(**fields)
         receipts = self.anchor(self.credential(), credential, self.credential())
         return credential, receipts[1]
+
+
+@dataclass
+class WorldVerifier:
+    verifier: Verifier
+
+    def verify_credential(
+        self, credential: dict[str, Any], receipt: dict[str, Any] | None = None
+    ) -> VerificationReport:
+        return self.verifier.verify(Submission(credential, receipt))
