@@ -218,6 +218,16 @@ class ChainClient:
     def read_batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         """Several reads in one JSON-RPC batch (one HTTP round trip), results in call order; the
         first error answer raises `RpcError`."""
+        results = []
+        for answer in self.read_batch_answers(calls):
+            if isinstance(answer, RpcError):
+                raise answer
+            results.append(answer)
+        return results
+
+    def read_batch_answers(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """Like `read_batch`, but each error answer is returned (as an `RpcError`) in its place
+        instead of raised: for calls that answer by reverting."""
         if not calls:
             return []
 
@@ -226,14 +236,15 @@ class ChainClient:
             responses = self.w3.provider.make_batch_request(batch)  # type: ignore[attr-defined]
             if not isinstance(responses, list):  # the endpoint refused the batch as a whole
                 responses = [responses] * len(calls)
-            results = []
+            answers: list[Any] = []
             for (method, _), response in zip(calls, responses, strict=True):
                 error = response.get("error")
                 if error is not None:
                     detail = dict(error) if isinstance(error, dict) else {"message": error}
-                    raise RpcError(method, detail)
-                results.append(response.get("result"))
-            return results
+                    answers.append(RpcError(method, detail))
+                else:
+                    answers.append(response.get("result"))
+            return answers
 
         return self._read(send)
 

@@ -114,8 +114,13 @@ class _Node:
     def planned(self) -> list[PlannedCredential]:
         own = []
         if self.issuer is not None:
-            for receipt in (self.receipt, self.looked_up):
-                own.append(PlannedCredential(self.credential, self.issuer, self.digest, receipt))
+            # With a receipt only its root is read; without one, the credential's own leaf (a
+            # batch of one) and the root of the receipt the node may hold for it.
+            receipts = [self.receipt] if self.receipt is not None else [None, self.looked_up]
+            own = [
+                PlannedCredential(self.credential, self.issuer, self.digest, receipt)
+                for receipt in receipts
+            ]
         return own + [p for child in self.children for p in child.planned()]
 
 

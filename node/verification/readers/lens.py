@@ -5,6 +5,11 @@ make as constructor arguments; the constructor runs them against the CredentialR
 IssuerRegistry it names, at the latest block, and reverts with `Readings`. That one round trip
 also answers the chain id, the block number and time, and the IssuerRegistry and DID registry
 addresses, so a verifier given only the CredentialRegistry address needs nothing else first.
+
+Creation code is capped at 49,152 bytes (EIP-3860), arguments included, so a large plan (a CLR of
+500 credentials) is split into several lens calls sent as one JSON-RPC batch: still one round
+trip. Should a block be mined between two of them, the batch is read again at the newest block
+the calls saw, so every reading reflects one state.
 """
 
 from __future__ import annotations
@@ -69,29 +74,74 @@ def lens_call(
     return {"data": "0x" + (code + arguments).hex()}
 
 
+#: Largest creation code (code + arguments) one lens call carries; EIP-3860 caps it at 49,152.
+MAX_INITCODE = 40_000
+#: ABI size of one `bytes` call argument beyond its data: offset, length, padding.
+_CALL_OVERHEAD = 96
+
+
 def read_state(
     client: ChainClient,
     credential_registry: str,
     registry_calls: Sequence[bytes],
     issuer_registry_calls: Sequence[bytes],
 ) -> Readings:
-    """Run the lens at the latest block (one JSON-RPC request)."""
-    call = lens_call(credential_registry, registry_calls, issuer_registry_calls)
-    try:
-        answer = client.read_request("eth_call", [call, "latest"])
-    except RpcError as error:
-        data = _revert_data(error.data)
+    """Run the lens at the latest block (one JSON-RPC round trip)."""
+    chunks = _chunks(list(registry_calls), list(issuer_registry_calls))
+    calls = [lens_call(credential_registry, ours, theirs) for ours, theirs in chunks]
+    readings = _run(client, calls, "latest")
+    if len({r.block_number for r in readings}) > 1:  # a block was mined between two calls
+        newest = max(r.block_number for r in readings)
+        readings = _run(client, calls, hex(newest))
+    first = readings[0]
+    return Readings(
+        chain_id=first.chain_id,
+        block_number=first.block_number,
+        block_time=first.block_time,
+        registry_code_size=first.registry_code_size,
+        issuer_registry=first.issuer_registry,
+        did_registry=first.did_registry,
+        registry_results=tuple(r for part in readings for r in part.registry_results),
+        issuer_registry_results=tuple(r for part in readings for r in part.issuer_registry_results),
+    )
+
+
+def _chunks(
+    registry_calls: list[bytes], issuer_calls: list[bytes]
+) -> list[tuple[list[bytes], list[bytes]]]:
+    """Split the calls into lens calls small enough for EIP-3860 (order kept)."""
+    room = MAX_INITCODE - len(_lens()[0]) - 4 * 32
+    chunks: list[tuple[list[bytes], list[bytes]]] = [([], [])]
+    used = 0
+    for target, calls in ((0, registry_calls), (1, issuer_calls)):
+        for call in calls:
+            size = len(call) + _CALL_OVERHEAD
+            if used + size > room and (chunks[-1][0] or chunks[-1][1]):
+                chunks.append(([], []))
+                used = 0
+            chunks[-1][target].append(call)
+            used += size
+    return chunks
+
+
+def _run(client: ChainClient, calls: list[dict[str, str]], block: str) -> list[Readings]:
+    answers = client.read_batch_answers([("eth_call", [call, block]) for call in calls])
+    readings = []
+    for answer in answers:
+        if not isinstance(answer, RpcError):
+            raise ChainError(
+                f"the chain answered the verification reads without reverting "
+                f"({str(answer)[:40]}...): it does not execute eth_call like an EVM node",
+                code="chain_read_failed",
+            )
+        data = _revert_data(answer.data)
         if data is None:
             raise ChainError(
-                f"the chain could not run the verification reads: {error.rpc_message[:200]}",
+                f"the chain could not run the verification reads: {answer.rpc_message[:200]}",
                 code="chain_read_failed",
-            ) from None
-        return decode_readings(data)
-    raise ChainError(
-        f"the chain answered the verification reads without reverting ({str(answer)[:40]}...): "
-        "it does not execute eth_call like an EVM node",
-        code="chain_read_failed",
-    )
+            )
+        readings.append(decode_readings(data))
+    return readings
 
 
 def decode_readings(data: bytes) -> Readings:

@@ -50,8 +50,9 @@ def plan_reads(items: Iterable[PlannedCredential]) -> ReadPlan:
         if address is None:
             continue
         issuers.add(address)
-        roots.add((address, leaf(item.credential_hash)))
-        if item.receipt is not None:
+        if item.receipt is None:
+            roots.add((address, leaf(item.credential_hash)))
+        else:
             claimed = _hash(item.receipt.get("root"))
             if claimed is not None:
                 roots.add((address, claimed))

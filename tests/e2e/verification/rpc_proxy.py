@@ -72,9 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
             answered = httpx.post(proxy.upstream, json=forward, timeout=30).json()
             upstream = answered if isinstance(answered, list) else [answered]
         by_id = {json.dumps(a.get("id")): a for a in upstream}
-        answers = [
-            refusals[i] or by_id[json.dumps(call.get("id"))] for i, call in enumerate(calls)
-        ]
+        answers = [refusals[i] or by_id[json.dumps(call.get("id"))] for i, call in enumerate(calls)]
         out = json.dumps(answers if isinstance(payload, list) else answers[0]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

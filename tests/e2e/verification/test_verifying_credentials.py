@@ -20,8 +20,8 @@ from node.credentials.merkle import credential_hash, leaf
 from node.credentials.model import build_clr
 from node.credentials.proofs import sign
 from node.credentials.status_list import Bitstring, status_list_credential
-from node.did.chain_resolver import ChainDidResolver
 from node.did.attributes import publish_ed25519_key
+from node.did.chain_resolver import ChainDidResolver
 from node.errors import ContractRevert
 from node.issuance.onboarding import ATTRIBUTE_VALIDITY
 from node.issuance.status import StatusAction

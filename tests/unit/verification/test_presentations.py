@@ -168,6 +168,4 @@ def test_the_credentials_of_a_presentation_are_judged_by_the_credential_verifier
     credential = anchored_alone(world)
     direct = world.verifier().verify(Submission(credential))
     presented = verify(world, signed(presentation([credential]))).credentials[0]
-    assert [(c.name, c.code) for c in presented.checks] == [
-        (c.name, c.code) for c in direct.checks
-    ]
+    assert [(c.name, c.code) for c in presented.checks] == [(c.name, c.code) for c in direct.checks]
