@@ -8,6 +8,7 @@ from typing import Any
 
 from node.credentials.format_check import parse_datetime_stamp
 from node.credentials.proofs import xsd_datetime
+from node.verification.checks.format import as_vc2
 from node.verification.report import (
     Check,
     failed,
@@ -17,8 +18,9 @@ from node.verification.report import (
 
 
 def check_validity(credential: Mapping[str, Any], at: datetime) -> Check:
-    """`validity`: validFrom <= at < validUntil."""
+    """`validity`: validFrom <= at < validUntil (VC 1.1: issuanceDate, expirationDate)."""
     name = "validity"
+    credential = as_vc2(credential)
     bounds: dict[str, datetime] = {}
     for key in ("validFrom", "validUntil"):
         if key in credential:
