@@ -1,0 +1,127 @@
+"""An institution that signs under a did:web the consortium bound to its address (TEAM decision 3)
+is checked against the chain like its did:ethr, by the node (from its index) and by the RPC-only
+CLI (without contacting the institution's web server); the same did:web unbound is an off-chain
+issuer. Needs the IssuerRegistry of TEAM decision 1 (aliases); skipped on earlier artifacts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from verification_nodes import IssuerSite, failing, start_chain, write_bundle
+
+from node.chain.contracts.types import credential_type_id
+from node.credentials.merkle import credential_hash, leaf
+from node.credentials.proofs import sign
+from node.store.models import Institution
+from node.verification.readers.abi import registry_abi
+from node.verification.submission import parse_submission
+
+pytestmark = [
+    pytest.mark.anvil,
+    pytest.mark.skipif(
+        not registry_abi().has_aliases, reason="needs the IssuerRegistry aliases of decision 1"
+    ),
+]
+
+DID_WEB = "did:web:registrar.harbor.example"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
+    chain = start_chain()
+    try:
+        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
+        try:
+            yield opened
+        finally:
+            opened.node.close()
+    finally:
+        chain.stop()
+
+
+def accredit_with_alias(site: IssuerSite, name: str, alias: str) -> Institution:
+    """A second institution, accredited with `alias` bound to its address."""
+    node = site.node
+    institution = node.onboarding.create_institution(name)
+    registry = node.contracts.issuer_registry
+    sender = node.sender(node.operator)
+    sender.transact(
+        registry.functions.proposeAccreditation(
+            institution.address,
+            [credential_type_id("OpenBadgeCredential")],
+            0,
+            0,
+            json.dumps({"legalName": name}),
+            [alias],
+        )
+    )
+    proposal = int(registry.functions.proposalCount().call())
+    sender.transact(registry.functions.execute(proposal))
+    return institution
+
+
+def did_web_badge(site: IssuerSite, institution: Institution, did: str) -> dict[str, Any]:
+    """One of the institution's badges re-signed under `did` and anchored alone."""
+    node = site.node
+    document = site.issue(institution)["credential"]
+    unsigned = {k: v for k, v in document.items() if k != "proof"}
+    unsigned["id"] = "urn:uuid:0d5e3f7a-6b1c-4e2d-9a8b-7c6d5e4f3a2b"
+    unsigned["issuer"] = {**unsigned["issuer"], "id": did}
+    assert institution.verification_method is not None
+    fragment = institution.verification_method.split("#", 1)[1]
+    key = node.signing_key(institution)
+    credential = sign(unsigned, key.private_key, f"{did}#{fragment}")
+    account = node.onboarding.account(institution)
+    registry = node.contracts.credential_registry
+    node.sender(account).transact(
+        registry.functions.anchor(
+            leaf(credential_hash(credential)), 1, credential_type_id("OpenBadgeCredential")
+        )
+    )
+    return credential
+
+
+def test_a_did_web_bound_by_the_consortium_verifies_from_the_chain(
+    site: IssuerSite, tmp_path: Path
+) -> None:
+    institution = accredit_with_alias(site, "Harbor Training Center", DID_WEB)
+    credential = did_web_badge(site, institution, DID_WEB)
+    node = site.node
+    node.indexer.poll_once()
+    report = node.verifier.verify(parse_submission(credential))
+    assert report.verdict == "valid", failing(report)
+    assert report.as_json()["chainState"]["source"] == "index"
+
+    path = write_bundle(tmp_path / "badge.json", credential)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "verify",
+            str(path),
+            "--rpc",
+            node.chain.rpc_url,
+            "--registry",
+            node.deployment.credential_registry,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_unbound_did_web_is_an_off_chain_issuer(site: IssuerSite) -> None:
+    credential = did_web_badge(site, site.institution, "did:web:unbound.example")
+    site.node.indexer.poll_once()
+    report = site.node.verifier.verify(parse_submission(credential))
+    assert report.check("anchor").code == "not_applicable_off_chain"
+    assert report.verdict != "valid"
