@@ -150,3 +150,41 @@ def test_the_issuer_history_is_the_contracts_replayed() -> None:
     ]
     open_grants, _ = replay_issuer([event(IssuerEventKind.ACCREDITED, 100, "ClrCredential")])
     assert open_grants == [Grant(clr, 100, OPEN, 0, 0)]
+
+
+def test_a_reorg_takes_the_projected_events_of_the_dropped_blocks_with_it(tmp_path: Any) -> None:
+    from node.indexing.indexer import DecodedLog
+    from node.store.db import Database
+    from node.store.models import AnchorEvent, StatusWordEvent
+    from node.verification.readers.projection import verification_subscriptions
+
+    db = Database(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    db.migrate()
+    registry, issuers = "0x" + "c0" * 20, "0x" + "1e" * 20
+    anchors, _ = verification_subscriptions(registry, issuers, registry_abi())
+
+    def log(name: str, block: int, **args: Any) -> DecodedLog:
+        return DecodedLog(registry, name, args, block, "0x" + "ab" * 32, block, "0x" + "cd" * 32, 0)
+
+    with db.session() as session:
+        for block in (10, 11, 12):
+            anchors.handler(
+                session,
+                log("Anchored", block, issuer=ISSUER, root=ROOT, credentialType=ROOT, count=1),
+            )
+            anchors.handler(
+                session,
+                log(
+                    "StatusWordChanged", block + 100, issuer=ISSUER, listId=0, purpose=0,
+                    wordIndex=1, word=2**255,
+                ),
+            )  # fmt: skip
+    with db.session() as session:
+        anchors.rollback(session, 11)
+    with db.session() as session:
+        from sqlmodel import select
+
+        assert [a.block_number for a in session.exec(select(AnchorEvent))] == [10]
+        assert [w.block_number for w in session.exec(select(StatusWordEvent))] == []
+        anchors.rollback(session, 0)
+    db.dispose()
