@@ -1,9 +1,11 @@
 """Verification reports in the VC-API's result shape: `{verified, checks, warnings, errors}`.
 
 The VC-API (W3C CCG Verifiable Credentials API) answers a verification with the checks it
-performed, errors (a check failed: the credential is not verified) and warnings (a check could
-not be decided, e.g. the chain holds no anchor of a did:key issuer's credential); `verified` is
-true when there is no error. Its successor draft (VCALM) reports the same as `problemDetails`,
+performed, errors and warnings; `verified` is true when there is no error. A failed check is an
+error, and so is one that could not be decided (a consortium issuer's credential with no anchor
+to date it is not established, whatever its signature says). Only a check that does not apply is a
+warning: the chain holds no accreditation, anchor or status list of an off-chain (did:key,
+did:web) issuer, and a presentation checked without a challenge cannot be told from a replay. Its successor draft (VCALM) reports the same as `problemDetails`,
 which is included too. Errors and warnings name the check and its stable reason code, and the
 credential they concern (`verifiableCredential[2].status: revoked` for a presentation's third
 credential, `credentialSubject.verifiableCredential[0].proof: ...` inside a CLR).
@@ -17,6 +19,8 @@ from node.verification.presentations import PresentationReport
 from node.verification.report import Check, CheckStatus, VerificationReport
 
 PROBLEM_TYPE_BASE = "https://lernode.dev/problems/"
+#: Undecided checks that do not apply rather than fail to be established: warnings.
+NOT_APPLICABLE = frozenset({"not_applicable_off_chain", "challenge_not_requested"})
 
 
 def credential_result(report: VerificationReport) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def _sort(
     if check.status is CheckStatus.FAILED:
         errors.append((path, check))
     elif check.status is CheckStatus.UNKNOWN:
-        warnings.append((path, check))
+        (warnings if check.code in NOT_APPLICABLE else errors).append((path, check))
 
 
 def _result(
