@@ -26,8 +26,9 @@ from starlette.datastructures import UploadFile
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
 from node.errors import InvalidInput, LernodeError
+from node.verification.presentations import PresentationReport, is_presentation
 from node.verification.report import CHECK_NAMES, VerificationReport
-from node.verification.submission import parse_submission
+from node.verification.submission import parse_instant, parse_submission
 
 if TYPE_CHECKING:
     from node.wiring.runtime import Node
@@ -65,8 +66,9 @@ _REQUEST_BODY = {
         "application/json": {
             "schema": {
                 "type": "object",
-                "description": "A credential, or a bundle {credential, receipt, "
-                "embeddedReceipts?, statusListCredentials?, at?}.",
+                "description": "A credential, a bundle {credential, receipt, "
+                "embeddedReceipts?, statusListCredentials?, at?}, or a Verifiable "
+                "Presentation.",
             }
         }
     },
@@ -83,10 +85,24 @@ async def verify_credential(
     request: Request,
     node: NodeDep,
     at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
+    challenge: str | None = Query(
+        None, max_length=1024, description="A presentation must answer this challenge."
+    ),
+    domain: str | None = Query(
+        None, max_length=1024, description="A presentation must name this domain."
+    ),
 ) -> dict[str, Any]:
     """Every check, its status and reason code, the overall verdict, and what the credential
-    says (achievement, issuer, learner, skills, dates)."""
-    submission = parse_submission(_json(await request.body()), at=at)
+    says (achievement, issuer, learner, skills, dates). A holder's Verifiable Presentation is
+    verified too: its own checks (proof, holder key, challenge, domain) and each credential's."""
+    body = _json(await request.body())
+    if is_presentation(body):
+        instant = parse_instant(at)
+        presented: PresentationReport = await run_in_threadpool(
+            lambda: node.presentations.verify(body, challenge=challenge, domain=domain, at=instant)
+        )
+        return presented.as_json()
+    submission = parse_submission(body, at=at)
     report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
     return report.as_json()
 

@@ -388,3 +388,18 @@ def test_the_openapi_document_lists_the_vc_api(api: TestClient) -> None:
         "/credentials/status",
     ):
         assert "post" in paths[path], path
+
+
+def test_the_nodes_own_verify_endpoint_takes_a_presentation_too(
+    site: IssuerSite, api: TestClient, issuer_auth: dict[str, str]
+) -> None:
+    vp = presentation([issued(site, api, issuer_auth)])
+    answer = api.post("/v1/verify", params={"challenge": CHALLENGE, "domain": DOMAIN}, json=vp)
+    assert answer.status_code == 200
+    assert answer.json()["verdict"] == "valid"
+    assert answer.json()["holder"] == HOLDER_DID
+    unasked = api.post("/v1/verify", json=vp).json()
+    assert unasked["verdict"] == "unknown"
+    assert {c["name"]: c["code"] for c in unasked["checks"]}["challenge"] == (
+        "challenge_not_requested"
+    )
