@@ -56,5 +56,4 @@ def create_app(node: Node) -> FastAPI:
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
     app.include_router(vcapi.router)
-    app.include_router(vcapi.verifier_router)
     return app

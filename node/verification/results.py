@@ -5,9 +5,9 @@ performed, errors and warnings; `verified` is true when there is no error. A fai
 error, and so is one that could not be decided (a consortium issuer's credential with no anchor
 to date it is not established, whatever its signature says). Only a check that does not apply is a
 warning: the chain holds no accreditation, anchor or status list of an off-chain (did:key,
-did:web) issuer, and a presentation checked without a challenge cannot be told from a replay. Its successor draft (VCALM) reports the same as `problemDetails`,
-which is included too. Errors and warnings name the check and its stable reason code, and the
-credential they concern (`verifiableCredential[2].status: revoked` for a presentation's third
+did:web) issuer, and a presentation checked without a challenge cannot be told from a replay.
+The VC-API's successor draft (VCALM) reports the same as `problemDetails`, included too. Errors
+and warnings name the check and its stable reason code, and the credential they concern (`verifiableCredential[2].status: revoked` for a presentation's third
 credential, `credentialSubject.verifiableCredential[0].proof: ...` inside a CLR).
 """
 

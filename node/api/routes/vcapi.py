@@ -40,7 +40,8 @@ from node.verification.report import Submission
 from node.verification.results import credential_result, presentation_result
 
 router = APIRouter(tags=["VC-API"])
-verifier_router = APIRouter(tags=["VC-API"], dependencies=[Depends(rate_limited("verify"))])
+#: The verifier endpoints are public, metered like `/v1/verify`.
+_METERED = [Depends(rate_limited("verify"))]
 
 STATUS_TYPES = frozenset({"BitstringStatusList", "BitstringStatusListEntry"})
 
@@ -153,8 +154,9 @@ def issue_credential(
     return IssueCredentialResponse(verifiableCredential=signed)
 
 
-@verifier_router.post(
+@router.post(
     "/credentials/verify",
+    dependencies=_METERED,
     response_model=VerificationResult,
     responses=_NOT_VERIFIED,
     summary="Verify a credential (VC-API)",
@@ -164,8 +166,9 @@ async def verify_credential(body: VerifyCredentialRequest, node: NodeDep) -> Any
     return _answer(credential_result(report))
 
 
-@verifier_router.post(
+@router.post(
     "/presentations/verify",
+    dependencies=_METERED,
     response_model=VerificationResult,
     responses=_NOT_VERIFIED,
     summary="Verify a presentation and its credentials (VC-API)",
