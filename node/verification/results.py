@@ -7,8 +7,9 @@ to date it is not established, whatever its signature says). Only a check that d
 warning: the chain holds no accreditation, anchor or status list of an off-chain (did:key,
 did:web) issuer, and a presentation checked without a challenge cannot be told from a replay.
 The VC-API's successor draft (VCALM) reports the same as `problemDetails`, included too. Errors
-and warnings name the check and its stable reason code, and the credential they concern (`verifiableCredential[2].status: revoked` for a presentation's third
-credential, `credentialSubject.verifiableCredential[0].proof: ...` inside a CLR).
+and warnings name the check and its stable reason code, and the credential they concern
+(`verifiableCredential[2].status: revoked` for a presentation's third credential,
+`credentialSubject.verifiableCredential[0].proof: ...` inside a CLR).
 """
 
 from __future__ import annotations
