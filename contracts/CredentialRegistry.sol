@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IssuerRegistry} from "./IssuerRegistry.sol";
 
 /// @title CredentialRegistry
@@ -100,11 +101,7 @@ contract CredentialRegistry {
         pure
         returns (bool)
     {
-        bytes32 node = leaf;
-        for (uint256 i = 0; i < proof.length; ++i) {
-            node = _hashSortedPair(node, proof[i]);
-        }
-        return node == root;
+        return MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     // ---------------------------------------------------------------- status lists
@@ -193,15 +190,6 @@ contract CredentialRegistry {
         if (updated != old) {
             list[wordIndex] = updated;
             emit StatusWordChanged(msg.sender, listId, purpose, wordIndex, updated);
-        }
-    }
-
-    function _hashSortedPair(bytes32 a, bytes32 b) private pure returns (bytes32 hash) {
-        (bytes32 low, bytes32 high) = a < b ? (a, b) : (b, a);
-        assembly ("memory-safe") {
-            mstore(0x00, low)
-            mstore(0x20, high)
-            hash := keccak256(0x00, 0x40)
         }
     }
 }

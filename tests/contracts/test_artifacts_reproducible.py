@@ -204,11 +204,45 @@ def test_a_loose_version_range_in_package_json_is_refused(
         compile_contracts.pinned_library_versions(manifest)
 
 
-def test_artifacts_record_what_they_import(fresh_build: dict[str, str]) -> None:
-    source = (REPO_ROOT / "contracts" / "IssuerRegistry.sol").read_bytes()
+def test_library_imports_are_passed_by_content_from_the_pinned_package(
+    compile_contracts: ModuleType,
+) -> None:
+    """The compiler reads nothing from disk: every imported file is in the input's sources."""
+    sources = compile_contracts.read_sources()
+    installed = REPO_ROOT / "node_modules"
+    assert sources[MERKLE_PROOF] == (installed / MERKLE_PROOF).read_bytes()
+    assert sources[HASHES] == (installed / HASHES).read_bytes()
+    libraries = [name for name in sources if name.startswith(OZ)]
+    assert sorted(libraries) == [HASHES, MERKLE_PROOF]
+    standard = compile_contracts.standard_input(
+        {name: data.decode() for name, data in sources.items()}
+    )
+    assert standard["sources"][MERKLE_PROOF] == {"content": sources[MERKLE_PROOF].decode()}
+
+
+def test_artifacts_record_what_they_import(
+    compile_contracts: ModuleType, fresh_build: dict[str, str]
+) -> None:
+    sources = compile_contracts.read_sources()
     credential = json.loads(fresh_build["CredentialRegistry.json"])
-    assert credential["imports"] == {"IssuerRegistry.sol": hashlib.sha256(source).hexdigest()}
-    assert credential["libraries"] == {}
+    assert credential["imports"] == {
+        name: hashlib.sha256(sources[name]).hexdigest()
+        for name in (HASHES, MERKLE_PROOF, "IssuerRegistry.sol")
+    }
+    assert credential["libraries"] == compile_contracts.pinned_library_versions()
     for name in ("IssuerRegistry", "EthereumDIDRegistry"):
         artifact = json.loads(fresh_build[f"{name}.json"])
         assert (artifact["imports"], artifact["libraries"]) == ({}, {})
+
+
+def test_check_mode_catches_a_changed_import_behind_unchanged_bytecode(
+    compile_contracts: ModuleType, fresh_build: dict[str, str], tmp_path: Path
+) -> None:
+    compile_contracts.write_artifacts(fresh_build, tmp_path)
+    artifact = json.loads((tmp_path / "CredentialRegistry.json").read_text())
+    artifact["imports"][MERKLE_PROOF] = "0" * 64
+    (tmp_path / "CredentialRegistry.json").write_text(
+        json.dumps(artifact, indent=2, sort_keys=True) + "\n"
+    )
+    difference = compile_contracts.first_difference(fresh_build, tmp_path)
+    assert difference == "CredentialRegistry.json: differs from a fresh build"

@@ -1,4 +1,5 @@
-"""CredentialRegistry anchors: only accredited issuers anchor, once per root; inclusion proofs."""
+"""CredentialRegistry anchors: only accredited issuers anchor, once per root; inclusion proofs
+(OpenZeppelin's MerkleProof) agree with the node's trees."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from contract_helpers import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
 from eth_utils import keccak
 from web3.contract import Contract
 
+from node.credentials.merkle import MerkleTree, leaf
 from node.governance.actions import ProposalAction
 
 ROOT = b"\xab" * 32
@@ -132,3 +134,20 @@ def test_inclusion_proofs_use_sorted_pair_hashing(credential_registry: Contract)
     assert not verify(root, [leaves[2], leaves[1]], leaves[0]).call()
     assert not verify(root, [leaves[1]], leaves[0]).call()
     assert not verify(root, [leaves[1], leaves[2]], _leaf(b"\x09" * 32)).call()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 13, 16, 17])
+def test_every_proof_of_the_nodes_merkle_trees_verifies_on_chain(
+    credential_registry: Contract, size: int
+) -> None:
+    """The node's trees (node/credentials/merkle.py) and OpenZeppelin's MerkleProof agree."""
+    leaves = [leaf(keccak(bytes([size, i]))) for i in range(size)]
+    tree = MerkleTree(leaves)
+    verify = credential_registry.functions.verifyInclusion
+    for index, item in enumerate(leaves):
+        proof = tree.proof(index)
+        assert verify(tree.root, proof, item).call()
+        assert not verify(tree.root, proof, leaf(keccak(b"not in the batch"))).call()
+        if proof:
+            tampered = [proof[0][:-1] + bytes([proof[0][-1] ^ 1]), *proof[1:]]
+            assert not verify(tree.root, tampered, item).call()
