@@ -8,7 +8,12 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 /// @notice Merkle-root anchors of credential batches and per-issuer status bitmaps
 /// (revocation and suspension), written only by the issuers the IssuerRegistry accredits.
 /// @dev Design decisions:
-/// - An anchor is packed into one slot: issuer (160 bits) | timestamp << 160 | count << 224.
+/// - Anchors are keyed by (issuer, root). Keyed by root alone, any accredited issuer watching
+///   the mempool could anchor a victim's root first and make the victim's anchor fail ("root
+///   squatting"); now a root anchored by someone else is simply someone else's anchor.
+/// - An anchor is one slot: timestamp | blockNumber << 64 | count << 128 (both block values fit
+///   64 bits for the life of any chain), so a verifier learns the anchoring block from current
+///   state, without event logs or archive state.
 /// - Status lists live in the writer's own namespace (msg.sender), so no issuer can touch
 ///   another's list. Each list has 131072 entries = 512 words of 256 bits; entry `i` is bit
 ///   `1 << (i % 256)` of word `i / 256`.
@@ -34,12 +39,21 @@ contract CredentialRegistry {
     /// given only this contract's address finds everything it needs.
     address public immutable didRegistry;
 
-    mapping(bytes32 => uint256) private _anchors;
+    /// @dev One anchor: timestamp | blockNumber << 64 | count << 128 (0 = not anchored). A
+    /// one-field struct, not a bare uint256, so `anchor` takes a storage pointer and hashes the
+    /// two mapping keys once for its read and its write.
+    struct Anchor {
+        uint256 packed;
+    }
+
+    mapping(address issuer => mapping(bytes32 root => Anchor)) private _anchors;
     mapping(address => mapping(uint64 => mapping(uint8 => mapping(uint256 => uint256)))) private
         _words;
 
+    /// @dev The issuer is the first topic, as in the ERC-1056 registry's and the IssuerRegistry's
+    /// events: one topic filter finds an issuer's whole record.
     event Anchored(
-        bytes32 indexed root, address indexed issuer, bytes32 indexed credentialType, uint32 count
+        address indexed issuer, bytes32 indexed root, bytes32 indexed credentialType, uint32 count
     );
     event StatusWordChanged(
         address indexed issuer,
@@ -50,7 +64,7 @@ contract CredentialRegistry {
     );
 
     error NotAccredited(address issuer, bytes32 credentialType);
-    error AlreadyAnchored(bytes32 root);
+    error AlreadyAnchored(address issuer, bytes32 root);
     error EmptyBatch();
     error NotActiveIssuer(address issuer);
     error UnknownPurpose(uint8 purpose);
@@ -69,29 +83,32 @@ contract CredentialRegistry {
     // ---------------------------------------------------------------- anchors
 
     /// @notice Anchor the Merkle `root` of a batch of `count` credentials of `credentialType`.
-    /// @dev Reverts unless the caller is accredited for `credentialType` right now.
+    /// @dev Reverts unless the caller is accredited for `credentialType` right now. Anchors are
+    /// keyed by (caller, root): an issuer that anchors a root first does not stop another from
+    /// anchoring the same root.
     function anchor(bytes32 root, uint32 count, bytes32 credentialType) external {
         if (count == 0) revert EmptyBatch();
-        if (_anchors[root] != 0) revert AlreadyAnchored(root);
+        Anchor storage a = _anchors[msg.sender][root];
+        if (a.packed != 0) revert AlreadyAnchored(msg.sender, root);
         if (!registry.isAccredited(msg.sender, credentialType, uint64(block.timestamp))) {
             revert NotAccredited(msg.sender, credentialType);
         }
-        _anchors[root] =
-            uint256(uint160(msg.sender)) | (block.timestamp << 160) | (uint256(count) << 224);
-        emit Anchored(root, msg.sender, credentialType, count);
+        a.packed = block.timestamp | (block.number << 64) | (uint256(count) << 128);
+        emit Anchored(msg.sender, root, credentialType, count);
     }
 
-    /// @notice Who anchored `root`, when, and how many credentials the batch holds
-    /// (all zero when the root was never anchored).
-    function anchorOf(bytes32 root)
+    /// @notice When `issuer` anchored `root` (block time and block number) and how many
+    /// credentials the batch holds; all zero when `issuer` never anchored `root`.
+    /// @dev Read from current state: no event logs or archive state needed.
+    function anchorOf(address issuer, bytes32 root)
         external
         view
-        returns (address issuer, uint64 timestamp, uint32 count)
+        returns (uint64 timestamp, uint64 blockNumber, uint32 count)
     {
-        uint256 packed = _anchors[root];
-        issuer = address(uint160(packed));
-        timestamp = uint64(packed >> 160);
-        count = uint32(packed >> 224);
+        uint256 packed = _anchors[issuer][root].packed;
+        timestamp = uint64(packed);
+        blockNumber = uint64(packed >> 64);
+        count = uint32(packed >> 128);
     }
 
     /// @notice Whether `leaf` is in the tree of `root` given its sibling path `proof`, where each
