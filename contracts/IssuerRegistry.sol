@@ -11,8 +11,11 @@ pragma solidity 0.8.28;
 ///   than a side effect of the last approval: approving then never fails because the action
 ///   became invalid meanwhile, the approver pays a small predictable amount, and an indexer sees
 ///   one unambiguous "executed" transaction.
-/// - Approvals by former members stop counting the moment they leave, so a removed member
-///   cannot help a pending proposal over the threshold.
+/// - Approvals belong to a membership, not to an address: each member has an epoch that grows
+///   every time it is added, and an approval records the epoch it was given in. Approvals by
+///   former members stop counting the moment they leave, and do not count again if they are
+///   re-added (a re-added member approves afresh), so a removed member cannot help a pending
+///   proposal over the threshold, before or after coming back.
 /// - An issuer's grants are half-open intervals [grantedAt, grantedUntil); `grantedUntil` is
 ///   `type(uint64).max` while a grant is open. A new accreditation closes the issuer's open grants
 ///   and opens new ones, so the history is append-only.
@@ -91,18 +94,26 @@ contract IssuerRegistry {
         address[] approvers;
     }
 
+    /// @dev A member's record, kept after it leaves so its epoch keeps growing.
+    struct MemberRecord {
+        /// Position in `_members` plus one (0 = not a member now).
+        uint64 position;
+        /// Incremented each time the account becomes a member.
+        uint64 epoch;
+    }
+
     uint64 private constant OPEN = type(uint64).max;
     uint256 private constant HOT_USABLE = 1 << 128;
 
     address[] private _members;
-    /// @dev member => position in `_members` plus one (0 = not a member).
-    mapping(address => uint256) private _memberSlot;
+    mapping(address => MemberRecord) private _memberRecord;
     uint256 private _threshold;
     uint64 private immutable _proposalLifetime;
 
     uint256 private _proposalCount;
     mapping(uint256 => StoredProposal) private _proposals;
-    mapping(uint256 => mapping(address => bool)) private _approved;
+    /// @dev proposal => member => membership epoch its approval was given in (0 = never).
+    mapping(uint256 => mapping(address => uint64)) private _approvalEpoch;
 
     mapping(address => IssuerStatus) private _status;
     mapping(address => bytes32) private _metadataHash;
@@ -129,6 +140,7 @@ contract IssuerRegistry {
     event ProposalApproved(uint256 indexed id, address indexed member);
     event ProposalExecuted(uint256 indexed id, address indexed executor);
     event MemberAdded(address indexed member, uint256 indexed proposalId);
+    /// @dev The member's approvals stop counting and do not count again should it be re-added.
     event MemberRemoved(address indexed member, uint256 indexed proposalId);
     event ThresholdChanged(uint256 previousThreshold, uint256 newThreshold, uint256 indexed proposalId);
     event IssuerAccredited(
@@ -160,7 +172,7 @@ contract IssuerRegistry {
     error InvalidIssuerTransition(address issuer, IssuerStatus current, Action action);
 
     modifier onlyMember() {
-        if (_memberSlot[msg.sender] == 0) revert NotMember(msg.sender);
+        if (_memberRecord[msg.sender].position == 0) revert NotMember(msg.sender);
         _;
     }
 
@@ -187,7 +199,7 @@ contract IssuerRegistry {
 
     /// @notice Whether `account` is a current member.
     function isMember(address account) external view returns (bool) {
-        return _memberSlot[account] != 0;
+        return _memberRecord[account].position != 0;
     }
 
     /// @notice Approvals (by current members) a proposal needs before it can be executed.
@@ -279,11 +291,17 @@ contract IssuerRegistry {
     // ---------------------------------------------------------------- approving and executing
 
     /// @notice Record the caller's approval of proposal `id`. Does not execute it.
+    /// @dev A member re-added after a removal may approve again: its approvals from before the
+    /// removal no longer count.
     function approve(uint256 id) external onlyMember {
         StoredProposal storage p = _openProposal(id);
-        if (_approved[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
-        _approved[id][msg.sender] = true;
-        p.approvers.push(msg.sender);
+        uint64 epoch = _memberRecord[msg.sender].epoch;
+        uint64 previous = _approvalEpoch[id][msg.sender];
+        if (previous == epoch) revert AlreadyApproved(id, msg.sender);
+        _approvalEpoch[id][msg.sender] = epoch;
+        // An approval from an earlier membership keeps its place in `approvers`; only its epoch
+        // is renewed, so the member is never counted twice.
+        if (previous == 0) p.approvers.push(msg.sender);
         emit ProposalApproved(id, msg.sender);
     }
 
@@ -291,7 +309,7 @@ contract IssuerRegistry {
     /// call. A proposal executes at most once and never after it expired.
     function execute(uint256 id) external onlyMember {
         StoredProposal storage p = _openProposal(id);
-        uint256 approvals = _currentApprovals(p);
+        uint256 approvals = _currentApprovals(id, p);
         if (approvals < _threshold) revert ThresholdNotReached(id, approvals, _threshold);
         p.executed = true;
         emit ProposalExecuted(id, msg.sender);
@@ -334,13 +352,15 @@ contract IssuerRegistry {
             createdAt: p.createdAt,
             expiresAt: p.expiresAt,
             executed: p.executed,
-            approvals: _currentApprovals(p)
+            approvals: _currentApprovals(id, p)
         });
     }
 
-    /// @notice Whether `member` approved proposal `id` (even if no longer a member).
+    /// @notice Whether `member`'s approval of proposal `id` counts now: it approved during its
+    /// current membership. False for a former member, and for a re-added member's approval
+    /// from before its removal.
     function hasApproved(uint256 id, address member) external view returns (bool) {
-        return _approved[id][member];
+        return _approvalCounts(id, member);
     }
 
     // ---------------------------------------------------------------- issuer views
@@ -403,7 +423,7 @@ contract IssuerRegistry {
         p.createdAt = uint64(block.timestamp);
         p.expiresAt = uint64(block.timestamp) + _proposalLifetime;
         p.approvers.push(msg.sender);
-        _approved[id][msg.sender] = true;
+        _approvalEpoch[id][msg.sender] = _memberRecord[msg.sender].epoch;
     }
 
     /// @dev Emitted after the typed fields are stored so the event carries all of them.
@@ -435,10 +455,20 @@ contract IssuerRegistry {
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(id);
     }
 
-    function _currentApprovals(StoredProposal storage p) private view returns (uint256 count) {
+    /// @dev Whether `member` is a member now and approved proposal `id` during this membership.
+    function _approvalCounts(uint256 id, address member) private view returns (bool) {
+        MemberRecord storage record = _memberRecord[member];
+        return record.position != 0 && _approvalEpoch[id][member] == record.epoch;
+    }
+
+    function _currentApprovals(uint256 id, StoredProposal storage p)
+        private
+        view
+        returns (uint256 count)
+    {
         address[] storage approvers = p.approvers;
         for (uint256 i = 0; i < approvers.length; ++i) {
-            if (_memberSlot[approvers[i]] != 0) ++count;
+            if (_approvalCounts(id, approvers[i])) ++count;
         }
     }
 
@@ -452,7 +482,7 @@ contract IssuerRegistry {
 
     function _checkMembershipChange(Action action, address member) private view {
         if (member == address(0)) revert ZeroAddress();
-        bool present = _memberSlot[member] != 0;
+        bool present = _memberRecord[member].position != 0;
         if (action == Action.AddMember) {
             if (present) revert AlreadyMember(member);
         } else {
@@ -463,19 +493,22 @@ contract IssuerRegistry {
 
     function _addMember(address member, uint256 proposalId) private {
         if (member == address(0)) revert ZeroAddress();
-        if (_memberSlot[member] != 0) revert AlreadyMember(member);
+        MemberRecord storage record = _memberRecord[member];
+        if (record.position != 0) revert AlreadyMember(member);
         _members.push(member);
-        _memberSlot[member] = _members.length;
+        record.position = uint64(_members.length);
+        ++record.epoch;
         emit MemberAdded(member, proposalId);
     }
 
+    /// @dev The record keeps its epoch, so the member's approvals stay void if it comes back.
     function _removeMember(address member, uint256 proposalId) private {
-        uint256 slot = _memberSlot[member];
+        uint64 position = _memberRecord[member].position;
         address last = _members[_members.length - 1];
-        _members[slot - 1] = last;
-        _memberSlot[last] = slot;
+        _members[position - 1] = last;
+        _memberRecord[last].position = position;
         _members.pop();
-        delete _memberSlot[member];
+        _memberRecord[member].position = 0;
         emit MemberRemoved(member, proposalId);
     }
 

@@ -196,7 +196,7 @@ def test_removing_a_member_drops_its_pending_approvals(
     assert events(registry, "MemberRemoved", receipt)[0]["args"]["member"] == leaving
     assert registry.functions.members().call() == chain.accounts[:2]
     assert registry.functions.getProposal(pending).call()[11] == 0
-    assert registry.functions.hasApproved(pending, leaving).call()
+    assert not registry.functions.hasApproved(pending, leaving).call()
     with reverts(registry, "NotMember", leaving):
         chain.send(registry.functions.approve(pending), leaving)
 
@@ -307,3 +307,65 @@ def test_adding_the_same_member_twice_fails_at_the_second_execution(
     chain.send(registry.functions.execute(first), chain.accounts[0])
     with reverts(registry, "AlreadyMember", newcomer):
         chain.send(registry.functions.execute(second), chain.accounts[0])
+
+
+def _remove_and_readd(consortium: Consortium, member: str) -> None:
+    consortium.enact(lambda r: r.functions.proposeMembership(ProposalAction.REMOVE_MEMBER, member))
+    consortium.enact(lambda r: r.functions.proposeMembership(ProposalAction.ADD_MEMBER, member))
+
+
+def test_a_readded_members_old_approval_does_not_count_again(
+    chain: Chain, consortium: Consortium
+) -> None:
+    """Approve, be removed, be re-added: the approval from the first membership stays void, so
+    it cannot help the proposal over the threshold; the member must approve afresh."""
+    registry = consortium.registry
+    founder, returning = chain.accounts[0], chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1))
+    chain.send(registry.functions.approve(pending), returning)
+    assert registry.functions.getProposal(pending).call()[11] == 2
+
+    _remove_and_readd(consortium, returning)
+    assert registry.functions.isMember(returning).call()
+    assert not registry.functions.hasApproved(pending, returning).call()
+    assert registry.functions.getProposal(pending).call()[11] == 1
+    with reverts(registry, "ThresholdNotReached", pending, 1, 2):
+        chain.send(registry.functions.execute(pending), founder)
+
+    receipt = chain.send(registry.functions.approve(pending), returning)
+    assert events(registry, "ProposalApproved", receipt)[0]["args"]["member"] == returning
+    assert registry.functions.hasApproved(pending, returning).call()
+    assert registry.functions.getProposal(pending).call()[11] == 2
+    with reverts(registry, "AlreadyApproved", pending, returning):
+        chain.send(registry.functions.approve(pending), returning)
+    chain.send(registry.functions.execute(pending), founder)
+    assert registry.functions.threshold().call() == 1
+
+
+def test_a_readded_proposers_implied_approval_does_not_count_again(
+    chain: Chain, consortium: Consortium
+) -> None:
+    registry = consortium.registry
+    returning = chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1), proposer=returning)
+    _remove_and_readd(consortium, returning)
+    assert not registry.functions.hasApproved(pending, returning).call()
+    chain.send(registry.functions.approve(pending), chain.accounts[0])
+    with reverts(registry, "ThresholdNotReached", pending, 1, 2):
+        chain.send(registry.functions.execute(pending), chain.accounts[0])
+    chain.send(registry.functions.approve(pending), returning)
+    assert registry.functions.getProposal(pending).call()[11] == 2
+
+
+def test_approvals_survive_other_members_comings_and_goings(
+    chain: Chain, consortium: Consortium
+) -> None:
+    """Voiding is per member: removing and re-adding one member leaves the others' approvals."""
+    registry = consortium.registry
+    staying, returning = chain.accounts[1], chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1), proposer=staying)
+    _remove_and_readd(consortium, returning)
+    assert registry.functions.hasApproved(pending, staying).call()
+    chain.send(registry.functions.approve(pending), returning)
+    chain.send(registry.functions.execute(pending), chain.accounts[0])
+    assert registry.functions.threshold().call() == 1
