@@ -214,6 +214,8 @@ def test_library_imports_are_passed_by_content_from_the_pinned_package(
     assert sources[HASHES] == (installed / HASHES).read_bytes()
     libraries = [name for name in sources if name.startswith(OZ)]
     assert sorted(libraries) == [HASHES, MERKLE_PROOF]
+    assert "interfaces/IIssuerRegistry.sol" in sources
+    assert "interfaces/ICredentialRegistry.sol" in sources
     standard = compile_contracts.standard_input(
         {name: data.decode() for name, data in sources.items()}
     )
@@ -227,12 +229,19 @@ def test_artifacts_record_what_they_import(
     credential = json.loads(fresh_build["CredentialRegistry.json"])
     assert credential["imports"] == {
         name: hashlib.sha256(sources[name]).hexdigest()
-        for name in (HASHES, MERKLE_PROOF, "IssuerRegistry.sol")
+        for name in (
+            HASHES,
+            MERKLE_PROOF,
+            "interfaces/ICredentialRegistry.sol",
+            "interfaces/IIssuerRegistry.sol",
+        )
     }
     assert credential["libraries"] == compile_contracts.pinned_library_versions()
-    for name in ("IssuerRegistry", "EthereumDIDRegistry"):
-        artifact = json.loads(fresh_build[f"{name}.json"])
-        assert (artifact["imports"], artifact["libraries"]) == ({}, {})
+    issuer = json.loads(fresh_build["IssuerRegistry.json"])
+    assert list(issuer["imports"]) == ["interfaces/IIssuerRegistry.sol"]
+    assert issuer["libraries"] == {}
+    did = json.loads(fresh_build["EthereumDIDRegistry.json"])
+    assert (did["imports"], did["libraries"]) == ({}, {})
 
 
 def test_check_mode_catches_a_changed_import_behind_unchanged_bytecode(

@@ -1,4 +1,5 @@
-"""CredentialRegistry anchors: only accredited issuers anchor, once per root; inclusion proofs."""
+"""CredentialRegistry anchors: only accredited issuers anchor, each root once per issuer, and
+no issuer can anchor in another's way; inclusion proofs agree with the node's trees."""
 
 from __future__ import annotations
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from contract_helpers import OPEN_BADGE, PROPOSAL_LIFETIME, Chain, Consortium, events, reverts
+from contract_helpers import (
+    METADATA,
+    OPEN_BADGE,
+    PROPOSAL_LIFETIME,
+    Chain,
+    Consortium,
+    events,
+    reverts,
+)
+from eth_utils import keccak
 from web3.contract import Contract
 
 from node.governance.actions import ProposalAction
@@ -54,18 +63,29 @@ def test_proposing_records_the_proposal_and_the_proposers_approval(
     chain: Chain, issuer_registry: Contract
 ) -> None:
     proposer, issuer = chain.accounts[1], chain.accounts[3]
+    aliases = ["did:web:registrar.example.edu"]
     receipt = chain.send(
-        issuer_registry.functions.proposeAccreditation(issuer, [OPEN_BADGE], 10, 20, b"\x07" * 32),
+        issuer_registry.functions.proposeAccreditation(
+            issuer, [OPEN_BADGE], 10, 20, METADATA, aliases
+        ),
         proposer,
     )
     created_at = chain.block_time(receipt)
     (created,) = events(issuer_registry, "ProposalCreated", receipt)
-    assert created["args"]["id"] == 1
-    assert created["args"]["proposer"] == proposer
-    assert created["args"]["action"] == ProposalAction.ACCREDIT_ISSUER
-    assert created["args"]["target"] == issuer
-    assert created["args"]["credentialTypes"] == [OPEN_BADGE]
-    assert created["args"]["expiresAt"] == created_at + PROPOSAL_LIFETIME
+    assert created["args"] == {
+        "id": 1,
+        "proposer": proposer,
+        "action": ProposalAction.ACCREDIT_ISSUER,
+        "target": issuer,
+        "credentialTypes": [OPEN_BADGE],
+        "validFrom": 10,
+        "validUntil": 20,
+        "metadataHash": keccak(text=METADATA),
+        "newThreshold": 0,
+        "expiresAt": created_at + PROPOSAL_LIFETIME,
+        "metadata": METADATA,
+        "aliases": aliases,
+    }
     assert [e["args"]["member"] for e in events(issuer_registry, "ProposalApproved", receipt)] == [
         proposer
     ]
@@ -77,17 +97,29 @@ def test_proposing_records_the_proposal_and_the_proposers_approval(
         [OPEN_BADGE],
         10,
         20,
-        b"\x07" * 32,
+        keccak(text=METADATA),
         0,
         proposer,
         created_at,
         created_at + PROPOSAL_LIFETIME,
         False,
         1,
+        aliases,
     )
     assert issuer_registry.functions.hasApproved(1, proposer).call()
     assert not issuer_registry.functions.hasApproved(1, chain.accounts[0]).call()
     assert issuer_registry.functions.proposalCount().call() == 1
+
+
+def test_other_proposals_publish_no_metadata_or_aliases(
+    chain: Chain, issuer_registry: Contract
+) -> None:
+    receipt = chain.send(issuer_registry.functions.proposeThreshold(3), chain.accounts[0])
+    (created,) = events(issuer_registry, "ProposalCreated", receipt)
+    assert created["args"]["newThreshold"] == 3
+    assert created["args"]["target"] == "0x" + "00" * 20
+    assert (created["args"]["metadata"], created["args"]["aliases"]) == ("", [])
+    assert created["args"]["metadataHash"] == b"\x00" * 32
 
 
 def test_outsiders_cannot_propose_approve_or_execute(
@@ -97,7 +129,7 @@ def test_outsiders_cannot_propose_approve_or_execute(
     functions = issuer_registry.functions
     proposal = consortium.propose(lambda r: r.functions.proposeThreshold(1))
     calls = [
-        functions.proposeAccreditation(outsider, [OPEN_BADGE], 0, 0, b"\x00" * 32),
+        functions.proposeAccreditation(outsider, [OPEN_BADGE], 0, 0, METADATA, []),
         functions.proposeIssuerAction(ProposalAction.SUSPEND_ISSUER, chain.accounts[3]),
         functions.proposeMembership(ProposalAction.ADD_MEMBER, outsider),
         functions.proposeThreshold(1),
