@@ -8,7 +8,7 @@ from contract_helpers import OPEN_BADGE, Chain, Consortium
 from eth_utils import keccak
 from web3.contract import Contract
 
-from node.governance.actions import StatusPurpose
+from node.chain.contracts.types import StatusPurpose
 
 
 def test_the_credential_registry_names_the_issuer_and_did_registries(

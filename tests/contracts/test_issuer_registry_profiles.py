@@ -10,7 +10,7 @@ from contract_helpers import CLR, METADATA, OPEN_BADGE, Chain, Consortium, event
 from eth_utils import keccak
 from web3.contract import Contract
 
-from node.governance.actions import IssuerStatus, ProposalAction
+from node.chain.contracts.types import IssuerStatus, ProposalAction
 
 ALIAS = "did:web:registrar.example.edu"
 OTHER_ALIAS = "did:web:example.edu:registrar"
