@@ -23,7 +23,7 @@ from node.credentials import jcs
 from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import hash_canonical, leaf
-from node.credentials.model import build_clr, build_open_badge
+from node.credentials.model import build_clr, build_open_badge, issuer_profile
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
 from node.errors import Conflict, InvalidInput, NotFound
@@ -123,6 +123,36 @@ class IssuanceService:
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
 
+    def reissue_bound(
+        self,
+        institution: Institution,
+        document: dict[str, Any],
+        *,
+        bound_from: str,
+        cryptosuite: Cryptosuite,
+        within: Callable[[Session], None],
+    ) -> dict[str, Any]:
+        """Issue `document` (unsigned, without status) as the holder-bound copy of credential
+        `bound_from`: under the institution's current identity, with a fresh status entry,
+        anchored at once. `within` runs in the transaction that stores the copy and may refuse
+        by raising, which stores nothing (the reserved status index stays unused)."""
+        slot = self._allocate(institution, 1)
+        entries = self._entries(institution, slot[0])
+        document = {
+            **document,
+            "issuer": issuer_profile(self._profile(institution)),
+            "credentialStatus": entries[0] if len(entries) == 1 else entries,
+        }
+        return self._sign_and_store(
+            institution,
+            [document],
+            slot,
+            cryptosuite,
+            anchor_now=True,
+            bound_from=bound_from,
+            within=within,
+        )[0]
+
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
             raise Conflict(
@@ -154,6 +184,9 @@ class IssuanceService:
         slots: list[tuple[int, int]],
         cryptosuite: Cryptosuite,
         anchor_now: bool,
+        *,
+        bound_from: str | None = None,
+        within: Callable[[Session], None] | None = None,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
         assert institution.verification_method is not None
@@ -178,6 +211,7 @@ class IssuanceService:
                         status_index=index,
                         valid_from=_parse_time(document.get("validFrom")),
                         valid_until=_parse_time(document.get("validUntil")),
+                        bound_from=bound_from,
                     )
                 )
             session.flush()
@@ -185,6 +219,8 @@ class IssuanceService:
                 CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
                 for document in signed
             )
+            if within is not None:
+                within(session)
         self._on_queued(anchor_now)
         return signed
 
