@@ -351,6 +351,18 @@ class IssuanceService:
             ).first()
         return None if record is None else self.receipt(record)
 
+    def events(self, credential_id: str) -> list[dict[str, str]]:
+        """The credential's lifecycle log, oldest first."""
+        with self.db.session() as session:
+            rows = session.exec(
+                select(CredentialEvent)
+                .where(CredentialEvent.credential_id == credential_id)
+                .order_by(col(CredentialEvent.id))
+            ).all()
+        return [
+            {"event": row.event, "detail": row.detail, "at": _iso(row.at) or ""} for row in rows
+        ]
+
     def bundle(self, credential: Credential) -> dict[str, Any]:
         return {"credential": self.document(credential), "receipt": self.receipt(credential)}
 

@@ -83,7 +83,7 @@ def _sign_auth(
     if domain is not None:
         proof["domain"] = domain
     config = {"@context": presentation["@context"], **proof}
-    hash_data = proofs._hash_data(  # noqa: SLF001 - the test signs exactly as the verifier hashes
+    hash_data = proofs._hash_data(
         proofs.Cryptosuite.EDDSA_RDFC_2022, presentation, config, proofs.offline_document_loader
     )
     from node.credentials.multikey import base58btc_multibase
