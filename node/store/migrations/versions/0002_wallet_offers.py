@@ -1,6 +1,6 @@
 """wallet: offers to learners' wallets, holder-bound copies of credentials
 
-Revision ID: 0002
+Revision ID: 0002_wallet
 Revises: 0001
 Create Date: 2026-12-06 02:49:38.950755
 """
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0002'
+revision = '0002_wallet'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
