@@ -6,7 +6,10 @@
 // security-document-loader's bundled copies, so nothing leaves the machine.
 import {readFileSync} from 'node:fs';
 
-import {verifyCredential} from '@digitalcredentials/verifier-core';
+// verifier-core narrates on stdout (e.g. when its optional JSON Schema check cannot fetch the
+// 1EdTech schema offline); stdout is this script's answer, so the narration goes to stderr.
+console.log = (...args) => console.error(...args);
+const {verifyCredential} = await import('@digitalcredentials/verifier-core');
 
 function plain(value) {
   // Errors carry stack traces and causes that do not survive JSON.stringify.
