@@ -296,11 +296,16 @@ class OfferService:
         document = bound_copy(original, holder)
         copy_id = document["id"]
 
-        def claim(session: Session) -> None:
+        def lock_original(session: Session) -> None:
+            # First, before the copy's foreign key share-locks the original: a status change
+            # of the original (which locks it too) and this collection then run one after the
+            # other, and concurrent collections queue here instead of deadlocking.
             locked = session.exec(
                 select(Credential).where(Credential.id == record.id).with_for_update()
             ).one()
             _require_offerable(locked)
+
+        def claim(session: Session) -> None:
             claimed = session.execute(
                 update(Offer)
                 .where(
@@ -339,6 +344,7 @@ class OfferService:
             document,
             bound_from=record.id,
             cryptosuite=Cryptosuite(cryptosuite_of(original) or Cryptosuite.EDDSA_RDFC_2022),
+            before=lock_original,
             within=claim,
         )
 

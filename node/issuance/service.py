@@ -130,12 +130,15 @@ class IssuanceService:
         *,
         bound_from: str,
         cryptosuite: Cryptosuite,
+        before: Callable[[Session], None],
         within: Callable[[Session], None],
     ) -> dict[str, Any]:
         """Issue `document` (unsigned, without status) as the holder-bound copy of credential
         `bound_from`: under the institution's current identity, with a fresh status entry,
-        anchored at once. `within` runs in the transaction that stores the copy and may refuse
-        by raising, which stores nothing (the reserved status index stays unused)."""
+        anchored at once. In the transaction that stores the copy, `before` runs first (to take
+        its locks before the copy's foreign key does) and `within` after the copy is written;
+        either may refuse by raising, which stores nothing (the reserved status index stays
+        unused)."""
         slot = self._allocate(institution, 1)
         entries = self._entries(institution, slot[0])
         document = {
@@ -150,6 +153,7 @@ class IssuanceService:
             cryptosuite,
             anchor_now=True,
             bound_from=bound_from,
+            before=before,
             within=within,
         )[0]
 
@@ -186,6 +190,7 @@ class IssuanceService:
         anchor_now: bool,
         *,
         bound_from: str | None = None,
+        before: Callable[[Session], None] | None = None,
         within: Callable[[Session], None] | None = None,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
@@ -196,6 +201,8 @@ class IssuanceService:
             for doc in documents
         ]
         with self.db.session() as session:
+            if before is not None:
+                before(session)
             for document, (list_number, index) in zip(signed, slots, strict=True):
                 kind = credential_kind(document)
                 canonical = jcs.canonicalize(document)
