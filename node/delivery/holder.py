@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,8 @@ PresentationCheck = Callable[[Mapping[str, Any], str, str | None], str]
 ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
 _P256_HEADER = b"\x80\x24"
 _ED25519_HEADER = b"\xed\x01"
+#: Largest DIDAuth presentation checked (LCW's is about 1 KB).
+MAX_PRESENTATION_BYTES = 16_384
 #: Longest DID a holder may bind (a did:key is ~56 characters; did:jwk of a P-256 key ~200).
 MAX_DID_LENGTH = 512
 
@@ -101,6 +104,12 @@ def verify_did_auth(presentation: Mapping[str, Any], challenge: str, domain: str
     ):
         raise HolderRefused(
             "expected a Verifiable Presentation signed by the holder", code="not_a_presentation"
+        )
+    if len(json.dumps(presentation, default=str)) > MAX_PRESENTATION_BYTES:
+        # A DIDAuth presentation is about 1 KB; canonicalizing a large one costs real CPU.
+        raise HolderRefused(
+            f"a DIDAuth presentation is at most {MAX_PRESENTATION_BYTES} bytes",
+            code="presentation_too_large",
         )
     proof = _single_proof(presentation.get("proof"))
     if proof.get("proofPurpose") != "authentication":

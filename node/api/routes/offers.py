@@ -189,5 +189,5 @@ async def json_body(request: Request) -> Any:
     raw = await request.body()
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput("the request body must be JSON", code="malformed_json") from None

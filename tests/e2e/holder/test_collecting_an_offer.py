@@ -91,6 +91,7 @@ def test_a_wallet_collects_a_copy_bound_to_its_did_and_linked_to_the_original(
         ("claims_other_holder", "holder_mismatch"),
         ("not_a_presentation", "not_a_presentation"),
         ("no_proof", "proof_missing"),
+        ("oversized", "presentation_too_large"),
     ],
 )
 def test_a_refused_dcc_collection_changes_nothing(
@@ -106,6 +107,7 @@ def test_a_refused_dcc_collection_changes_nothing(
         "claims_other_holder": lambda: {**intruder.did_auth(challenge), "holder": holder.did},
         "not_a_presentation": lambda: {"hello": "world"},
         "no_proof": lambda: {**holder.did_auth(challenge), "proof": None},
+        "oversized": lambda: {**holder.did_auth(challenge), "padding": "x" * 20_000},
     }[attempt]()
     before = footprint(node, made)
     response = wallet.post(f"/offers/{made['id']}/request", json=presentation)
