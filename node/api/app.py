@@ -17,9 +17,12 @@ from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
+    exchanges,
     governance,
     health,
     institutions,
+    offers,
+    oid4vci,
     resolver,
     status_lists,
     verify,
@@ -54,4 +57,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
+    # Wallet delivery: the institution's offers API, the learner's page, the wallet protocols.
+    for router in (offers.router, offers.public, exchanges.router, oid4vci.router):
+        app.include_router(router)
     return app

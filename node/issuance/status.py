@@ -75,7 +75,12 @@ class StatusService:
         *,
         reason: str = "",
     ) -> list[StatusChange]:
-        """Record `action` for every credential (all or none); the chain follows."""
+        """Record `action` for every credential (all or none); the chain follows.
+
+        Holder-bound copies of a listed credential (made when a wallet collected it) follow
+        their original and are reported among the changes. The originals are read locked, so
+        a copy being made at the same moment is either refused or found here.
+        """
         if not credential_ids:
             raise InvalidInput("no credential ids given", code="empty_request")
         if len(set(credential_ids)) != len(credential_ids):
@@ -83,15 +88,25 @@ class StatusService:
         changes: list[StatusChange] = []
         with self.db.session() as session:
             rows = session.exec(
-                select(Credential).where(col(Credential.id).in_(credential_ids))
+                select(Credential).where(col(Credential.id).in_(credential_ids)).with_for_update()
             ).all()
             by_id = {row.id: row for row in rows}
-            for credential_id in credential_ids:
+            copies = session.exec(
+                select(Credential).where(
+                    col(Credential.bound_from).in_(credential_ids),
+                    col(Credential.id).not_in(credential_ids),
+                )
+            ).all()
+            by_id.update((row.id, row) for row in copies)
+            listed = set(credential_ids)
+            for credential_id in [*credential_ids, *(row.id for row in copies)]:
                 credential = by_id.get(credential_id)
                 if credential is None or (
                     institution is not None and credential.institution_id != institution.id
                 ):
                     raise NotFound(f"no credential {credential_id}", code="credential_not_found")
+                if credential.revoked and credential_id not in listed:
+                    continue  # a copy revoked on its own stays revoked, whatever its original
                 purpose, value, changed = self._transition(credential, action)
                 changes.append(StatusChange(credential_id, action, changed))
                 if not changed:
