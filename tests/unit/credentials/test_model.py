@@ -83,7 +83,9 @@ def test_each_credential_gets_a_fresh_random_id() -> None:
     assert build_open_badge(_input(), ISSUER)["id"] != build_open_badge(_input(), ISSUER)["id"]
 
 
-def test_employment_records_use_the_ext_type_with_role_and_period() -> None:
+def test_employment_records_use_the_ext_type_with_role_and_period_as_date_times() -> None:
+    """OB 3.0 activity dates are date-times: a plain date (what older clients send) is 00:00 UTC;
+    a date-time keeps its instant, written in UTC."""
     data = _input(
         achievement={
             "achievement_type": AchievementType.EMPLOYMENT,
@@ -93,12 +95,16 @@ def test_employment_records_use_the_ext_type_with_role_and_period() -> None:
         },
         role="Senior engineer",
         activity_start_date="2021-01-01",
-        activity_end_date="2024-12-31",
+        activity_end_date="2024-12-31T17:30:00+02:00",
     )
     credential = build_open_badge(data, ISSUER)
     subject = credential["credentialSubject"]
     assert subject["achievement"]["achievementType"] == "ext:EmploymentRecord"
-    assert (subject["role"], subject["activityEndDate"]) == ("Senior engineer", "2024-12-31")
+    assert subject["role"] == "Senior engineer"
+    assert (subject["activityStartDate"], subject["activityEndDate"]) == (
+        "2021-01-01T00:00:00Z",
+        "2024-12-31T15:30:00Z",
+    )
     canonize(credential)
 
 
