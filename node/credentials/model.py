@@ -67,14 +67,14 @@ def identity_object(identifier: IdentifierInput) -> dict[str, Any]:
     if not identifier.hashed:
         return {
             "type": "IdentityObject",
-            "identityType": identifier.identity_type.value,
+            "identityType": str(identifier.identity_type),
             "hashed": False,
             "identityHash": identifier.value,
         }
     salt = secrets.token_hex(16)
     return {
         "type": "IdentityObject",
-        "identityType": identifier.identity_type.value,
+        "identityType": str(identifier.identity_type),
         "hashed": True,
         "identityHash": identity_hash(identifier.value, salt),
         "salt": salt,
