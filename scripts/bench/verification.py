@@ -64,7 +64,7 @@ def _building_blocks(node: Node) -> Callable[[dict[str, Any]], None]:
         assert verify_proof(root, proof_path, leaf(hashed))
         issuer, _, _ = registry.functions.anchorOf(root).call()
         assert issuer.lower() == receipt["issuer"]
-        index = int(credential["credentialStatus"][0]["statusListIndex"])
+        index = int(credential["credentialStatus"]["statusListIndex"])
         registry.functions.isStatusSet(issuer, 0, 0, index).call()
 
     return check
