@@ -12,7 +12,7 @@ from sqlmodel import select
 from node.credentials.cohort import cohort_inputs
 from node.credentials.merkle import credential_hash, leaf, process_proof
 from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring, StatusPurpose
-from node.store.models import ChainTx, Institution
+from node.store.models import ChainTx, Institution, StatusList
 from node.wiring.runtime import Node
 
 ACHIEVEMENT = {
@@ -188,3 +188,33 @@ def test_bad_issue_requests_get_problems_and_issue_nothing(api: TestClient) -> N
     )
     assert unauthenticated.status_code == 401
     assert api.get("/v1/credentials/urn:uuid:nope").json()["code"] == "credential_not_found"
+
+
+def test_values_that_split_json_ld_processors_are_refused_before_anything_is_spent(
+    node: Node, api: TestClient
+) -> None:
+    """`1e-7` canonicalizes as "0" in jsonld.js and "1.0E-7" in pyld; NUL and other control
+    characters are serialized differently by stock pyld; a lone surrogate cannot even be encoded
+    by pyld. Each is a 4xx problem (never a 500), and no status entry is allocated for it."""
+    with node.db.session() as session:
+        allocated_before = sum(row.next_index for row in session.exec(select(StatusList)).all())
+    tiny = {**ACHIEVEMENT, "credits_available": 1e-7}
+    nul = {**ACHIEVEMENT, "name": "Welding\u0000"}
+    good_then_bad = {"credentials": [one_credential(), {**one_credential(), "achievement": nul}]}
+    for body in (
+        {"credential": {**one_credential(), "achievement": tiny}},
+        {"credential": {**one_credential(), "achievement": nul}},
+        good_then_bad,
+    ):
+        refused = api.post("/v1/credentials", json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "non_portable_value"
+    surrogate = api.post(
+        "/v1/credentials",
+        content=b'{"credential": {"learner": {"name": "\\ud800"}, "achievement": {}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert surrogate.status_code in (400, 422), surrogate.text
+    with node.db.session() as session:
+        allocated_after = sum(row.next_index for row in session.exec(select(StatusList)).all())
+    assert allocated_after == allocated_before
