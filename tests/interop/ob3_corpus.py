@@ -50,7 +50,10 @@ def _achievement(n: int, achievement_type: str, **extra: Any) -> dict[str, Any]:
 
 def _results() -> list[list[dict[str, Any]]]:
     """One list per result kind: a value, each status, a rubric level, a result description."""
-    kinds: list[list[dict[str, Any]]] = [[{"value": "9.5"}], [{"value": "A+", "status": "Completed"}]]
+    kinds: list[list[dict[str, Any]]] = [
+        [{"value": "9.5"}],
+        [{"value": "A+", "status": "Completed"}],
+    ]
     kinds += [[{"status": status.value}] for status in ResultStatus]
     kinds.append([{"status": "Withdrawn"}])  # the spelling older clients send
     kinds.append(

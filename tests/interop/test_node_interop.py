@@ -339,7 +339,11 @@ def test_reference_verifier_accepts_every_credential_of_the_varied_corpus(
     clr = node.issuance.issue_clr(institution, learner, courses, name="Transcript")
     everything = [*singles, *cohort, clr, *clr["credentialSubject"]["verifiableCredential"]]
     verdicts = issuing.verify(everything)["results"]
-    failures = {c["id"]: v["errors"] for c, v in zip(everything, verdicts, strict=True) if not v["verified"]}
+    failures = {
+        c["id"]: v["errors"]
+        for c, v in zip(everything, verdicts, strict=True)
+        if not v["verified"]
+    }
     assert failures == {}
     assert {reading(v) for v in verdicts} == {ACTIVE}
     print(f"\nDigital Bazaar: {len(everything)} of {len(everything)} corpus credentials verified")

@@ -133,7 +133,7 @@ def test_the_corpus_is_varied_and_large_enough(issued: dict[str, list[dict[str, 
     badges = _open_badges(issued)
     subjects = [b["credentialSubject"] for b in badges]
     identity_types = {i["identityType"] for s in subjects for i in s.get("identifier", [])}
-    assert {"sisSourcedId", "emailAddress", "ext:MatriculationNumber", "ltiUserId"} <= identity_types
+    assert {"sisSourcedId", "emailAddress", "ext:MatriculationNumber", "isbn"} <= identity_types
     assert {i["hashed"] for s in subjects for i in s.get("identifier", [])} == {True, False}
     statuses = {r.get("status") for s in subjects for r in s.get("result", [])}
     assert {"Completed", "Withdrew", "InProgress", "OnHold"} <= statuses
@@ -184,7 +184,9 @@ def test_every_credential_has_one_status_entry_one_proof_and_the_1edtech_schema(
 
 
 @pytest.mark.parametrize("purpose", list(StatusPurpose))
-def test_status_list_credentials_have_the_bitstring_status_list_shape(purpose: StatusPurpose) -> None:
+def test_status_list_credentials_have_the_bitstring_status_list_shape(
+    purpose: StatusPurpose,
+) -> None:
     url = f"https://node.example/v1/status-lists/0xabc-0-{purpose.value}"
     bits = (
         message_bitstring([70_000], [70_001], allocatable=range(65_536, 131_072))

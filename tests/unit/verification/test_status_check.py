@@ -119,7 +119,8 @@ def test_an_entry_without_the_registry_status_size_and_messages_is_invalid(world
 
 def test_a_message_entry_pointing_at_a_1_bit_list_is_invalid(world: World) -> None:
     credential = world.unsigned()
-    entry = {**credential["credentialStatus"], "statusListCredential": status_url(purpose="revocation")}
+    one_bit_list = status_url(purpose="revocation")
+    entry = {**credential["credentialStatus"], "statusListCredential": one_bit_list}
     credential = world.sign({**credential, "credentialStatus": entry})
     (receipt,) = world.anchor(credential)
     assert world.verify(credential, receipt).check("status").code == "invalid_status_entry"
