@@ -315,11 +315,19 @@ def onboard(
     accreditation: Annotated[
         bool, typer.Option(help="Propose its accreditation with this node's operator key")
     ] = True,
+    image_url: Annotated[
+        str | None, typer.Option(help="Logo for the issuer profile (https://... or data:image/...)")
+    ] = None,
     node_url: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
     """Onboard another institution on this node: DID, keys, profile, accreditation proposal."""
-    body = {"name": name, "profile_url": profile_url, "request_accreditation": accreditation}
+    body = {
+        "name": name,
+        "profile_url": profile_url,
+        "image_url": image_url,
+        "request_accreditation": accreditation,
+    }
     result = _client(node_url, api_key).post("/v1/admin/institutions", json=body)
     _print_standing(result)
     if result.get("proposal"):

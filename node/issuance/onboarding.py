@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
 from sqlmodel import select
 
 from node.chain.bindings import Contracts
@@ -19,12 +20,13 @@ from node.chain.client import ChainClient
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
 from node.credentials import jcs
+from node.credentials.inputs import ImageInput
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
-from node.errors import NotFound
+from node.errors import InvalidInput, NotFound
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -71,10 +73,22 @@ class OnboardingService:
                 self._accounts[institution.id] = account
             return account
 
-    def create_institution(self, name: str, profile_url: str | None = None) -> Institution:
-        """Create the institution's keys and DID, and publish its signing key and profile."""
+    def create_institution(
+        self, name: str, profile_url: str | None = None, image_url: str | None = None
+    ) -> Institution:
+        """Create the institution's keys and DID, and publish its signing key and profile.
+        `image_url` (a logo URL or data: URI) becomes the issuer profile's OB 3.0 `image`."""
+        if image_url is not None:
+            try:
+                ImageInput(id=image_url)
+            except ValidationError as error:
+                raise InvalidInput(
+                    f"image_url: {error.errors()[0]['msg']}", code="invalid_input"
+                ) from None
         with self.db.session() as session:
-            institution = Institution(name=name, address="pending", did="pending")
+            institution = Institution(
+                name=name, address="pending", did="pending", image_url=image_url
+            )
             session.add(institution)
             session.flush()
             assert institution.id is not None

@@ -69,6 +69,8 @@ class Institution(SQLModel, table=True):
     #: Keystore file name of the Ed25519 signing key that goes with `verification_method`.
     signing_key_id: str | None = None
     profile_url: str | None = None
+    #: URL (or data: URI) of the logo shown as the issuer profile's OB 3.0 `image`.
+    image_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -166,7 +168,12 @@ class ChainTx(SQLModel, table=True):
 
 
 class StatusList(SQLModel, table=True):
-    """A numbered status list of one institution; `next_index` allocates entries."""
+    """A numbered status list of one institution; `next_index` allocates entries.
+
+    `status_size` 2: one `message` list (2 bits per entry), entries allocated from
+    `capacity // 2` up; 1: a list from before that design (two 1-bit lists, revocation and
+    suspension, entries from 0), still served but never allocated from again.
+    """
 
     __table_args__ = (UniqueConstraint("institution_id", "list_number"),)
 
@@ -175,6 +182,7 @@ class StatusList(SQLModel, table=True):
     list_number: int
     capacity: int
     next_index: int = 0
+    status_size: int = 2
     created_at: datetime = Field(default_factory=utcnow)
 
 
