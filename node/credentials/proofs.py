@@ -113,7 +113,7 @@ def sign(
     challenge: str | None = None,
     domain: str | None = None,
 ) -> dict[str, Any]:
-    """Return a copy of `document` secured with one `DataIntegrityProof`.
+    """Return a copy of `document` secured with one `DataIntegrityProof` (as `proof: [...]`).
 
     Any existing `proof` is replaced: the node issues single-proof credentials, and proof sets or
     chains would need rules (which proof covers which) that nothing here needs yet. `challenge`
@@ -138,7 +138,9 @@ def sign(
     signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
     if suite is Cryptosuite.EDDSA_JCS_2022:
         proof = proof_config
-    return {**unsecured, "proof": {**proof, "proofValue": base58btc_multibase(signature)}}
+    # An array of one proof: the form OB 3.0's JSON Schema requires; in JSON-LD (`proof` is a
+    # graph container) and for Data Integrity verifiers it is the same proof as an object.
+    return {**unsecured, "proof": [{**proof, "proofValue": base58btc_multibase(signature)}]}
 
 
 def get_proof(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,25 +7,26 @@ the DID, and then asks the consortium for accreditation with a governance propos
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
 from sqlmodel import select
 
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
+from node.credentials import jcs
+from node.credentials.inputs import ImageInput
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
-from node.errors import NotFound
+from node.errors import InvalidInput, NotFound
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -72,10 +73,22 @@ class OnboardingService:
                 self._accounts[institution.id] = account
             return account
 
-    def create_institution(self, name: str, profile_url: str | None = None) -> Institution:
-        """Create the institution's keys and DID, and publish its signing key and profile."""
+    def create_institution(
+        self, name: str, profile_url: str | None = None, image_url: str | None = None
+    ) -> Institution:
+        """Create the institution's keys and DID, and publish its signing key and profile.
+        `image_url` (a logo URL or data: URI) becomes the issuer profile's OB 3.0 `image`."""
+        if image_url is not None:
+            try:
+                ImageInput(id=image_url)
+            except ValidationError as error:
+                raise InvalidInput(
+                    f"image_url: {error.errors()[0]['msg']}", code="invalid_input"
+                ) from None
         with self.db.session() as session:
-            institution = Institution(name=name, address="pending", did="pending")
+            institution = Institution(
+                name=name, address="pending", did="pending", image_url=image_url
+            )
             session.add(institution)
             session.flush()
             assert institution.id is not None
@@ -140,7 +153,7 @@ class OnboardingService:
             operator,
             institution.address,
             credential_types,
-            metadata_hash=self.profile_hash(institution),
+            metadata=self.public_metadata(institution),
         )
 
     def standing(
@@ -163,15 +176,12 @@ class OnboardingService:
         }
 
     @staticmethod
-    def profile_hash(institution: Institution) -> bytes:
-        """sha256 of the institution's public profile as JCS-like sorted JSON: what the
-        consortium votes on, without putting the profile itself on chain."""
-        profile: dict[str, Any] = {
-            "id": institution.did,
-            "name": institution.name,
-            "url": institution.profile_url,
-        }
-        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).digest()
+    def public_metadata(institution: Institution) -> str:
+        """The institution's public profile as canonical JSON: what the consortium votes on
+        (the contract stores its keccak256 and publishes the text in its event). Institution
+        names and URLs are public facts, never personal data."""
+        profile = {"id": institution.did, "name": institution.name, "url": institution.profile_url}
+        return jcs.canonicalize({k: v for k, v in profile.items() if v is not None}).decode()
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:
@@ -187,8 +197,7 @@ class OnboardingService:
             ).first()
 
     def _set_attribute(self, account: LocalAccount, attribute: Attribute) -> None:
-        registry = self.contracts.did_registry
-        call = registry.functions.setAttribute(
+        call = self.contracts.did_registry.set_attribute(
             account.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
         )
         self._sender_for(account).transact(call)

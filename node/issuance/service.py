@@ -21,12 +21,19 @@ from sqlmodel import Session, col, select
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
+from node.credentials.canonical import ensure_portable
 from node.credentials.format_check import check_format, credential_kind
-from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
+from node.credentials.inputs import CredentialInput, ImageInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import hash_canonical, leaf
-from node.credentials.model import build_clr, build_open_badge
+from node.credentials.model import build_clr, build_open_badge, issuer_profile, with_status
 from node.credentials.proofs import Cryptosuite, sign
-from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
+from node.credentials.status_list import (
+    MIN_LIST_LENGTH,
+    STATUS_SIZE,
+    StatusPurpose,
+    first_allocatable,
+    status_list_entry,
+)
 from node.errors import Conflict, InvalidInput, NotFound
 from node.keystore import Ed25519Key
 from node.store.db import Database
@@ -55,9 +62,15 @@ class ChainInfo:
     credential_registry: str
 
 
+#: The last segment of a `message` (2-bit) list's URL; older lists end in their purpose.
+MESSAGE_LIST_SUFFIX = "status"
+
+
 def status_list_id(institution: Institution, list_number: int, purpose: str) -> str:
-    """The public id of one status list credential (the last segment of its URL)."""
-    return f"{institution.address}-{list_number}-{purpose}"
+    """The public id of one status list credential (the last segment of its URL):
+    `{address}-{n}-status` for a 2-bit list, `{address}-{n}-{revocation|suspension}` before."""
+    suffix = MESSAGE_LIST_SUFFIX if purpose == StatusPurpose.MESSAGE else purpose
+    return f"{institution.address}-{list_number}-{suffix}"
 
 
 class IssuanceService:
@@ -75,6 +88,8 @@ class IssuanceService:
         self._signing_key = signing_key
         self.chain_info = chain_info
         self._on_queued = on_queued
+        if not 2 <= list_capacity <= MIN_LIST_LENGTH:
+            raise ValueError(f"a status list holds 2 to {MIN_LIST_LENGTH} entries")
         self.list_capacity = list_capacity
 
     # -- issuing ------------------------------------------------------------------------------
@@ -95,10 +110,13 @@ class IssuanceService:
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
         profile = self._profile(institution)
+        documents = [build_open_badge(item, profile) for item in inputs]
+        for position, document in enumerate(documents):
+            _ensure_portable(document, position)  # before any status entry is spent on it
         slots = self._allocate(institution, len(inputs))
         documents = [
-            build_open_badge(item, profile, credential_status=self._entries(institution, slot))
-            for item, slot in zip(inputs, slots, strict=True)
+            with_status(document, self._entries(institution, slot))
+            for document, slot in zip(documents, slots, strict=True)
         ]
         return self._sign_and_store(institution, documents, slots, cryptosuite, anchor_now)
 
@@ -115,6 +133,8 @@ class IssuanceService:
     ) -> dict[str, Any]:
         """A CLR transcript: each achievement is issued (and anchored) as its own credential,
         then bundled into a ClrCredential that is issued too."""
+        envelope = {"name": name, "description": description, "learner": learner.model_dump()}
+        _ensure_portable(envelope, len(achievements))  # before any part is issued
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
         clr = build_clr(
@@ -146,24 +166,62 @@ class IssuanceService:
                     f"a credential {document['id']} was already issued", code="credential_exists"
                 )
         slot = self._allocate(institution, 1)
-        document["credentialStatus"] = self._entries(institution, slot[0])
+        document = with_status(document, self._entries(institution, slot[0]))
         return self._sign_and_store(institution, [document], slot, cryptosuite, anchor_now)[0]
+
+    def reissue_bound(
+        self,
+        institution: Institution,
+        document: dict[str, Any],
+        *,
+        bound_from: str,
+        cryptosuite: Cryptosuite,
+        before: Callable[[Session], None],
+        within: Callable[[Session], None],
+    ) -> dict[str, Any]:
+        """Issue `document` (unsigned, without status) as the holder-bound copy of credential
+        `bound_from`: under the institution's current identity, with a fresh status entry,
+        anchored at once. In the transaction that stores the copy, `before` runs first (to take
+        its locks before the copy's foreign key does) and `within` after the copy is written;
+        either may refuse by raising, which stores nothing (the reserved status index stays
+        unused)."""
+        slot = self._allocate(institution, 1)
+        entries = self._entries(institution, slot[0])
+        document = {
+            **document,
+            "issuer": issuer_profile(self._profile(institution)),
+            "credentialStatus": entries[0] if len(entries) == 1 else entries,
+        }
+        return self._sign_and_store(
+            institution,
+            [document],
+            slot,
+            cryptosuite,
+            anchor_now=True,
+            bound_from=bound_from,
+            before=before,
+            within=within,
+        )[0]
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
             raise Conflict(
                 f"{institution.did} has no published signing key yet", code="no_signing_key"
             )
-        return IssuerProfile(id=institution.did, name=institution.name, url=institution.profile_url)
+        image = (
+            None
+            if institution.image_url is None
+            else ImageInput(id=institution.image_url, caption=institution.name)
+        )
+        return IssuerProfile(
+            id=institution.did, name=institution.name, url=institution.profile_url, image=image
+        )
 
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
+        """The credential's one status entry: a 2-bit `message` entry (docs/design.md)."""
         list_number, index = slot
-        return [
-            status_list_entry(
-                self.status_list_url(institution, list_number, purpose), index, purpose
-            )
-            for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
-        ]
+        url = self.status_list_url(institution, list_number, StatusPurpose.MESSAGE)
+        return [status_list_entry(url, index, StatusPurpose.MESSAGE)]
 
     @property
     def status_list_prefix(self) -> str:
@@ -180,6 +238,10 @@ class IssuanceService:
         slots: list[tuple[int, int]],
         cryptosuite: Cryptosuite,
         anchor_now: bool,
+        *,
+        bound_from: str | None = None,
+        before: Callable[[Session], None] | None = None,
+        within: Callable[[Session], None] | None = None,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
         assert institution.verification_method is not None
@@ -189,6 +251,8 @@ class IssuanceService:
             for doc in documents
         ]
         with self.db.session() as session:
+            if before is not None:
+                before(session)
             for document, (list_number, index) in zip(signed, slots, strict=True):
                 kind = credential_kind(document)
                 canonical = jcs.canonicalize(document)
@@ -204,6 +268,7 @@ class IssuanceService:
                         status_index=index,
                         valid_from=_parse_time(document.get("validFrom")),
                         valid_until=_parse_time(document.get("validUntil")),
+                        bound_from=bound_from,
                     )
                 )
             session.flush()
@@ -211,6 +276,8 @@ class IssuanceService:
                 CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
                 for document in signed
             )
+            if within is not None:
+                within(session)
         self._on_queued(anchor_now)
         return signed
 
@@ -249,13 +316,15 @@ class IssuanceService:
     def _list_with_room(
         self, session: Session, institution: Institution
     ) -> tuple[int, int, int, int]:
-        """(id, number, capacity, used) of the lowest list with room, creating one if none."""
+        """(id, number, capacity, used) of the lowest 2-bit list with room, creating one if none
+        (1-bit lists from before the message design are never allocated from again)."""
         query = (
             select(
                 StatusList.id, StatusList.list_number, StatusList.capacity, StatusList.next_index
             )
             .where(
                 StatusList.institution_id == institution.id,
+                StatusList.status_size == STATUS_SIZE,
                 col(StatusList.next_index) < col(StatusList.capacity),
             )
             .order_by(col(StatusList.list_number))
@@ -285,6 +354,8 @@ class IssuanceService:
                     institution_id=institution.id,  # type: ignore[arg-type]
                     list_number=number,
                     capacity=self.list_capacity,
+                    next_index=first_allocatable(self.list_capacity),
+                    status_size=STATUS_SIZE,
                 )
             )
             session.flush()
@@ -340,6 +411,18 @@ class IssuanceService:
                 select(Credential).where(Credential.credential_hash == "0x" + digest.hex())
             ).first()
         return None if record is None else self.receipt(record)
+
+    def events(self, credential_id: str) -> list[dict[str, str]]:
+        """The credential's lifecycle log, oldest first."""
+        with self.db.session() as session:
+            rows = session.exec(
+                select(CredentialEvent)
+                .where(CredentialEvent.credential_id == credential_id)
+                .order_by(col(CredentialEvent.id))
+            ).all()
+        return [
+            {"event": row.event, "detail": row.detail, "at": _iso(row.at) or ""} for row in rows
+        ]
 
     def bundle(self, credential: Credential) -> dict[str, Any]:
         return {"credential": self.document(credential), "receipt": self.receipt(credential)}
@@ -406,6 +489,7 @@ def _submitted(credential: Mapping[str, Any], institution: Institution) -> dict[
     document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
     if not isinstance(document["id"], str) or len(document["id"]) > MAX_ID_LENGTH:
         raise InvalidInput("the credential id must be a string URI", code="invalid_credential_id")
+    ensure_portable(document)  # before any status entry is spent on it
     issues = check_format(document)
     if issues:
         first = issues[0]
@@ -413,6 +497,17 @@ def _submitted(credential: Mapping[str, Any], institution: Institution) -> dict[
             f"not a well-formed credential: {first.path or '/'}: {first.message}", code=first.code
         )
     return document
+
+
+def _ensure_portable(document: dict[str, Any], position: int) -> None:
+    """Refuse what jsonld.js and pyld would canonicalize differently, naming the credential."""
+    try:
+        ensure_portable(document)
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"credential {position}: {error.detail}", code=error.code, credential=position,
+            **error.extra,
+        ) from None
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -18,12 +18,20 @@ from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
-from web3.contract import Contract
 
+from node.chain.contracts.credential_registry import CredentialRegistry
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
-from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
+from node.credentials.status_list import (
+    STATUS_SIZE,
+    Bitstring,
+    StatusPurpose,
+    first_allocatable,
+    message_bitstring,
+    status_list_credential,
+)
 from node.errors import Conflict, InvalidInput, NotFound
+from node.issuance.service import MESSAGE_LIST_SUFFIX
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import Credential, CredentialEvent, Institution, StatusList, StatusUpdate
@@ -49,7 +57,7 @@ class StatusService:
     def __init__(
         self,
         db: Database,
-        credential_registry: Contract,
+        credential_registry: CredentialRegistry,
         signing_key: Callable[[Institution], Ed25519Key],
         wake_writer: Callable[[], None],
         list_url: Callable[[Institution, int, str], str],
@@ -61,7 +69,9 @@ class StatusService:
         self._wake_writer = wake_writer
         self._list_url = list_url
         self._list_url_prefix = list_url_prefix
-        self._cache: dict[tuple[str, int, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._cache: dict[
+            tuple[str, int, str], tuple[tuple[tuple[int, ...], ...], dict[str, Any]]
+        ] = {}
         self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
 
@@ -75,7 +85,12 @@ class StatusService:
         *,
         reason: str = "",
     ) -> list[StatusChange]:
-        """Record `action` for every credential (all or none); the chain follows."""
+        """Record `action` for every credential (all or none); the chain follows.
+
+        Holder-bound copies of a listed credential (made when a wallet collected it) follow
+        their original and are reported among the changes. The originals are read locked, so
+        a copy being made at the same moment is either refused or found here.
+        """
         if not credential_ids:
             raise InvalidInput("no credential ids given", code="empty_request")
         if len(set(credential_ids)) != len(credential_ids):
@@ -83,15 +98,25 @@ class StatusService:
         changes: list[StatusChange] = []
         with self.db.session() as session:
             rows = session.exec(
-                select(Credential).where(col(Credential.id).in_(credential_ids))
+                select(Credential).where(col(Credential.id).in_(credential_ids)).with_for_update()
             ).all()
             by_id = {row.id: row for row in rows}
-            for credential_id in credential_ids:
+            copies = session.exec(
+                select(Credential).where(
+                    col(Credential.bound_from).in_(credential_ids),
+                    col(Credential.id).not_in(credential_ids),
+                )
+            ).all()
+            by_id.update((row.id, row) for row in copies)
+            listed = set(credential_ids)
+            for credential_id in [*credential_ids, *(row.id for row in copies)]:
                 credential = by_id.get(credential_id)
                 if credential is None or (
                     institution is not None and credential.institution_id != institution.id
                 ):
                     raise NotFound(f"no credential {credential_id}", code="credential_not_found")
+                if credential.revoked and credential_id not in listed:
+                    continue  # a copy revoked on its own stays revoked, whatever its original
                 purpose, value, changed = self._transition(credential, action)
                 changes.append(StatusChange(credential_id, action, changed))
                 if not changed:
@@ -165,15 +190,28 @@ class StatusService:
             return None
 
     def list_credential(self, list_id: str) -> dict[str, Any]:
-        """The signed BitstringStatusListCredential for `{address}-{number}-{purpose}`."""
-        institution, number, purpose = self._parse_list_id(list_id)
-        words = self.chain_words(institution.address, number, purpose)
+        """The signed BitstringStatusListCredential for `{address}-{number}-status` (2 bits per
+        entry, from both chain bitmaps) or, for lists from before that design,
+        `{address}-{number}-{revocation|suspension}` (1 bit, one bitmap)."""
+        institution, row, purpose = self._parse_list_id(list_id)
+        number = row.list_number
+        chain_purposes = (
+            (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
+            if purpose is StatusPurpose.MESSAGE
+            else (purpose,)
+        )
+        words = tuple(self.chain_words(institution.address, number, p) for p in chain_purposes)
         key = (institution.address, number, purpose.value)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None and cached[0] == words:
                 return cached[1]
-        bits = Bitstring.from_words(list(words))
+        if purpose is StatusPurpose.MESSAGE:
+            revoked, suspended = (Bitstring.from_words(list(w)).set_indices() for w in words)
+            allocatable = range(first_allocatable(row.capacity), row.capacity)
+            bits = message_bitstring(revoked, suspended, allocatable=allocatable)
+        else:
+            bits = Bitstring.from_words(list(words[0]))
         credential = status_list_credential(
             self._list_url(institution, number, purpose.value),
             institution.did,
@@ -196,34 +234,40 @@ class StatusService:
     def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
         """The list's bitmap as of the latest block, read once per block (a verifier under load
         asks for the same list many times a second; a block number is far cheaper than 16 KB)."""
-        block = self.registry.w3.eth.block_number
+        block = self.registry.contract.w3.eth.block_number
         key = (issuer.lower(), number, purpose.value)
         with self._cache_lock:
             cached = self._words.get(key)
         if cached is not None and cached[0] == block:
             return cached[1]
-        code = ChainPurpose[purpose.name].value
-        raw = self.registry.functions.statusWords(
-            self.registry.w3.to_checksum_address(issuer), number, code, 0, WORDS_PER_LIST
-        ).call(block_identifier=block)
-        words = tuple(int(w) for w in raw)
+        words = self.registry.status_words(issuer, number, ChainPurpose[purpose.name], block)
         with self._cache_lock:
             self._words[key] = (block, words)
         return words
 
-    def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose]:
+    def _parse_list_id(self, list_id: str) -> tuple[Institution, StatusList, StatusPurpose]:
+        """The list behind a public list id; a 2-bit list is only served as `-status`, an older
+        list only as `-revocation` / `-suspension`."""
+        not_found = NotFound(f"no status list {list_id!r}", code="status_list_not_found")
         try:
-            address, number_text, purpose_text = list_id.rsplit("-", 2)
+            address, number_text, suffix = list_id.rsplit("-", 2)
             number = int(number_text)
-            purpose = StatusPurpose(purpose_text)
+            purpose = (
+                StatusPurpose.MESSAGE
+                if suffix == MESSAGE_LIST_SUFFIX
+                else StatusPurpose(suffix)
+            )
         except ValueError:
-            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found") from None
+            raise not_found from None
+        if purpose is StatusPurpose.MESSAGE and suffix != MESSAGE_LIST_SUFFIX:
+            raise not_found  # "...-message" is not a list URL
         with self.db.session() as session:
             row = session.exec(
                 select(Institution, StatusList)
                 .join(StatusList, col(StatusList.institution_id) == Institution.id)
                 .where(Institution.address == address.lower(), StatusList.list_number == number)
             ).first()
-        if row is None:
-            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found")
-        return row[0], number, purpose
+        expected_size = STATUS_SIZE if purpose is StatusPurpose.MESSAGE else 1
+        if row is None or row[1].status_size != expected_size:
+            raise not_found
+        return row[0], row[1], purpose

@@ -132,35 +132,6 @@ def _as_status(verdict: Verdict) -> CheckStatus:
 
 # -- what the engine reads ---------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Anchor:
-    """Who anchored a root, when (block time), and the batch size."""
-
-    issuer: str
-    timestamp: int
-    count: int
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One accreditation grant (`IssuerRegistry.Grant`), type id as bytes."""
-
-    credential_type: bytes
-    granted_at: int
-    granted_until: int
-    valid_from: int
-    valid_until: int
-
-
-@dataclass(frozen=True)
-class IssuerStatusChange:
-    """One entry of `statusHistory`: the issuer's status (IssuerStatus value) from `at` on."""
-
-    status: int
-    at: int
-
-
 #: credential hash (32 bytes) -> an anchor receipt for it, or None (the node's own database).
 AnchorLookup = Callable[[bytes], Mapping[str, Any] | None]
 #: status list credential URL -> that credential, or None (the node's own lists).

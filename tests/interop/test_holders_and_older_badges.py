@@ -14,13 +14,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from interop_harness import run_node_script
 
+from node.chain.contracts.types import Grant, StatusChange
 from node.credentials.multikey import encode_public_key
 from node.did.document import DidEvent
 from node.verification.engine import Verifier
 from node.verification.offchain import OffChainDids
 from node.verification.presentations import PresentationVerifier
-from node.verification.readers.facts import AnchorRecord, ChainState, HistoryFacts, ReadPlan
-from node.verification.report import Grant, IssuerStatusChange, Submission
+from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
+from node.verification.report import Submission
 
 pytestmark = pytest.mark.interop
 
@@ -45,16 +46,13 @@ class EmptyChain(HistoryFacts):
     def facts_for(self, plan: ReadPlan) -> EmptyChain:
         return self
 
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
-        return None
-
-    def anchored_by(self, root: bytes) -> str | None:
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
         return None
 
     def _read_grants(self, issuer: str) -> list[Grant]:
         return []
 
-    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]:
+    def _read_statuses(self, issuer: str) -> list[StatusChange]:
         return []
 
     def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:

@@ -23,6 +23,9 @@ class OnboardRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=512)
     profile_url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2048)
+    image_url: str | None = Field(
+        None, description="Logo (https URL or data:image/... URI): the issuer profile's image"
+    )
     credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
     request_accreditation: bool = Field(
         True, description="Propose the accreditation with this node's operator key."
@@ -35,7 +38,9 @@ class OnboardRequest(BaseModel):
 def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> dict[str, Any]:
     """Create the institution's account and DID, publish its Ed25519 signing key and profile
     service on the DID, propose its accreditation, and issue its API key (shown once)."""
-    institution = node.onboarding.create_institution(body.name, body.profile_url)
+    institution = node.onboarding.create_institution(
+        body.name, body.profile_url, body.image_url
+    )
     proposal = None
     if body.request_accreditation:
         proposal = node.onboarding.request_accreditation(

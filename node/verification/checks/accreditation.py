@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from node.chain.contracts.types import IssuerStatus, credential_type_id
+from node.chain.contracts.types import IssuerStatus, credential_type_id, status_at
 from node.credentials.format_check import credential_kind
 from node.did.document import iso_time
 from node.errors import InvalidInput
-from node.verification.readers.facts import ChainFacts, status_at
+from node.verification.readers.facts import ChainFacts
 from node.verification.report import Check, failed, passed, unknown
 
 _STATUS_FAILURES = {
@@ -60,10 +60,7 @@ def _why_not(
     if status in _STATUS_FAILURES:
         code, what = _STATUS_FAILURES[status]
         return code, f"The issuer {what} {when}."
-    granted = any(
-        grant.credential_type == type_id and grant.granted_at <= moment < grant.granted_until
-        for grant in chain.accreditation_history(issuer)
-    )
+    granted = any(grant.covers(type_id, moment) for grant in chain.accreditation_history(issuer))
     if granted:
         return (
             "accreditation_not_in_force",

@@ -21,7 +21,7 @@ from typing import Any
 
 from node.credentials.merkle import leaf, process_proof
 from node.did.document import iso_time
-from node.verification.readers.facts import AnchorRecord, ChainFacts
+from node.verification.readers.facts import AnchorFact, ChainFacts
 from node.verification.report import AnchorLookup, Check, failed, passed, unknown
 
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -59,9 +59,6 @@ def check_anchor(
             return _anchored(own_leaf, anchor, receipt=None)
         receipt = lookup(credential_hash) if lookup is not None else None
         if receipt is None:
-            other = chain.anchored_by(own_leaf)
-            if other is not None:
-                return AnchorOutcome(_other_issuer(other, issuer))
             return AnchorOutcome(
                 unknown(
                     NAME,
@@ -76,14 +73,11 @@ def check_anchor(
         return AnchorOutcome(bad.check)
     anchor = chain.anchor(issuer, root)
     if anchor is None:
-        other = chain.anchored_by(root)
-        if other is not None:
-            return AnchorOutcome(_other_issuer(other, issuer))
         return AnchorOutcome(
             failed(
                 NAME,
                 "not_anchored",
-                f"The Merkle root 0x{root.hex()} is not anchored by the issuer on chain "
+                f"The issuer {issuer} has not anchored the Merkle root 0x{root.hex()} on chain "
                 f"{hex(chain.chain_id)}.",
             )
         )
@@ -102,17 +96,11 @@ def wrong_chain(issuer_chain: int | None, network: str | None, chain_id: int) ->
     )
 
 
-def _other_issuer(other: str, issuer: str) -> Check:
-    return failed(
-        NAME,
-        "anchored_by_other_issuer",
-        f"The root was anchored by {other}, not by the credential's issuer {issuer}.",
-    )
-
-
 def _anchored(
-    root: bytes, anchor: AnchorRecord, *, receipt: Mapping[str, Any] | None
+    root: bytes, anchor: AnchorFact, *, receipt: Mapping[str, Any] | None
 ) -> AnchorOutcome:
+    """Anchors are keyed by (issuer, root), so `anchor` is the credential's own issuer's:
+    nobody else can anchor in its name or in its way."""
     if receipt is not None:
         try:
             _check_receipt_facts(receipt, anchor)
@@ -132,7 +120,7 @@ def _anchored(
     )
 
 
-def _check_receipt_facts(receipt: Mapping[str, Any], anchor: AnchorRecord) -> None:
+def _check_receipt_facts(receipt: Mapping[str, Any], anchor: AnchorFact) -> None:
     """Every fact a receipt states must be the chain's: an altered receipt fails."""
     if anchor.block is None or anchor.transaction is None:
         raise _BadReceipt(

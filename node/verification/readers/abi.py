@@ -1,19 +1,15 @@
 """The registries' ABI as the verifier's readers use it: calldata, decoded answers, log topics.
 
-This is the one place that knows the shape of the contract calls verification makes, so that a
-contract ABI change is a change here only. In particular the anchor: TEAM decision 1 keys anchors
-by (issuer, root) (`anchorOf(address issuer, bytes32 root) returns (uint64 timestamp, uint64
-blockNumber, uint32 count)`, `Anchored(address indexed issuer, bytes32 indexed root, ...)`); the
-earlier ABI keyed them by root alone (`anchorOf(bytes32) returns (address issuer, uint64
-timestamp, uint32 count)`, root as the first topic) and stored no block number. Which one a
-deployment speaks is read from the committed artifact, so both decode correctly; with the earlier
-ABI the anchoring block comes from the `Anchored` log instead of from state.
+This is the one place that knows the shape of the contract calls verification makes (as
+calldata for the VerificationLens, which runs them all in one `eth_call`), so that a contract ABI
+change is a change here only. Anchors are keyed by (issuer, root): `anchorOf(issuer, root)`
+answers the block time, block number and batch size (all zero: not anchored), and `Anchored` has
+the issuer as its first topic and the root as its second.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, cast
 
@@ -26,21 +22,10 @@ from eth_utils.abi import get_abi_input_types, get_abi_output_types
 
 from node.chain.artifacts import load_artifact
 from node.chain.bindings import CREDENTIAL_REGISTRY, DID_REGISTRY, ISSUER_REGISTRY
+from node.chain.contracts.types import AnchorRecord, Grant, IssuerStatus, StatusChange
 from node.did.projection import DID_EVENTS
-from node.verification.report import Grant, IssuerStatusChange
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-@dataclass(frozen=True)
-class AnchorAnswer:
-    """`anchorOf` decoded: who anchored (the earlier ABI says; the keyed one is asked for a given
-    issuer), when, in which block (None: the earlier ABI does not store it) and how many."""
-
-    issuer: str
-    timestamp: int
-    block: int | None
-    count: int
 
 
 def address_topic(address: str) -> str:
@@ -66,35 +51,17 @@ class RegistryAbi:
         self.issuer_registry = tuple(issuer_registry)
         self.did_registry = tuple(did_registry)
 
-    @cached_property
-    def keyed_anchors(self) -> bool:
-        """True for the (issuer, root)-keyed anchors of TEAM decision 1."""
-        return len(_function(self.credential_registry, "anchorOf")["inputs"]) == 2
-
-    @cached_property
-    def has_aliases(self) -> bool:
-        """Whether the IssuerRegistry binds DID aliases (`issuerOfAlias`, `AliasBound`)."""
-        return any(item.get("name") == "issuerOfAlias" for item in self.issuer_registry)
-
     # -- CredentialRegistry ------------------------------------------------------------------------
 
     def anchor_call(self, issuer: str, root: bytes) -> bytes:
-        if self.keyed_anchors:
-            return _encode(self.credential_registry, "anchorOf", to_checksum_address(issuer), root)
-        return _encode(self.credential_registry, "anchorOf", root)
+        return _encode(self.credential_registry, "anchorOf", to_checksum_address(issuer), root)
 
-    def decode_anchor(self, issuer: str, data: bytes) -> AnchorAnswer | None:
-        """The anchor `anchor_call(issuer, root)` found, or None when nobody anchored the root
-        (keyed: when `issuer` did not)."""
-        if self.keyed_anchors:
-            timestamp, block, count = _decode(self.credential_registry, "anchorOf", data)
-            if int(timestamp) == 0:
-                return None
-            return AnchorAnswer(issuer.lower(), int(timestamp), int(block), int(count))
-        anchoring, timestamp, count = _decode(self.credential_registry, "anchorOf", data)
-        if str(anchoring).lower() == ZERO_ADDRESS:
+    def decode_anchor(self, data: bytes) -> AnchorRecord | None:
+        """What `anchor_call` answered: None when the issuer never anchored the root."""
+        timestamp, block, count = _decode(self.credential_registry, "anchorOf", data)
+        if int(timestamp) == 0:
             return None
-        return AnchorAnswer(str(anchoring).lower(), int(timestamp), None, int(count))
+        return AnchorRecord(int(timestamp), int(block), int(count))
 
     def status_word_call(self, issuer: str, list_number: int, purpose: int, word: int) -> bytes:
         return _encode(
@@ -116,12 +83,10 @@ class RegistryAbi:
         return _topic(self.credential_registry, "Anchored")
 
     def anchored_args(self, topics: Sequence[str]) -> tuple[str, bytes] | None:
-        """(issuer, root) of an `Anchored` log's topics, in either ABI's topic order."""
+        """(issuer, root) of an `Anchored` log's topics."""
         if len(topics) < 3 or topics[0].lower() != self.anchored_topic:
             return None
-        first, second = bytes.fromhex(topics[1][2:]), bytes.fromhex(topics[2][2:])
-        issuer_word, root = (first, second) if self.keyed_anchors else (second, first)
-        return "0x" + issuer_word[12:].hex(), root
+        return "0x" + topics[1][-40:].lower(), bytes.fromhex(topics[2][2:])
 
     # -- IssuerRegistry ----------------------------------------------------------------------
 
@@ -135,9 +100,9 @@ class RegistryAbi:
     def statuses_call(self, issuer: str) -> bytes:
         return _encode(self.issuer_registry, "statusHistory", to_checksum_address(issuer))
 
-    def decode_statuses(self, data: bytes) -> list[IssuerStatusChange]:
+    def decode_statuses(self, data: bytes) -> list[StatusChange]:
         (rows,) = _decode(self.issuer_registry, "statusHistory", data)
-        return [IssuerStatusChange(status=int(r[0]), at=int(r[1])) for r in rows]
+        return [StatusChange(IssuerStatus(int(r[0])), int(r[1])) for r in rows]
 
     def alias_call(self, did: str) -> bytes:
         return _encode(self.issuer_registry, "issuerOfAlias", alias_hash(did))

@@ -19,11 +19,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from node.chain.contracts.types import IssuerStatus
+from node.chain.contracts.types import Grant, StatusChange, accredited_at
 from node.did.document import DidEvent, build_document
 from node.did.errors import DidNotFound
 from node.did.identifier import parse_ethr_did
-from node.verification.report import Grant, IssuerStatusChange
 
 #: Entries per 256-bit status word (the contract's layout: entry i is bit i % 256 of word i/256).
 WORD_BITS = 256
@@ -43,8 +42,9 @@ class ChainState:
 
 
 @dataclass(frozen=True)
-class AnchorRecord:
-    """One issuer's anchor of one root: when, in which block and transaction, how many."""
+class AnchorFact:
+    """One issuer's anchor of one root: when, in which block and transaction, how many (the
+    contract's `AnchorFact` plus the transaction of its `Anchored` event)."""
 
     issuer: str
     timestamp: int
@@ -89,18 +89,14 @@ class ChainFacts(Protocol):
     @property
     def state(self) -> ChainState: ...
 
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
-        """`issuer`'s anchor of `root`, or None."""
-        ...
-
-    def anchored_by(self, root: bytes) -> str | None:
-        """Some other issuer that anchored `root`, when the source knows one (to explain a
-        failure); None otherwise."""
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
+        """`issuer`'s anchor of `root`, or None (anchors are keyed by issuer and root: another
+        issuer's anchor of the same root neither counts nor gets in the way)."""
         ...
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool: ...
 
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]: ...
+    def status_history(self, issuer: str) -> list[StatusChange]: ...
 
     def accreditation_history(self, issuer: str) -> list[Grant]: ...
 
@@ -134,23 +130,18 @@ class HistoryFacts(ABC):
     registry_address: str
     state: ChainState
     _grants: dict[str, list[Grant]] = field(default_factory=dict, init=False, repr=False)
-    _statuses: dict[str, list[IssuerStatusChange]] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _statuses: dict[str, list[StatusChange]] = field(default_factory=dict, init=False, repr=False)
 
     # -- primitives ----------------------------------------------------------------------------
 
     @abstractmethod
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None: ...
-
-    @abstractmethod
-    def anchored_by(self, root: bytes) -> str | None: ...
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None: ...
 
     @abstractmethod
     def _read_grants(self, issuer: str) -> list[Grant]: ...
 
     @abstractmethod
-    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]: ...
+    def _read_statuses(self, issuer: str) -> list[StatusChange]: ...
 
     @abstractmethod
     def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int: ...
@@ -168,7 +159,7 @@ class HistoryFacts(ABC):
             self._grants[issuer] = self._read_grants(issuer)
         return self._grants[issuer]
 
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]:
+    def status_history(self, issuer: str) -> list[StatusChange]:
         if issuer not in self._statuses:
             self._statuses[issuer] = self._read_statuses(issuer)
         return self._statuses[issuer]
@@ -197,31 +188,3 @@ class HistoryFacts(ABC):
         history = self.did_history(parsed.address)
         now = self.state.time if time is None else time
         return build_document(parsed, self.chain_id, history, now=now, at_block=block).document
-
-
-def status_at(history: list[IssuerStatusChange], moment: int) -> IssuerStatus:
-    """The issuer status in force at `moment`: the last change at or before it (the
-    contract's own rule)."""
-    current = IssuerStatus.NONE
-    for change in history:
-        if change.at > moment:
-            break
-        current = IssuerStatus(change.status)
-    return current
-
-
-def accredited_at(
-    grants: list[Grant], statuses: list[IssuerStatusChange], credential_type: bytes, moment: int
-) -> bool:
-    """`IssuerRegistry.isAccredited` from its stored histories: Active at `moment`, and the
-    newest grant of the type covering `moment` has a validity window covering it too."""
-    if status_at(statuses, moment) is not IssuerStatus.ACTIVE:
-        return False
-    for grant in reversed(grants):
-        if grant.credential_type == credential_type and (
-            grant.granted_at <= moment < grant.granted_until
-        ):
-            return grant.valid_from <= moment and (
-                grant.valid_until == 0 or moment < grant.valid_until
-            )
-    return False

@@ -22,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from eth_hash.auto import keccak
 from sqlmodel import col, select
 
+from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import DidEvent
 from node.did.resolution import Resolver
 from node.store.db import Database
 from node.store.models import AnchorEvent, IndexerCursor, IssuerAlias, IssuerEvent, StatusWordEvent
 from node.verification.readers.facts import (
-    AnchorRecord,
+    AnchorFact,
     ChainFacts,
     ChainSource,
     ChainState,
@@ -35,7 +36,6 @@ from node.verification.readers.facts import (
     ReadPlan,
 )
 from node.verification.readers.projection import replay_issuer
-from node.verification.report import Grant, IssuerStatusChange
 
 #: Seconds since the indexer last confirmed the head after which the index is not trusted.
 DEFAULT_MAX_AGE = 30.0
@@ -95,9 +95,9 @@ class IndexedFacts(HistoryFacts):
             chain_id=source.chain_id, registry_address=source.registry_address, state=state
         )
         self.source = source
-        self._issuers: dict[str, tuple[list[Grant], list[IssuerStatusChange]]] = {}
+        self._issuers: dict[str, tuple[list[Grant], list[StatusChange]]] = {}
 
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
         with self.source.db.session() as session:
             row = session.exec(
                 select(AnchorEvent)
@@ -112,23 +112,9 @@ class IndexedFacts(HistoryFacts):
             ).first()
         if row is None:
             return None
-        return AnchorRecord(issuer, row.block_time, row.block_number, row.count, row.tx_hash)
+        return AnchorFact(issuer, row.block_time, row.block_number, row.count, row.tx_hash)
 
-    def anchored_by(self, root: bytes) -> str | None:
-        with self.source.db.session() as session:
-            found = session.exec(
-                select(AnchorEvent.issuer)
-                .where(
-                    col(AnchorEvent.contract) == self.registry_address,
-                    col(AnchorEvent.root) == "0x" + root.hex(),
-                    col(AnchorEvent.block_number) <= self.state.block,
-                )
-                .order_by(col(AnchorEvent.block_number))
-                .limit(1)
-            ).first()
-        return None if found is None else str(found)
-
-    def _standing(self, issuer: str) -> tuple[list[Grant], list[IssuerStatusChange]]:
+    def _standing(self, issuer: str) -> tuple[list[Grant], list[StatusChange]]:
         if issuer not in self._issuers:
             with self.source.db.session() as session:
                 rows = session.exec(
@@ -146,7 +132,7 @@ class IndexedFacts(HistoryFacts):
     def _read_grants(self, issuer: str) -> list[Grant]:
         return self._standing(issuer)[0]
 
-    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]:
+    def _read_statuses(self, issuer: str) -> list[StatusChange]:
         return self._standing(issuer)[1]
 
     def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:

@@ -10,8 +10,8 @@ needs, so a node verifies from its database alone:
 - `IssuerAccredited` / `IssuerSuspended` / `IssuerReinstated` / `IssuerRemoved` ->
   `IssuerEvent`, replayed into the grants and status history the IssuerRegistry stores
   (`replay_issuer`);
-- `AliasBound` -> `IssuerAlias` (DIDs such as did:web the consortium bound to an issuer; only
-  when the IssuerRegistry's ABI has the event, TEAM decision 1).
+- `AliasBound` -> `IssuerAlias` (DIDs such as did:web the consortium bound to an issuer, TEAM
+  decision 3).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from hexbytes import HexBytes
 from sqlmodel import Session, SQLModel, col, delete
 
-from node.chain.contracts.types import IssuerStatus
+from node.chain.contracts.types import Grant, IssuerStatus, StatusChange
 from node.indexing.indexer import DecodedLog, Subscription
 from node.store.models import (
     AnchorEvent,
@@ -33,7 +33,6 @@ from node.store.models import (
     StatusWordEvent,
 )
 from node.verification.readers.abi import RegistryAbi
-from node.verification.report import Grant, IssuerStatusChange
 
 OPEN = 2**64 - 1
 _ISSUER_EVENTS = {
@@ -50,9 +49,7 @@ def verification_subscriptions(
     """The CredentialRegistry's and IssuerRegistry's subscriptions."""
     registry = credential_registry.lower()
     issuers = issuer_registry.lower()
-    issuer_events = list(_ISSUER_EVENTS)
-    if abi.has_aliases:
-        issuer_events.append("AliasBound")
+    issuer_events = [*_ISSUER_EVENTS, "AliasBound"]
     return [
         Subscription(
             name="credential-registry",
@@ -74,7 +71,7 @@ def verification_subscriptions(
 
 
 def _record_registry_event(session: Session, event: DecodedLog) -> None:
-    """Arguments are read by name: both anchor ABIs (TEAM decision 1 and before) use the same."""
+    """One `Anchored` or `StatusWordChanged` event as its row."""
     args = event.args
     if event.event == "Anchored":
         session.add(
@@ -149,18 +146,18 @@ def _rollback(contract: str, *tables: type[SQLModel]) -> Callable[[Session, int]
 
 def replay_issuer(
     rows: Sequence[IssuerEvent],
-) -> tuple[list[Grant], list[IssuerStatusChange]]:
+) -> tuple[list[Grant], list[StatusChange]]:
     """The grants and status history the IssuerRegistry stores, rebuilt from its events in chain
     order with their block times (`_accredit`, `_changeIssuerStatus` in the contract)."""
     grants: list[Grant] = []
-    statuses: list[IssuerStatusChange] = []
+    statuses: list[StatusChange] = []
     first_open = 0
     status = IssuerStatus.NONE
 
     def set_status(new: IssuerStatus, at: int) -> None:
         nonlocal status
         status = new
-        statuses.append(IssuerStatusChange(status=int(new), at=at))
+        statuses.append(StatusChange(new, at))
 
     def close_open(at: int) -> None:
         nonlocal first_open

@@ -9,7 +9,7 @@ For a verifier with nothing but an RPC URL and the CredentialRegistry address (`
    the IssuerRegistry and the DID registry;
 2. one JSON-RPC batch of `eth_getLogs` filters (one HTTP request) reads the issuers' ERC-1056
    change events (DID documents are replays of them) and the `Anchored` events that give each
-   anchor its transaction (and, with the earlier ABI, its block).
+   anchor its transaction (one filter per anchoring block the state named).
 
 Only current state and logs are read, never state as of an old block, so a pruned node (Besu's
 default, an anvil restarted from a state dump) serves it as well as an archive node. A fact the
@@ -26,14 +26,14 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from node.chain.client import ChainClient
+from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import AttributeChanged, DelegateChanged, DidEvent, OwnerChanged
 from node.did.projection import DID_EVENTS
 from node.errors import ConfigurationError
 from node.indexing.indexer import DecodedLog, Subscription
 from node.verification.readers.abi import RegistryAbi, address_topic, registry_abi
-from node.verification.readers.facts import AnchorRecord, ChainState, HistoryFacts, ReadPlan
+from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
 from node.verification.readers.lens import Readings, read_state
-from node.verification.report import Grant, IssuerStatusChange
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -43,10 +43,9 @@ class _Snapshot:
     """Everything one round of reads returned."""
 
     readings: Readings
-    anchors: dict[tuple[str, bytes], AnchorRecord | None] = field(default_factory=dict)
-    others: dict[bytes, str] = field(default_factory=dict)
+    anchors: dict[tuple[str, bytes], AnchorFact | None] = field(default_factory=dict)
     grants: dict[str, list[Grant]] = field(default_factory=dict)
-    statuses: dict[str, list[IssuerStatusChange]] = field(default_factory=dict)
+    statuses: dict[str, list[StatusChange]] = field(default_factory=dict)
     words: dict[tuple[str, int, int, int], int] = field(default_factory=dict)
     aliases: dict[str, str | None] = field(default_factory=dict)
     dids: dict[str, list[DidEvent]] = field(default_factory=dict)
@@ -95,7 +94,7 @@ class RpcChainSource:
         roots = sorted(plan.roots)
         words = sorted(plan.status_words)
         issuers = sorted(plan.issuers)
-        aliases = sorted(plan.aliases) if abi.has_aliases else []
+        aliases = sorted(plan.aliases)
         registry_calls = [abi.anchor_call(i, r) for i, r in roots]
         registry_calls += [abi.status_word_call(*word) for word in words]
         issuer_calls = [
@@ -107,14 +106,11 @@ class RpcChainSource:
         snapshot = _Snapshot(readings)
         results = iter(readings.registry_results)
         for (issuer, root), data in zip(roots, results, strict=False):
-            answer = abi.decode_anchor(issuer, data) if data else None
-            if answer is not None and answer.issuer != issuer:
-                snapshot.others[root] = answer.issuer
-                answer = None
+            answer = abi.decode_anchor(data) if data else None
             snapshot.anchors[(issuer, root)] = (
                 None
                 if answer is None
-                else AnchorRecord(issuer, answer.timestamp, answer.block, answer.count, None)
+                else AnchorFact(issuer, answer.timestamp, answer.block_number, answer.count, None)
             )
         for word, data in zip(words, results, strict=False):
             snapshot.words[word] = abi.decode_status_word(data) if data else 0
@@ -174,36 +170,25 @@ class RpcChainSource:
             snapshot.dids[address].sort(key=lambda e: e.block_number)
 
     def _anchor_filters(self, snapshot: _Snapshot, head: int) -> list[dict[str, Any]]:
-        """`Anchored` logs of the anchors found: by block when the state names it (one block per
-        filter), else by root over the whole range (the root is an indexed topic)."""
-        found = [(key, record) for key, record in snapshot.anchors.items() if record is not None]
-        if not found:
-            return []
+        """`Anchored` logs of the anchors found, one filter per anchoring block the state named
+        (issuer and root are indexed topics)."""
+        del head
         registry = to_checksum_address(self.registry_address)
-        topic = self.abi.anchored_topic
-        if not self.abi.keyed_anchors:
-            roots = sorted({"0x" + root.hex() for (_, root), _ in found})
-            return [
-                {
-                    "address": registry,
-                    "topics": [topic, roots],
-                    "fromBlock": hex(self.from_block),
-                    "toBlock": hex(head),
-                }
-            ]
         by_block: dict[int, tuple[set[str], set[str]]] = {}
-        for (issuer, root), record in found:
-            issuers, roots_ = by_block.setdefault(int(record.block or 0), (set(), set()))
+        for (issuer, root), record in snapshot.anchors.items():
+            if record is None or record.block is None:
+                continue
+            issuers, roots = by_block.setdefault(record.block, (set(), set()))
             issuers.add(address_topic(issuer))
-            roots_.add("0x" + root.hex())
+            roots.add("0x" + root.hex())
         return [
             {
                 "address": registry,
-                "topics": [topic, sorted(issuers), sorted(roots_)],
+                "topics": [self.abi.anchored_topic, sorted(issuers), sorted(roots)],
                 "fromBlock": hex(block),
                 "toBlock": hex(block),
             }
-            for block, (issuers, roots_) in sorted(by_block.items())
+            for block, (issuers, roots) in sorted(by_block.items())
         ]
 
     def _apply_log(self, snapshot: _Snapshot, raw: Mapping[str, Any], did_registry: str) -> None:
@@ -216,10 +201,10 @@ class RpcChainSource:
             key = (found[0], found[1])
             record = snapshot.anchors.get(key)
             if record is not None:
-                snapshot.anchors[key] = AnchorRecord(
+                snapshot.anchors[key] = AnchorFact(
                     record.issuer,
                     record.timestamp,
-                    int(raw["blockNumber"], 16),
+                    record.block,
                     record.count,
                     str(raw["transactionHash"]).lower(),
                 )
@@ -249,7 +234,6 @@ class RpcFacts(HistoryFacts):
         extra = self.source.read(plan)
         own = self.snapshot
         own.anchors.update(extra.anchors)
-        own.others.update(extra.others)
         own.grants.update(extra.grants)
         own.statuses.update(extra.statuses)
         own.words.update(extra.words)
@@ -257,21 +241,18 @@ class RpcFacts(HistoryFacts):
         own.dids.update(extra.dids)
         return own
 
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
         key = (issuer, root)
         if key not in self.snapshot.anchors:
             self._more(ReadPlan(frozenset({issuer}), frozenset({key})))
         return self.snapshot.anchors.get(key)
-
-    def anchored_by(self, root: bytes) -> str | None:
-        return self.snapshot.others.get(root)
 
     def _read_grants(self, issuer: str) -> list[Grant]:
         if issuer not in self.snapshot.grants:
             self._more(ReadPlan(frozenset({issuer})))
         return self.snapshot.grants.get(issuer, [])
 
-    def _read_statuses(self, issuer: str) -> list[IssuerStatusChange]:
+    def _read_statuses(self, issuer: str) -> list[StatusChange]:
         if issuer not in self.snapshot.statuses:
             self._more(ReadPlan(frozenset({issuer})))
         return self.snapshot.statuses.get(issuer, [])
@@ -288,8 +269,6 @@ class RpcFacts(HistoryFacts):
         return self.snapshot.dids.get(address, [])
 
     def issuer_of_alias(self, did: str) -> str | None:
-        if not self.source.abi.has_aliases:
-            return None
         if did not in self.snapshot.aliases:
             self._more(ReadPlan(aliases=frozenset({did})))
         return self.snapshot.aliases.get(did)

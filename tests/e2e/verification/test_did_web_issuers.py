@@ -1,7 +1,7 @@
 """An institution that signs under a did:web the consortium bound to its address (TEAM decision 3)
 is checked against the chain like its did:ethr, by the node (from its index) and by the RPC-only
 CLI (without contacting the institution's web server); the same did:web unbound is an off-chain
-issuer. Needs the IssuerRegistry of TEAM decision 1 (aliases); skipped on earlier artifacts."""
+issuer."""
 
 from __future__ import annotations
 
@@ -19,15 +19,9 @@ from node.chain.contracts.types import credential_type_id
 from node.credentials.merkle import credential_hash, leaf
 from node.credentials.proofs import sign
 from node.store.models import Institution
-from node.verification.readers.abi import registry_abi
 from node.verification.submission import parse_submission
 
-pytestmark = [
-    pytest.mark.anvil,
-    pytest.mark.skipif(
-        not registry_abi().has_aliases, reason="needs the IssuerRegistry aliases of decision 1"
-    ),
-]
+pytestmark = pytest.mark.anvil
 
 DID_WEB = "did:web:registrar.harbor.example"
 
@@ -49,20 +43,14 @@ def accredit_with_alias(site: IssuerSite, name: str, alias: str) -> Institution:
     """A second institution, accredited with `alias` bound to its address."""
     node = site.node
     institution = node.onboarding.create_institution(name)
-    registry = node.contracts.issuer_registry
-    sender = node.sender(node.operator)
-    sender.transact(
-        registry.functions.proposeAccreditation(
-            institution.address,
-            [credential_type_id("OpenBadgeCredential")],
-            0,
-            0,
-            json.dumps({"legalName": name}),
-            [alias],
-        )
+    proposal = node.governance.propose_accreditation(
+        node.operator,
+        institution.address,
+        ["OpenBadgeCredential"],
+        metadata=json.dumps({"legalName": name}),
+        aliases=[alias],
     )
-    proposal = int(registry.functions.proposalCount().call())
-    sender.transact(registry.functions.execute(proposal))
+    node.governance.execute(node.operator, proposal)
     return institution
 
 
@@ -80,7 +68,7 @@ def did_web_badge(site: IssuerSite, institution: Institution, did: str) -> dict[
     account = node.onboarding.account(institution)
     registry = node.contracts.credential_registry
     node.sender(account).transact(
-        registry.functions.anchor(
+        registry.anchor(
             leaf(credential_hash(credential)), 1, credential_type_id("OpenBadgeCredential")
         )
     )

@@ -75,7 +75,7 @@ def test_a_did_web_bound_to_another_issuer_does_not_borrow_its_anchor(world: Wor
     (receipt,) = world.anchor(credential)
     report = world.verify(credential, receipt)
     assert report.verdict == "invalid"
-    assert statuses(report)["anchor"] == ("failed", "anchored_by_other_issuer")
+    assert statuses(report)["anchor"] == ("failed", "not_anchored")
 
 
 def test_an_unbound_did_web_is_an_off_chain_issuer(world: World) -> None:

@@ -14,7 +14,14 @@ from typing import Any
 import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.chain.contracts.types import IssuerStatus, credential_type_id
+from node.chain.contracts.types import (
+    AnchorRecord,
+    Grant,
+    IssuerStatus,
+    StatusChange,
+    accredited_at,
+    credential_type_id,
+)
 from node.credentials.inputs import CredentialInput, IssuerProfile
 from node.credentials.merkle import MerkleTree, credential_hash, leaf
 from node.credentials.model import build_open_badge
@@ -22,14 +29,8 @@ from node.credentials.multikey import raw_public_key
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import status_list_entry
 from node.verification.engine import Verifier
-from node.verification.readers.facts import AnchorRecord, ChainState, ReadPlan
-from node.verification.report import (
-    Anchor,
-    Grant,
-    IssuerStatusChange,
-    Submission,
-    VerificationReport,
-)
+from node.verification.readers.facts import AnchorFact, ChainState, ReadPlan
+from node.verification.report import Submission, VerificationReport
 
 CHAIN_ID = 31337
 REGISTRY = "0x" + "c0" * 20
@@ -61,8 +62,10 @@ ACHIEVEMENT = {
 }
 
 
-def status_url(issuer: str = ISSUER, purpose: str = "revocation", number: int = 0) -> str:
-    return f"{BASE_URL}/v1/status-lists/{issuer}-{number}-{purpose}"
+def status_url(issuer: str = ISSUER, purpose: str = "message", number: int = 0) -> str:
+    """A node list URL: `-status` for the 2-bit message list, `-{purpose}` for older lists."""
+    suffix = "status" if purpose == "message" else purpose
+    return f"{BASE_URL}/v1/status-lists/{issuer}-{number}-{suffix}"
 
 
 def key_method(key_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
@@ -81,10 +84,12 @@ class FakeChain:
 
     chain_id: int = CHAIN_ID
     registry_address: str = REGISTRY
-    anchors: dict[bytes, tuple[Anchor, int]] = field(default_factory=dict)
-    statuses: dict[str, list[IssuerStatusChange]] = field(default_factory=dict)
+    #: (issuer, root) -> the contract's record of the anchor
+    anchors: dict[tuple[str, bytes], AnchorRecord] = field(default_factory=dict)
+    statuses: dict[str, list[StatusChange]] = field(default_factory=dict)
     grants: dict[str, list[Grant]] = field(default_factory=dict)
     bits: set[tuple[str, int, int, int]] = field(default_factory=set)
+    #: DID alias (e.g. a did:web) -> the issuer address the consortium bound it to
     aliases: dict[str, str] = field(default_factory=dict)
     now: int = ANCHOR_TIME + 10_000
     dids: FakeDids | None = None
@@ -98,30 +103,25 @@ class FakeChain:
         self.plans.append(plan)
         return self
 
-    def anchor(self, issuer: str, root: bytes) -> AnchorRecord | None:
-        found = self.anchors.get(root)
-        if found is None or found[0].issuer != issuer:
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
+        found = self.anchors.get((issuer, root))
+        if found is None:
             return None
-        anchor, block = found
-        return AnchorRecord(issuer, anchor.timestamp, block, anchor.count, ANCHOR_TX)
+        return AnchorFact(issuer, found.timestamp, found.block_number, found.count, ANCHOR_TX)
 
-    def anchored_by(self, root: bytes) -> str | None:
-        found = self.anchors.get(root)
-        return found[0].issuer if found else None
+    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
+        assert self.dids is not None
+        return self.dids.document_at(did, block)
+
+    def issuer_of_alias(self, did: str) -> str | None:
+        return self.aliases.get(did)
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
-        changes = [c for c in self.statuses.get(issuer, []) if c.at <= timestamp]
-        if not changes or changes[-1].status != IssuerStatus.ACTIVE:
-            return False
-        return any(
-            g.credential_type == credential_type
-            and g.granted_at <= timestamp < g.granted_until
-            and g.valid_from <= timestamp
-            and (g.valid_until == 0 or timestamp < g.valid_until)
-            for g in self.grants.get(issuer, [])
+        return accredited_at(
+            self.grants.get(issuer, []), self.statuses.get(issuer, []), credential_type, timestamp
         )
 
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]:
+    def status_history(self, issuer: str) -> list[StatusChange]:
         return list(self.statuses.get(issuer, []))
 
     def accreditation_history(self, issuer: str) -> list[Grant]:
@@ -133,13 +133,6 @@ class FakeChain:
     def latest_time(self) -> int:
         return self.now
 
-    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
-        assert self.dids is not None
-        return self.dids.document_at(did, block)
-
-    def issuer_of_alias(self, did: str) -> str | None:
-        return self.aliases.get(did)
-
     # -- arranging ------------------------------------------------------------------------------
 
     def accredit(self, issuer: str, kind: str, at: int, *, valid_until: int = 0) -> None:
@@ -149,7 +142,7 @@ class FakeChain:
         )
 
     def set_issuer_status(self, issuer: str, status: IssuerStatus, at: int) -> None:
-        self.statuses.setdefault(issuer, []).append(IssuerStatusChange(int(status), at))
+        self.statuses.setdefault(issuer, []).append(StatusChange(status, at))
 
 
 @dataclass
@@ -188,7 +181,11 @@ class World:
         self.chain.accredit(ISSUER, "OpenBadgeCredential", ACCREDITED_AT)
         self.chain.accredit(ISSUER, "ClrCredential", ACCREDITED_AT)
 
-    def unsigned(self, *, issuer_did: str = ISSUER_DID, **fields: Any) -> dict[str, Any]:
+    def unsigned(
+        self, *, issuer_did: str = ISSUER_DID, legacy_status: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """An OpenBadgeCredential with the one `message` status entry the node issues, or
+        (`legacy_status`) the revocation + suspension pair of credentials issued before it."""
         data = CredentialInput.model_validate(
             {
                 "learner": {"name": "Ada Lovelace", "email": "ada@example.edu"},
@@ -197,9 +194,10 @@ class World:
                 **fields,
             }
         )
+        purposes = ("revocation", "suspension") if legacy_status else ("message",)
         entries = [
             status_list_entry(status_url(purpose=purpose), STATUS_INDEX, purpose)
-            for purpose in ("revocation", "suspension")
+            for purpose in purposes
         ]
         profile = IssuerProfile(id=issuer_did, name="Example Technical College")
         return build_open_badge(data, profile, credential_status=entries)
@@ -229,7 +227,7 @@ class World:
         """Anchor the credentials as one Merkle batch; their receipts, in order."""
         hashes = [credential_hash(c) for c in credentials]
         tree = MerkleTree([leaf(h) for h in hashes])
-        self.chain.anchors[tree.root] = (Anchor(issuer, time, len(hashes)), block)
+        self.chain.anchors[issuer, tree.root] = AnchorRecord(time, block, len(hashes))
         return [
             {
                 "type": "LernodeAnchorReceipt",

@@ -3,8 +3,8 @@
 The indexer's one cursor now also feeds these tables, so it starts over from the deployment
 block: the cursor and the DID projection it fed are cleared and rebuilt from the chain's events.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004_ver
+Revises: 0003_cred
 Create Date: 2026-12-06 02:58:19.145983
 """
 
@@ -15,8 +15,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0004_ver'
+down_revision = '0003_cred'
 branch_labels = None
 depends_on = None
 
