@@ -123,7 +123,7 @@ def test_a_credential_written_by_the_institution_is_issued_as_given_and_anchored
     for member in ("@context", "type", "issuer", "validFrom", "name", "credentialSubject"):
         assert credential[member] == written[member]
     assert credential["id"].startswith("urn:uuid:")
-    assert credential["proof"]["proofPurpose"] == "assertionMethod"
+    assert credential["proof"][0]["proofPurpose"] == "assertionMethod"
     assert credential["credentialStatus"]
     record = site.node.issuance.record(credential["id"])
     assert record.state != "pending"
