@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from node.config import Settings
+from node.credentials.json_depth import NestingTooDeep, loads_bounded
 from node.errors import ChainError, ConfigurationError, LernodeError
 
 
@@ -83,7 +84,9 @@ def read_json_file(path: Path) -> Any:
     import json
 
     try:
-        return json.loads(path.read_text())
+        return loads_bounded(path.read_bytes())
+    except NestingTooDeep as exc:
+        raise ConfigurationError(f"{path}: {exc.detail}", code=exc.code) from None
     except FileNotFoundError:
         raise ConfigurationError(f"no such file: {path}", code="file_not_found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -394,8 +394,25 @@ def verify(
     raise typer.Exit(run_verify(file, rpc, registry, json_output=json_output, at=at))
 
 
+#: The recursion limit every `lernode` process runs with. `py_ecc` (imported by eth-account for
+#: blob transactions, which lernode never sends) raises it to 100,000 on import; at that limit a
+#: deep enough recursion in C (`json.loads`, `repr`) overflows the thread's C stack and kills the
+#: process instead of raising RecursionError. 4,000 is four times Python's default, far above
+#: anything lernode recurses to (JSON input is bounded at 64 levels before parsing), and far
+#: below what an 8 MiB thread stack survives.
+RECURSION_LIMIT = 4_000
+
+
+def restore_recursion_limit() -> None:
+    """Import py_ecc now (its import raises the limit), then set the limit back."""
+    import py_ecc  # noqa: F401
+
+    sys.setrecursionlimit(RECURSION_LIMIT)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and an exit code."""
+    restore_recursion_limit()
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         code = app(args=argv, standalone_mode=False)

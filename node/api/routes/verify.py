@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
+from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.report import CHECK_NAMES, VerificationReport
 from node.verification.submission import parse_submission
@@ -154,7 +154,9 @@ def _json(raw: bytes) -> Any:
             "no credential given: paste its JSON or choose a file", code="empty_body"
         )
     try:
-        return json.loads(raw)
+        # Bounded: a link's base64 and an uploaded file were never seen as JSON by the
+        # request inspection, and json.loads recurses (node/credentials/json_depth.py).
+        return loads_bounded(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"the input is not JSON: {error}", code="invalid_json") from None
 
