@@ -8,7 +8,7 @@ names are snake_case Python; the builders in `model.py` map them to OB 3.0 terms
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Self
 
@@ -17,6 +17,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EXTENSION = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+#: The instants a credential can state (in UTC, to the second, as xsd:dateTime with 4-digit year).
+MIN_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def _absolute_uri(value: str | None) -> str | None:
@@ -192,6 +195,21 @@ class CredentialInput(_Input):
     activity_end_date: date | None = None
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        """Credentials state instants in UTC with a four-digit year: 0001-01-01T00:00:00+14:00
+        or 9999-12-31T23:59:59-14:00 have no such form."""
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not MIN_INSTANT <= utc <= MAX_INSTANT:
+            raise ValueError("must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        return value
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> Self:

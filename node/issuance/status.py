@@ -215,6 +215,8 @@ class StatusService:
         try:
             address, number_text, purpose_text = list_id.rsplit("-", 2)
             number = int(number_text)
+            if not 0 <= number < 2**63:  # what the database's BIGINT holds
+                raise ValueError(number_text)
             purpose = StatusPurpose(purpose_text)
         except ValueError:
             raise NotFound(f"no status list {list_id!r}", code="status_list_not_found") from None

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
+from node.api.schemas.verification import VerificationReportView
 from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.report import CHECK_NAMES, VerificationReport
@@ -77,18 +78,19 @@ _REQUEST_BODY = {
     "/v1/verify",
     summary="Verify a credential or bundle",
     openapi_extra={"requestBody": _REQUEST_BODY},
+    response_model=VerificationReportView,
     response_description="The verification report (also when the verdict is invalid)",
 )
 async def verify_credential(
     request: Request,
     node: NodeDep,
     at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
-) -> dict[str, Any]:
+) -> VerificationReportView:
     """Every check, its status and reason code, the overall verdict, and what the credential
     says (achievement, issuer, learner, skills, dates)."""
     submission = parse_submission(_json(await request.body()), at=at)
     report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
-    return report.as_json()
+    return VerificationReportView.model_validate(report.as_json())
 
 
 # The page is for people, not API clients: it answers errors with an HTML page (a problem

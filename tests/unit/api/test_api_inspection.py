@@ -143,7 +143,7 @@ def test_a_nul_in_a_json_string_is_refused_as_a_problem(client: TestClient) -> N
 
 
 def test_ordinary_json_forms_and_queries_pass_untouched(client: TestClient) -> None:
-    document = {"a": [[{"b": "[{ \\ \" }]"}]], "c": "ünïcode"}
+    document = {"a": [[{"b": '[{ \\ " }]'}]], "c": "ünïcode"}
     assert client.post("/echo", json=document).json() == document
     assert client.get("/items/x", params={"q": json.dumps(document)}).json()["q"]
     form = {"credential": json.dumps(document), "at": ""}
