@@ -99,8 +99,9 @@ def assert_refused(response: httpx.Response, where: str) -> None:
 def client(live: tuple[Node, str]) -> Iterator[TestClient]:
     """The app around the security package's ready node, with room for 100,000-deep bodies."""
     node, admin_key = live
-    node.settings.max_body_bytes = 4_000_000
+    limit, node.settings.max_body_bytes = node.settings.max_body_bytes, 4_000_000
     app = create_app(node)
+    node.settings.max_body_bytes = limit  # read once by create_app; the shared node is unchanged
     with TestClient(
         app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}
     ) as test_client:
