@@ -252,3 +252,25 @@ def test_a_real_node_survives_deep_nesting_on_every_route(real_node: Any) -> Non
     assert health.status_code == 200, health.text
     assert all(0 < status < 500 for status in answered), answered
     assert answered[422] >= 20 * 3, answered
+
+
+@pytest.mark.anvil
+def test_a_real_node_answers_edge_values_instead_of_resetting(real_node: Any) -> None:
+    """What reset the connection in the audit (issue 10, item 11) is a 4xx answer over real
+    HTTP (429 counts: the node is metering at 5 requests a minute here)."""
+    address = "0x" + "ab" * 20
+    urls = [
+        f"/v1/status-lists/{address}--5-revocation",
+        f"/v1/status-lists/{address}-{2**63}-revocation",
+        f"/1.0/identifiers/did:ethr:0x7a69:{address}?versionId=-5",
+        f"/1.0/identifiers/did:ethr:0x7a69:{address}?versionId={2**64}",
+        "/v1/governance/proposals/-5",
+        "/verify?credential=%25%25%25",
+        "/verify?credential=!!",
+        "/verify?credential=AAAA",
+    ]
+    with httpx.Client(base_url=real_node.url, timeout=30) as http:
+        for url in urls:
+            status = http.get(url).status_code
+            assert 400 <= status < 500, f"{url}: {status}"
+        assert http.get("/health").status_code == 200

@@ -53,9 +53,10 @@ def test_json_documents_are_the_only_free_form_responses(client: TestClient) -> 
         f"{method} {path}"
         for method, path, operation in operations(client)
         for response in operation["responses"].values()
-        if response.get("content", {}).get("application/json", {}).get("schema", {}).get(
-            "additionalProperties"
-        )
+        if response.get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("additionalProperties")
         is True
     ]
     assert free_form == ["GET /v1/status-lists/{list_id}"]
