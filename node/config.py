@@ -8,6 +8,7 @@ two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -126,6 +127,12 @@ class Settings(BaseSettings):
         description="Base of the DCC credential request deep link (the Learner Credential "
         "Wallet's; it opens dccrequest://request).",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated IP addresses or CIDR blocks of reverse proxies whose "
+        "X-Forwarded-For / Forwarded headers name the client (for rate limits and logs). "
+        "Default: none, the headers are ignored.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
@@ -153,6 +160,24 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must start with sqlite:, postgresql: or postgresql+psycopg:")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR block: {entry!r}") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(entry.strip(), strict=False)
+            for entry in self.trusted_proxies.split(",")
+            if entry.strip()
+        ]
 
     @property
     def embedded(self) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, FastAPI
 
 from node import __version__
+from node.api.docs import install_docs
 from node.api.limits import install_limits, rate_limited
 from node.api.problems import install_problem_handlers
 from node.api.routes import (
@@ -45,10 +46,11 @@ def create_app(node: Node) -> FastAPI:
         title="lernode",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
     )
     app.state.node = node
+    install_docs(app)
     install_problem_handlers(app)
     install_limits(app, node.settings)
     for module in (health, credentials, institutions, verify, admin):

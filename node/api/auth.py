@@ -42,6 +42,8 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",
+        "MOUNT /docs/static",
+        "GET /redoc",
         # Verification: anyone may check any credential (rate-limited per client).
         "POST /v1/verify",
         "GET /verify",
