@@ -17,11 +17,14 @@ from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
+    ebsi_tir,
+    federation,
     governance,
     health,
     institutions,
     resolver,
     status_lists,
+    trqp,
     verify,
 )
 
@@ -54,4 +57,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
+    # The consortium registry in the ecosystem's trust-registry protocols (public, metered).
+    for module in (federation, trqp, ebsi_tir):
+        app.include_router(module.router, dependencies=[Depends(rate_limited("registry"))])
     return app

@@ -170,8 +170,13 @@ def build_open_badge(
     *,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer`."""
+    """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer`.
+
+    `terms_of_use`: VC `termsOfUse` entries, e.g. the registry's `IssuanceCertificate` pointer
+    to the consortium decision that accredits the issuer.
+    """
     profile = issuer_profile(issuer)
     subject = _compact(
         {
@@ -198,6 +203,7 @@ def build_open_badge(
             "credentialSubject": subject,
             "evidence": [_evidence(e) for e in data.evidence],
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )
 
@@ -223,6 +229,7 @@ def build_clr(
     valid_until: datetime | None = None,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An unsigned CLR 2.0 `ClrCredential` bundling already *signed* OpenBadgeCredentials."""
     if not credentials:
@@ -250,5 +257,6 @@ def build_clr(
             **_validity(valid_from, valid_until),
             "credentialSubject": subject,
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )

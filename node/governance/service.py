@@ -27,6 +27,12 @@ from node.chain.contracts.types import (
 )
 from node.chain.sender import Receipt, TransactionSender
 from node.errors import InvalidInput, NotFound
+from node.governance.contract import (
+    created_metadata,
+    propose_accreditation_call,
+    read_proposal,
+)
+from node.governance.metadata import IssuerMetadata, normalize_aliases
 
 #: `grantedUntil` of a grant that is still open.
 OPEN_GRANT = 2**64 - 1
@@ -59,6 +65,9 @@ class Proposal:
     approvals: int
     threshold: int
     expired: bool
+    aliases: tuple[str, ...] = ()
+    #: The metadata document an accreditation proposal published (exact text; "" if none).
+    metadata_document: str = ""
 
     @property
     def state(self) -> str:
@@ -72,6 +81,9 @@ class Proposal:
         data = self.__dict__.copy()
         data["action"] = self.action.name.lower()
         data["state"] = self.state
+        data["aliases"] = list(self.aliases)
+        profile = IssuerMetadata.from_chain(self.metadata_document)
+        data["metadata"] = profile.model_dump(exclude_none=True) if profile else None
         return data
 
 
@@ -101,10 +113,13 @@ class GovernanceService:
         registry: Contract,
         sender_for: Callable[[LocalAccount], TransactionSender],
         now: Callable[[], int],
+        from_block: int = 0,
     ) -> None:
         self.registry = registry
         self._sender_for = sender_for
         self._now = now
+        #: First block of the deployment: where the published metadata documents start.
+        self._from_block = from_block
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -116,28 +131,42 @@ class GovernanceService:
 
     def proposal(self, proposal_id: int) -> Proposal:
         self._require_proposal(proposal_id)
-        return self._read_proposal(proposal_id, self.threshold(), self._now())
+        published = self._published(proposal_id)
+        return self._read_proposal(proposal_id, self.threshold(), self._now(), published)
 
-    def _read_proposal(self, proposal_id: int, threshold: int, now: int) -> Proposal:
-        raw = self.registry.functions.getProposal(proposal_id).call()
-        (action, target, types, valid_from, valid_until, metadata, new_threshold, proposer,
-         created, expires, executed, approvals) = raw  # fmt: skip
+    def _published(self, proposal_id: int | None = None) -> dict[int, str]:
+        """Metadata documents of accreditation proposals (one `eth_getLogs`), so members see
+        the exact text they vote on; the contract itself keeps only its hash."""
+        filters: dict[str, Any] = {"action": int(ProposalAction.ACCREDIT_ISSUER)}
+        if proposal_id is not None:
+            filters["id"] = proposal_id
+        logs = self.registry.events.ProposalCreated().get_logs(
+            from_block=self._from_block, argument_filters=filters
+        )
+        return {int(log["args"]["id"]): created_metadata(log["args"])[0] for log in logs}
+
+    def _read_proposal(
+        self, proposal_id: int, threshold: int, now: int, published: dict[int, str]
+    ) -> Proposal:
+        raw = read_proposal(self.registry, proposal_id)
         return Proposal(
             id=proposal_id,
-            action=ProposalAction(action),
-            target=target,
-            credential_types=[_type_name(t) for t in types],
-            valid_from=_time(valid_from),
-            valid_until=_time(valid_until),
-            metadata_hash="0x" + bytes(metadata).hex(),
-            new_threshold=int(new_threshold),
-            proposer=proposer,
-            created_at=_time(created),
-            expires_at=_time(expires),
-            executed=bool(executed),
-            approvals=int(approvals),
+            action=ProposalAction(raw.action),
+            target=raw.target,
+            credential_types=[_type_name(t) for t in raw.credential_types],
+            valid_from=_time(raw.valid_from),
+            valid_until=_time(raw.valid_until),
+            metadata_hash="0x" + bytes(raw.metadata_hash).hex(),
+            new_threshold=int(raw.new_threshold),
+            proposer=raw.proposer,
+            created_at=_time(raw.created_at),
+            expires_at=_time(raw.expires_at),
+            executed=bool(raw.executed),
+            approvals=int(raw.approvals),
             threshold=threshold,
-            expired=now >= expires,
+            expired=now >= raw.expires_at,
+            aliases=tuple(raw.aliases),
+            metadata_document=published.get(proposal_id, ""),
         )
 
     def _require_proposal(self, proposal_id: int) -> None:
@@ -148,8 +177,8 @@ class GovernanceService:
     def proposals(self) -> list[Proposal]:
         """Newest first; the count, threshold and clock are read once for the whole list."""
         count = int(self.registry.functions.proposalCount().call())
-        threshold, now = self.threshold(), self._now()
-        return [self._read_proposal(i, threshold, now) for i in range(count, 0, -1)]
+        threshold, now, published = self.threshold(), self._now(), self._published()
+        return [self._read_proposal(i, threshold, now, published) for i in range(count, 0, -1)]
 
     def issuer(self, address: str) -> IssuerRecord:
         issuer = _address(address)
@@ -193,14 +222,19 @@ class GovernanceService:
         *,
         valid_from: int = 0,
         valid_until: int = 0,
-        metadata_hash: bytes = b"\x00" * 32,
+        metadata: IssuerMetadata | None = None,
+        aliases: Sequence[str] = (),
     ) -> int:
-        call = self.registry.functions.proposeAccreditation(
+        """Propose the accreditation, publishing `metadata` (the document whose hash the
+        contract stores) and the DID `aliases` to bind; both are what members vote on."""
+        call = propose_accreditation_call(
+            self.registry,
             _address(issuer),
             [credential_type_id(name) for name in credential_types],
             valid_from,
             valid_until,
-            metadata_hash,
+            metadata.to_chain() if metadata is not None else "",
+            normalize_aliases(list(aliases)),
         )
         return self._proposal_id(self._send(operator, call))
 

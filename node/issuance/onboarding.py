@@ -7,10 +7,8 @@ the DID, and then asks the consortium for accreditation with a governance propos
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -26,6 +24,7 @@ from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import NotFound
+from node.governance.metadata import IssuerMetadata
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -134,13 +133,16 @@ class OnboardingService:
         operator: LocalAccount,
         institution: Institution,
         credential_types: list[str],
+        aliases: Sequence[str] = (),
     ) -> int:
-        """Propose the institution's accreditation (the operator's approval is implied)."""
+        """Propose the institution's accreditation (the operator's approval is implied), with
+        its public profile as the metadata the consortium votes on."""
         return governance.propose_accreditation(
             operator,
             institution.address,
             credential_types,
-            metadata_hash=self.profile_hash(institution),
+            metadata=self.profile_metadata(institution),
+            aliases=aliases,
         )
 
     def standing(
@@ -163,15 +165,14 @@ class OnboardingService:
         }
 
     @staticmethod
-    def profile_hash(institution: Institution) -> bytes:
-        """sha256 of the institution's public profile as JCS-like sorted JSON: what the
-        consortium votes on, without putting the profile itself on chain."""
-        profile: dict[str, Any] = {
-            "id": institution.did,
-            "name": institution.name,
-            "url": institution.profile_url,
-        }
-        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).digest()
+    def profile_metadata(institution: Institution) -> IssuerMetadata:
+        """The institution's public profile as proposed for the vote (published on chain with
+        the proposal; the registry serves it once the accreditation executes)."""
+        homepage = institution.profile_url
+        return IssuerMetadata(
+            organization_name=institution.name[:200],
+            homepage_uri=homepage if homepage and homepage.startswith("https://") else None,
+        )
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:

@@ -65,6 +65,7 @@ class IssuanceService:
         chain_info: ChainInfo,
         on_queued: Callable[[bool], None],
         list_capacity: int = MIN_LIST_LENGTH,
+        terms_of_use: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.base_url = base_url
@@ -72,6 +73,8 @@ class IssuanceService:
         self.chain_info = chain_info
         self._on_queued = on_queued
         self.list_capacity = list_capacity
+        #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
+        self._terms_of_use = terms_of_use
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -91,9 +94,15 @@ class IssuanceService:
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
         profile = self._profile(institution)
+        terms = self._terms(profile)
         slots = self._allocate(institution, len(inputs))
         documents = [
-            build_open_badge(item, profile, credential_status=self._entries(institution, slot))
+            build_open_badge(
+                item,
+                profile,
+                credential_status=self._entries(institution, slot),
+                terms_of_use=terms,
+            )
             for item, slot in zip(inputs, slots, strict=True)
         ]
         return self._sign_and_store(institution, documents, slots, cryptosuite, anchor_now)
@@ -113,13 +122,15 @@ class IssuanceService:
         then bundled into a ClrCredential that is issued too."""
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
+        profile = self._profile(institution)
         clr = build_clr(
             parts,
-            self._profile(institution),
+            profile,
             learner,
             name=name,
             description=description,
             credential_status=self._entries(institution, slot[0]),
+            terms_of_use=self._terms(profile),
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
 
@@ -129,6 +140,9 @@ class IssuanceService:
                 f"{institution.did} has no published signing key yet", code="no_signing_key"
             )
         return IssuerProfile(id=institution.did, name=institution.name, url=institution.profile_url)
+
+    def _terms(self, profile: IssuerProfile) -> list[dict[str, Any]]:
+        return self._terms_of_use(profile.id) if self._terms_of_use else []
 
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
         list_number, index = slot

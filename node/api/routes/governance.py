@@ -16,6 +16,7 @@ from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.api.deps import NodeDep
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES, ProposalAction
+from node.governance.metadata import IssuerMetadata
 
 router = APIRouter(prefix="/v1", tags=["consortium operator"])
 Operator = Annotated[Principal, Depends(require_scope(Scope.OPERATOR))]
@@ -40,7 +41,17 @@ class ProposalRequest(BaseModel):
     credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
     valid_from: int = Field(0, ge=0, description="Unix time; 0 = no start bound")
     valid_until: int = Field(0, ge=0, description="Unix time; 0 = no end")
-    metadata_hash: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{64}$")
+    metadata: IssuerMetadata | None = Field(
+        None,
+        description="accredit_issuer: the issuer's public profile, published on chain with the "
+        "proposal (its hash is stored) and served by the registry once executed",
+    )
+    aliases: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="accredit_issuer: DIDs (e.g. did:web:registrar.example.edu) to bind to the "
+        "issuer on execution",
+    )
     new_threshold: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
@@ -50,7 +61,33 @@ class ProposalRequest(BaseModel):
                 raise ValueError("change_threshold needs new_threshold")
         elif self.target is None:
             raise ValueError(f"{self.action} needs a target address")
+        if self.action != "accredit_issuer" and (self.metadata is not None or self.aliases):
+            raise ValueError("metadata and aliases belong to accredit_issuer proposals only")
         return self
+
+
+class ProposalOut(BaseModel):
+    """A proposal as the contract reports it, with the metadata document it published."""
+
+    id: int
+    action: ActionName
+    state: Literal["open", "ready", "executed", "expired"]
+    target: str
+    credential_types: list[str]
+    valid_from: str | None
+    valid_until: str | None
+    metadata_hash: str
+    metadata_document: str = Field(description='The exact published text ("" if none)')
+    metadata: dict[str, Any] | None = Field(description="The document as a profile, if valid")
+    aliases: list[str]
+    new_threshold: int
+    proposer: str
+    created_at: str | None
+    expires_at: str | None
+    executed: bool
+    approvals: int
+    threshold: int
+    expired: bool
 
 
 @router.get("/governance", summary="Members and threshold")
@@ -62,18 +99,25 @@ def consortium(node: NodeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/governance/proposals", summary="Proposals, newest first")
+@router.get(
+    "/governance/proposals", summary="Proposals, newest first", response_model=list[ProposalOut]
+)
 def proposals(node: NodeDep) -> list[dict[str, Any]]:
     return [p.as_json() for p in node.governance.proposals()]
 
 
-@router.get("/governance/proposals/{proposal_id}", summary="One proposal")
+@router.get(
+    "/governance/proposals/{proposal_id}", summary="One proposal", response_model=ProposalOut
+)
 def proposal(proposal_id: ProposalId, node: NodeDep) -> dict[str, Any]:
     return node.governance.proposal(proposal_id).as_json()
 
 
 @router.post(
-    "/governance/proposals", status_code=status.HTTP_201_CREATED, summary="Propose a change"
+    "/governance/proposals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Propose a change",
+    response_model=ProposalOut,
 )
 def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> dict[str, Any]:
     """Proposing counts as this operator's approval."""
@@ -87,9 +131,8 @@ def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> dict[str, Any]
             body.credential_types,
             valid_from=body.valid_from,
             valid_until=body.valid_until,
-            metadata_hash=bytes.fromhex(body.metadata_hash[2:])
-            if body.metadata_hash
-            else b"\x00" * 32,
+            metadata=body.metadata,
+            aliases=body.aliases,
         )
     elif action is ProposalAction.CHANGE_THRESHOLD:
         assert body.new_threshold is not None
@@ -103,13 +146,21 @@ def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> dict[str, Any]
     return governance.proposal(proposal_id).as_json()
 
 
-@router.post("/governance/proposals/{proposal_id}/approve", summary="Approve a proposal")
+@router.post(
+    "/governance/proposals/{proposal_id}/approve",
+    summary="Approve a proposal",
+    response_model=ProposalOut,
+)
 def approve(proposal_id: ProposalId, node: NodeDep, _: Operator) -> dict[str, Any]:
     node.governance.approve(node.operator, proposal_id)
     return node.governance.proposal(proposal_id).as_json()
 
 
-@router.post("/governance/proposals/{proposal_id}/execute", summary="Execute a proposal")
+@router.post(
+    "/governance/proposals/{proposal_id}/execute",
+    summary="Execute a proposal",
+    response_model=ProposalOut,
+)
 def execute(proposal_id: ProposalId, node: NodeDep, _: Operator) -> dict[str, Any]:
     node.governance.execute(node.operator, proposal_id)
     return node.governance.proposal(proposal_id).as_json()
