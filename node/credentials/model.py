@@ -33,6 +33,15 @@ OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 OB_CONTEXTS = [VC_V2_CONTEXT, OB_CONTEXT]
 CLR_CONTEXTS = [VC_V2_CONTEXT, CLR_CONTEXT, OB_CONTEXT]
+#: Defines the `termsOfUse` type the registry's pointer uses (`IssuanceCertificate`, EBSI's name
+#: for "the trusted-issuers-registry entry this credential was issued under"). Neither the VC 2.0
+#: nor the OB 3.0 context defines a terms-of-use type, and safe-mode JSON-LD refuses undefined
+#: terms, so credentials that carry the pointer add this inline context (no URL to fetch).
+TERMS_OF_USE_CONTEXT = {"IssuanceCertificate": "https://lernode.dev/ns#IssuanceCertificate"}
+
+
+def _contexts(base: Sequence[str], terms_of_use: Sequence[Mapping[str, Any]]) -> list[Any]:
+    return [*base, TERMS_OF_USE_CONTEXT] if terms_of_use else list(base)
 
 
 def new_urn_uuid() -> str:
@@ -193,7 +202,7 @@ def build_open_badge(
     )
     return _compact(
         {
-            "@context": list(OB_CONTEXTS),
+            "@context": _contexts(OB_CONTEXTS, terms_of_use),
             "id": credential_id or new_urn_uuid(),
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": data.name or data.achievement.name,
@@ -248,7 +257,7 @@ def build_clr(
     )
     return _compact(
         {
-            "@context": list(CLR_CONTEXTS),
+            "@context": _contexts(CLR_CONTEXTS, terms_of_use),
             "id": credential_id or new_urn_uuid(),
             "type": ["VerifiableCredential", "ClrCredential"],
             "name": name,

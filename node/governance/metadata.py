@@ -163,7 +163,7 @@ def normalize_alias(alias: str) -> str:
         raise InvalidInput(f"not a DID: {value[:120]!r}", code="invalid_alias")
     if value.startswith("did:web:"):
         host, sep, path = value[len("did:web:") :].partition(":")
-        value = f"did:web:{host.lower()}{sep}{path}"
+        value = f"did:web:{_normalize_host(host)}{sep}{path}"
     if value.startswith("did:ethr:"):
         raise InvalidInput(
             "a did:ethr is the issuer's own identity, not an alias", code="invalid_alias"
@@ -171,6 +171,16 @@ def normalize_alias(alias: str) -> str:
     if len(value.encode("utf-8")) > MAX_ALIAS_BYTES:
         raise InvalidInput(f"an alias may be at most {MAX_ALIAS_BYTES} bytes", code="invalid_alias")
     return value
+
+
+def _normalize_host(host: str) -> str:
+    """A did:web host in RFC 3986 normal form: letters lowercase, percent-escapes (the port's
+    `%3A`) uppercase."""
+    return re.sub(
+        r"%[0-9A-Fa-f]{2}|[^%]+",
+        lambda m: m.group(0).upper() if m.group(0).startswith("%") else m.group(0).lower(),
+        host,
+    )
 
 
 def normalize_aliases(aliases: list[str] | tuple[str, ...]) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -355,9 +354,7 @@ def test_the_tir_attribute_is_the_consortium_decision_scoped_to_credential_types
 
 
 def test_the_tir_lists_issuers_in_pages_and_answers_404_for_strangers(story: Story) -> None:
-    page = story.a.api.get(
-        "/trusted-issuers-registry/v5/issuers", params={"page[size]": 1}
-    ).json()
+    page = story.a.api.get("/trusted-issuers-registry/v5/issuers", params={"page[size]": 1}).json()
     assert page["total"] == 2 and page["pageSize"] == 1 and len(page["items"]) == 1
     assert page["links"]["next"].endswith("page[after]=2&page[size]=1")
     issuer = story.a.api.get(f"/trusted-issuers-registry/v5/issuers/{ALIAS}").json()
@@ -402,9 +399,7 @@ def authorization(story: Story, entity: str, resource: str, moment: int) -> dict
     response = story.b.api.post("/authorization", json=query)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
-    jsonschema.validate(
-        answer, AUTHORIZATION_RESPONSE, format_checker=jsonschema.FormatChecker()
-    )
+    jsonschema.validate(answer, AUTHORIZATION_RESPONSE, format_checker=jsonschema.FormatChecker())
     return answer
 
 
@@ -463,11 +458,13 @@ def test_trqp_evidence_names_the_grant_and_the_contract_call_that_decides(story:
     assert decision["grant"]["index"] == 0
     assert decision["grant"]["grantedBy"]["proposalId"] == story.proposal["id"]
     assert decision["status"]["status"] == "active"
-    assert decision["contractCall"]["args"] == [story.issuer, "0x" + credential_type_id(OB).hex(), moment]
+    type_id = "0x" + credential_type_id(OB).hex()
+    assert decision["contractCall"]["args"] == [story.issuer, type_id, moment]
     assert evidence["aliasBinding"]["alias"] == ALIAS
     # The indexed block is a block of this chain, with this hash.
     block = story.chain.block(evidence["indexedBlock"]["number"])
-    assert block is not None and "0x" + bytes(block["hash"]).hex() == evidence["indexedBlock"]["hash"]
+    assert block is not None
+    assert "0x" + bytes(block["hash"]).hex() == evidence["indexedBlock"]["hash"]
 
 
 @pytest.mark.parametrize(
