@@ -178,20 +178,11 @@ class Federation:
             }
             for did in entry.dids:
                 registry[did] = {k: v for k, v in item.items() if v is not None}
-        updated = self.registry.last_change_time()
+        times = self.registry.change_times() or (int(self._clock()),) * 2
         return {
-            "meta": {
-                "created": _iso(self.registry_created()),
-                "updated": _iso(updated) if updated else None,
-            },
+            "meta": {"created": _iso(times[0]), "updated": _iso(times[1])},
             "registry": registry,
         }
-
-    def registry_created(self) -> int:
-        entries = self.registry.entries()
-        if not entries or not entries[0].history.events:
-            return int(self._clock())
-        return entries[0].history.events[0].block_time
 
 
 def _iso(seconds: int) -> str:

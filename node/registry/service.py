@@ -15,25 +15,29 @@ them on any RPC endpoint (docs/design.md, "Registry").
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from eth_hash.auto import keccak
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from node.chain.contracts.types import IssuerStatus, credential_type_id, credential_type_name
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import LernodeError, NotFound
 from node.governance.metadata import IssuerMetadata
+from node.registry.evidence import (
+    Evidence,
+    IndexedBlock,
+    alias_json,
+    grant_json,
+    ref_json,
+    status_json,
+)
 from node.registry.history import (
-    OPEN,
     Decision,
     EventRef,
-    GrantEntry,
     IssuerHistory,
-    StatusEntry,
     member_at,
     replay_issuer,
 )
@@ -83,12 +87,6 @@ class Subject:
 
 
 @dataclass(frozen=True)
-class IndexedBlock:
-    number: int
-    hash: str
-
-
-@dataclass(frozen=True)
 class RegistryEntry:
     """What the registry says about one issuer now."""
 
@@ -105,29 +103,6 @@ class RegistryEntry:
     @property
     def credential_types(self) -> list[str]:
         return [type_label(grant.credential_type) for grant in self.history.open_grants()]
-
-
-@dataclass
-class Evidence:
-    """The chain facts behind an answer (JSON-ready via `as_json`)."""
-
-    chain_id: int
-    contract: str
-    did_registry: str
-    block: IndexedBlock
-    issuer: str | None = None
-    parts: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "type": "LernodeRegistryEvidence",
-            "chainId": self.chain_id,
-            "contract": self.contract,
-            "didRegistry": self.did_registry,
-            "indexedBlock": {"number": self.block.number, "hash": self.block.hash},
-            **({"issuer": self.issuer} if self.issuer else {}),
-            **self.parts,
-        }
 
 
 class ConsortiumRegistry:
@@ -147,6 +122,10 @@ class ConsortiumRegistry:
         self.contract = issuer_registry.lower()
         self.did_registry = did_registry.lower()
         self._now = now
+        #: The issuer list for one indexed block: lists are read far more often than the
+        #: consortium decides, so they are rebuilt only when the index moved.
+        self._entries: tuple[tuple[int, str], list[RegistryEntry]] | None = None
+        self._lock = threading.Lock()
 
     # -- identity of the authority ----------------------------------------------------------------
 
@@ -239,6 +218,18 @@ class ConsortiumRegistry:
     def entries(self) -> list[RegistryEntry]:
         """Every issuer the consortium ever accredited, in order of first accreditation."""
         with self.db.session() as session:
+            cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
+        key = (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
+        with self._lock:
+            if self._entries is not None and self._entries[0] == key:
+                return list(self._entries[1])
+        result = self._read_entries()
+        with self._lock:
+            self._entries = (key, result)
+        return list(result)
+
+    def _read_entries(self) -> list[RegistryEntry]:
+        with self.db.session() as session:
             addresses = session.exec(
                 select(GovernanceEvent.subject)
                 .where(
@@ -256,14 +247,16 @@ class ConsortiumRegistry:
     def listed_entries(self) -> list[RegistryEntry]:
         return [entry for entry in self.entries() if entry.listed]
 
-    def last_change_time(self) -> int | None:
+    def change_times(self) -> tuple[int, int] | None:
+        """Block times of the first and the latest governance event, if any."""
         with self.db.session() as session:
-            times = session.exec(
-                select(GovernanceEvent.block_time)
-                .where(GovernanceEvent.contract == self.contract)
-                .order_by(col(GovernanceEvent.block_number).desc())
-            ).first()
-        return int(times) if times is not None else None
+            found = session.exec(
+                select(
+                    func.min(GovernanceEvent.block_time), func.max(GovernanceEvent.block_time)
+                ).where(GovernanceEvent.contract == self.contract)
+            ).one()
+        first, last = found
+        return None if first is None else (int(first), int(last))
 
     # -- questions ---------------------------------------------------------------------------------
 
@@ -357,52 +350,3 @@ def resolve_type(value: str) -> str:
 def type_label(type_id: str) -> str:
     """The type's name when the node knows it, else its 0x id."""
     return credential_type_name(bytes.fromhex(type_id[2:])) or type_id
-
-
-def ref_json(ref: EventRef) -> dict[str, Any]:
-    return {
-        "event": ref.kind,
-        "proposalId": ref.proposal_id,
-        "blockNumber": ref.block_number,
-        "blockHash": ref.block_hash,
-        "blockTime": ref.block_time,
-        "transactionHash": ref.transaction_hash,
-        "logIndex": ref.log_index,
-    }
-
-
-def grant_json(grant: GrantEntry) -> dict[str, Any]:
-    return {
-        "index": grant.index,
-        "credentialType": grant.credential_type,
-        "grantedAt": grant.granted_at,
-        "grantedUntil": grant.granted_until if grant.granted_until != OPEN else None,
-        "validFrom": grant.valid_from,
-        "validUntil": grant.valid_until,
-        "grantedBy": ref_json(grant.granted_by),
-    }
-
-
-def status_json(entry: StatusEntry) -> dict[str, Any]:
-    return {
-        "index": entry.index,
-        "status": entry.status.name.lower(),
-        "at": entry.at,
-        "changedBy": ref_json(entry.changed_by),
-    }
-
-
-def alias_json(binding: IssuerAlias) -> dict[str, Any]:
-    return {
-        "alias": binding.alias,
-        "aliasHash": binding.alias_hash,
-        "blockNumber": binding.block_number,
-        "blockHash": binding.block_hash,
-        "transactionHash": binding.tx_hash,
-        "logIndex": binding.log_index,
-    }
-
-
-def aliases_json(text: str) -> list[str]:
-    value = json.loads(text)
-    return [str(item) for item in value] if isinstance(value, list) else []

@@ -27,13 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.errors import LernodeError, NotFound
-from node.registry.service import (
-    ConsortiumRegistry,
-    grant_json,
-    ref_json,
-    status_json,
-    type_label,
-)
+from node.registry.evidence import grant_json, ref_json, status_json
+from node.registry.service import ConsortiumRegistry, type_label
 
 ISSUE_ACTION = "issue"
 GOVERN_ACTION = "govern"

@@ -40,6 +40,7 @@ from node.credentials.multikey import multikey_verification_method
 from node.credentials.proofs import sign
 from node.did.identifier import format_ethr_did
 from node.governance.metadata import IssuerMetadata
+from node.registry.foreign import FetchPolicy, GuardedFetch, RegistryUnavailable
 from node.wiring.bootstrap import ensure_registry_key
 from node.wiring.runtime import Node
 
@@ -122,6 +123,25 @@ def observe(registry: Registry, stage: str) -> None:
     }
     if stage == "accredited":
         registry.seen[stage]["check_ethr"] = check(registry.did_ethr)
+
+
+def guarded_fetches(base: str, ca: Path) -> dict[str, Any]:
+    """The registry client's guarded fetch against a real TLS server: trusted CA, then not."""
+    import ssl
+
+    def lookup(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    url = f"{base}/.well-known/openid-federation"
+    policy = FetchPolicy(allow_private=True)
+    trusted = GuardedFetch(policy, lookup=lookup, verify=ssl.create_default_context(cafile=ca))
+    status, media_type, _ = trusted(url)
+    try:
+        GuardedFetch(policy, lookup=lookup)(url)
+        untrusted = "fetched"
+    except RegistryUnavailable as error:
+        untrusted = error.code
+    return {"status": status, "media_type": media_type, "untrusted": untrusted}
 
 
 def did_web_credential(
@@ -208,6 +228,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
             )
             with serve(app, sock, tls):
                 observe(state, "accredited")
+                state.seen["guarded"] = guarded_fetches(base, tls.ca)
                 removal = governance.propose_issuer_action(
                     node.operator, ProposalAction.REMOVE_ISSUER, issuer.address
                 )
@@ -293,3 +314,12 @@ def test_after_removal_the_fetch_endpoint_no_longer_vouches_for_the_issuer(
     report = registry.seen["removed"]["check_web"]
     assert report["checks"]["entity_configuration"]["ok"] is True
     assert report["checks"]["statement"] == {"ok": False, "detail": "HTTP 404"}
+
+
+def test_the_guarded_fetch_connects_to_the_checked_address_and_verifies_tls_for_the_host(
+    registry: Registry,
+) -> None:
+    guarded = registry.seen["guarded"]
+    assert guarded["status"] == 200
+    assert guarded["media_type"] == "application/entity-statement+jwt"
+    assert guarded["untrusted"] == "registry_unavailable"  # a certificate nobody vouches for

@@ -138,7 +138,7 @@ class LegacyEntry(BaseModel):
 
 class LegacyMeta(BaseModel):
     created: str
-    updated: str | None
+    updated: str
 
 
 class LegacyRegistry(BaseModel):
