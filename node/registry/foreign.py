@@ -96,6 +96,8 @@ class GuardedFetch:
         parts = urlsplit(url)
         host, scheme = parts.hostname or "", parts.scheme
         origin = f"{scheme}://{parts.netloc}".lower()
+        if parts.username or parts.password:
+            raise RegistryUnavailable(f"{url[:200]}: credentials in registry URLs are refused")
         if scheme != "https" and not (scheme == "http" and origin in self.policy.http_origins):
             raise RegistryUnavailable(f"{url[:200]}: registries are fetched over HTTPS only")
         port = parts.port or (443 if scheme == "https" else 80)
@@ -118,7 +120,10 @@ class GuardedFetch:
                 client.stream(
                     "GET",
                     target,
-                    headers={"Host": parts.netloc, "Accept-Encoding": "identity"},
+                    headers={
+                        "Host": parts.netloc.rsplit("@", 1)[-1],
+                        "Accept-Encoding": "identity",
+                    },
                     extensions={"sni_hostname": host},
                 ) as response,
             ):

@@ -276,7 +276,10 @@ class ConsortiumRegistry:
 
     def membership(self, did: str, moment: int) -> tuple[bool, EventRef | None]:
         """Was the did:ethr `did` a consortium member at `moment`?"""
-        parsed = parse_ethr_did(did)
+        try:
+            parsed = parse_ethr_did(did)
+        except LernodeError:
+            raise UnknownSubject(f"members are did:ethr DIDs; {did[:120]!r} is not one") from None
         if parsed.chain_id != self.chain_id:
             raise UnknownSubject(f"{did[:120]} is not a DID of chain {self.chain_id}")
         with self.db.session() as session:
