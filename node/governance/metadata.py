@@ -6,8 +6,8 @@ institution's `did:web`). The contract publishes the document in `ProposalCreate
 its keccak256 and binds the aliases on execution, so what every member node's registry says about
 an issuer was decided M-of-N, byte for byte. This module owns the document's shape:
 
-- `IssuerMetadata.to_chain()` is the exact string proposed (compact JSON, sorted keys, absent
-  fields omitted), so the same profile always has the same hash on every node;
+- `IssuerMetadata.to_chain()` is the exact string proposed (JCS, RFC 8785; absent fields
+  omitted), so the same profile always has the same hash on every node;
 - `IssuerMetadata.from_chain()` reads a published document back, tolerating anything (it is
   input from whichever member proposed it): unknown keys are ignored, a malformed document is
   None, and the registry then serves the issuer without a profile rather than failing;
@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from node.credentials import jcs
 from node.errors import InvalidInput
 
 #: The contract's `MAX_METADATA_LENGTH` (bytes of the UTF-8 JSON document).
@@ -110,9 +111,9 @@ class IssuerMetadata(BaseModel):
     # -- the chain form ------------------------------------------------------------------------
 
     def to_chain(self) -> str:
-        """The exact document proposed: compact JSON, sorted keys, absent fields omitted."""
+        """The exact document proposed: JCS (RFC 8785), absent fields omitted."""
         document = {"type": METADATA_TYPE, **self.model_dump(exclude_none=True)}
-        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = jcs.canonicalize(document).decode("utf-8")
         if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
             raise InvalidInput(
                 f"issuer metadata is {len(text.encode())} bytes; the contract accepts at most "

@@ -135,8 +135,7 @@ class OnboardingService:
         credential_types: list[str],
         aliases: Sequence[str] = (),
     ) -> int:
-        """Propose the institution's accreditation (the operator's approval is implied), with
-        its public profile as the metadata the consortium votes on."""
+        """Propose the institution's accreditation (the operator's approval is implied)."""
         return governance.propose_accreditation(
             operator,
             institution.address,
@@ -167,7 +166,8 @@ class OnboardingService:
     @staticmethod
     def profile_metadata(institution: Institution) -> IssuerMetadata:
         """The institution's public profile as proposed for the vote (published on chain with
-        the proposal; the registry serves it once the accreditation executes)."""
+        the proposal; the registry serves it once the accreditation executes). Institution
+        names and URLs are public facts, never personal data."""
         homepage = institution.profile_url
         return IssuerMetadata(
             organization_name=institution.name[:200],
@@ -188,8 +188,7 @@ class OnboardingService:
             ).first()
 
     def _set_attribute(self, account: LocalAccount, attribute: Attribute) -> None:
-        registry = self.contracts.did_registry
-        call = registry.functions.setAttribute(
+        call = self.contracts.did_registry.set_attribute(
             account.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
         )
         self._sender_for(account).transact(call)

@@ -18,8 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
-from web3.contract import Contract
 
+from node.chain.contracts.credential_registry import CredentialRegistry
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
@@ -49,7 +49,7 @@ class StatusService:
     def __init__(
         self,
         db: Database,
-        credential_registry: Contract,
+        credential_registry: CredentialRegistry,
         signing_key: Callable[[Institution], Ed25519Key],
         wake_writer: Callable[[], None],
         list_url: Callable[[Institution, int, str], str],
@@ -196,17 +196,13 @@ class StatusService:
     def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
         """The list's bitmap as of the latest block, read once per block (a verifier under load
         asks for the same list many times a second; a block number is far cheaper than 16 KB)."""
-        block = self.registry.w3.eth.block_number
+        block = self.registry.contract.w3.eth.block_number
         key = (issuer.lower(), number, purpose.value)
         with self._cache_lock:
             cached = self._words.get(key)
         if cached is not None and cached[0] == block:
             return cached[1]
-        code = ChainPurpose[purpose.name].value
-        raw = self.registry.functions.statusWords(
-            self.registry.w3.to_checksum_address(issuer), number, code, 0, WORDS_PER_LIST
-        ).call(block_identifier=block)
-        words = tuple(int(w) for w in raw)
+        words = self.registry.status_words(issuer, number, ChainPurpose[purpose.name], block)
         with self._cache_lock:
             self._words[key] = (block, words)
         return words

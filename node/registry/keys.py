@@ -86,7 +86,7 @@ def ensure_key_bound(
     if key_bound(chain, contracts, operator.address, key.public_bytes):
         return False
     attribute = publish_ed25519_key(key.public_bytes)
-    call = contracts.did_registry.functions.setAttribute(
+    call = contracts.did_registry.set_attribute(
         operator.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
     )
     sender_for(operator).transact(call)

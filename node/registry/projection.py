@@ -18,8 +18,8 @@ from hexbytes import HexBytes
 from sqlmodel import Session, col, delete
 
 from node.chain.artifacts import load_artifact
+from node.chain.contracts.issuer_registry import GOVERNANCE_EVENTS
 from node.chain.contracts.types import ProposalAction
-from node.governance.contract import GOVERNANCE_EVENTS, bound_alias, created_metadata
 from node.indexing.indexer import DecodedLog, Subscription
 from node.store.models import (
     AccreditationDocument,
@@ -76,7 +76,8 @@ def _proposal_created(session: Session, event: DecodedLog) -> None:
     args = event.args
     if int(args["action"]) != ProposalAction.ACCREDIT_ISSUER:
         return
-    metadata, aliases = created_metadata(args)
+    metadata = str(args.get("metadata") or "")
+    aliases = [str(alias) for alias in args.get("aliases") or ()]
     session.add(
         AccreditationDocument(
             contract=event.contract,
@@ -117,7 +118,7 @@ def _issuer_or_member(session: Session, event: DecodedLog) -> None:
 
 
 def _alias_bound(session: Session, event: DecodedLog) -> None:
-    alias = bound_alias(event.args)
+    alias = str(event.args["did"])
     session.add(
         IssuerAlias(
             contract=event.contract,

@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from web3.logs import DISCARD
 
-from node.chain.artifacts import load_artifact
-from node.chain.bindings import Deployment
+from node.chain.bindings import Contracts, Deployment
 from node.chain.contracts.types import credential_type_id
 from node.chain.sender import TransactionSender
 from node.did.identifier import format_ethr_did
-from node.governance.contract import propose_accreditation_call
 from node.governance.metadata import IssuerMetadata
 from node.indexing.indexer import Indexer
 from node.registry.projection import issuer_registry_subscription
@@ -56,17 +53,13 @@ def test_a_reorg_that_drops_an_accreditation_is_rolled_back_in_the_registry(
     issuer = clean_chain.accounts[7].address
     did = format_ethr_did(clean_chain.chain_id, issuer)
     alias = "did:web:reorged.example"
-    contract = client.w3.eth.contract(
-        address=deployment.issuer_registry,
-        abi=list(load_artifact("IssuerRegistry").abi),
-    )
+    faces = Contracts(client, deployment).issuer_registry
     sender = TransactionSender(client, clean_chain.accounts[0])
     indexer.poll_once()
     snapshot = clean_chain.rpc("evm_snapshot")
 
     receipt = sender.transact(
-        propose_accreditation_call(
-            contract,
+        faces.propose_accreditation(
             issuer,
             [credential_type_id("OpenBadgeCredential")],
             0,
@@ -75,12 +68,7 @@ def test_a_reorg_that_drops_an_accreditation_is_rolled_back_in_the_registry(
             [alias],
         )
     )
-    proposal = int(
-        contract.events.ProposalCreated().process_receipt(receipt.raw, errors=DISCARD)[0]["args"][
-            "id"
-        ]
-    )
-    sender.transact(contract.functions.execute(proposal))
+    sender.transact(faces.execute(faces.created_proposal_id(receipt.raw)))
     indexer.poll_once()
     assert registry.entry(alias).listed
     assert registry.entry(did).metadata is not None

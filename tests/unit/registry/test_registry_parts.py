@@ -58,7 +58,13 @@ def test_the_same_profile_is_always_the_same_bytes_and_hash_on_chain() -> None:
         "[1, 2]",
         json.dumps({"organization_name": "No type"}),
         json.dumps({"type": "LernodeIssuerMetadata/1", "organization_name": ""}),
-        json.dumps({"type": "LernodeIssuerMetadata/1", "organization_name": "X", "homepage_uri": "javascript:alert(1)"}),
+        json.dumps(
+            {
+                "type": "LernodeIssuerMetadata/1",
+                "organization_name": "X",
+                "homepage_uri": "javascript:alert(1)",
+            }
+        ),
     ],
 )
 def test_a_published_document_that_is_not_a_valid_profile_describes_none(text: str) -> None:
