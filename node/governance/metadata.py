@@ -36,7 +36,7 @@ MAX_ALIAS_BYTES = 256
 #: Marks the document as ours (a later version can change the shape without ambiguity).
 METADATA_TYPE = "LernodeIssuerMetadata/1"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HTTPS_URL = re.compile(r"^https://[^\s/?#]+(?:[/?#]\S*)?$", re.ASCII)
 _DATA_IMAGE = re.compile(
     r"^data:image/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$", re.ASCII
@@ -107,6 +107,17 @@ class IssuerMetadata(BaseModel):
         if not _ROR_ID.match(bare):
             raise ValueError("must be a ROR id such as 042nb2s44")
         return bare
+
+    @classmethod
+    def from_profile(cls, name: str, homepage: str | None) -> IssuerMetadata:
+        """A profile from what a node knows of its institution (a name and maybe a URL, as an
+        operator typed them): control characters dropped, the name cut to size, a homepage
+        that is not a plain https URL left out. Never fails."""
+        clean = _CONTROL.sub("", name).strip()[:200] or "Unnamed institution"
+        try:
+            return cls(organization_name=clean, homepage_uri=homepage)
+        except ValidationError:
+            return cls(organization_name=clean)
 
     # -- the chain form ------------------------------------------------------------------------
 

@@ -168,11 +168,7 @@ class OnboardingService:
         """The institution's public profile as proposed for the vote (published on chain with
         the proposal; the registry serves it once the accreditation executes). Institution
         names and URLs are public facts, never personal data."""
-        homepage = institution.profile_url
-        return IssuerMetadata(
-            organization_name=institution.name[:200],
-            homepage_uri=homepage if homepage and homepage.startswith("https://") else None,
-        )
+        return IssuerMetadata.from_profile(institution.name, institution.profile_url)
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:

@@ -90,6 +90,23 @@ def test_invalid_metadata_is_refused(fields: dict[str, str]) -> None:
         IssuerMetadata.model_validate(fields)
 
 
+@pytest.mark.parametrize(
+    ("name", "homepage", "expected"),
+    [
+        ("Tech College", "https://tech.example", ("Tech College", "https://tech.example")),
+        ("\x82\x13", None, ("Unnamed institution", None)),
+        ("  Tab\tCollege\n", "http://plain.example", ("TabCollege", None)),
+        ("X" * 600, "https://x.example/a b", ("X" * 200, None)),
+    ],
+)
+def test_a_nodes_own_institution_always_has_a_profile_to_propose(
+    name: str, homepage: str | None, expected: tuple[str, str | None]
+) -> None:
+    profile = IssuerMetadata.from_profile(name, homepage)
+    assert (profile.organization_name, profile.homepage_uri) == expected
+    assert profile.to_chain()
+
+
 def test_a_profile_larger_than_the_contract_accepts_is_refused_before_sending() -> None:
     big = IssuerMetadata(
         organization_name="X" * 200,
