@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     )
     registry_pointer: bool = Field(
         True,
-        description="Issued credentials carry a termsOfUse IssuanceCertificate pointing at the "
-        "registry entry (the consortium decision) that accredits their issuer.",
+        description="Issued credentials carry a termsOfUse entry (IssuanceCertificate) pointing "
+        "at the registry entry (the consortium decision) that accredits their issuer.",
     )
 
     @classmethod

@@ -33,15 +33,6 @@ OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 OB_CONTEXTS = [VC_V2_CONTEXT, OB_CONTEXT]
 CLR_CONTEXTS = [VC_V2_CONTEXT, CLR_CONTEXT, OB_CONTEXT]
-#: Defines the `termsOfUse` type the registry's pointer uses (`IssuanceCertificate`, EBSI's name
-#: for "the trusted-issuers-registry entry this credential was issued under"). Neither the VC 2.0
-#: nor the OB 3.0 context defines a terms-of-use type, and safe-mode JSON-LD refuses undefined
-#: terms, so credentials that carry the pointer add this inline context (no URL to fetch).
-TERMS_OF_USE_CONTEXT = {"IssuanceCertificate": "https://lernode.dev/ns#IssuanceCertificate"}
-
-
-def _contexts(base: Sequence[str], terms_of_use: Sequence[Mapping[str, Any]]) -> list[Any]:
-    return [*base, TERMS_OF_USE_CONTEXT] if terms_of_use else list(base)
 
 
 def new_urn_uuid() -> str:
@@ -183,8 +174,10 @@ def build_open_badge(
 ) -> dict[str, Any]:
     """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer`.
 
-    `terms_of_use`: VC `termsOfUse` entries, e.g. the registry's `IssuanceCertificate` pointer
-    to the consortium decision that accredits the issuer.
+    `terms_of_use`: VC `termsOfUse` entries, e.g. the registry's pointer to the consortium
+    decision that accredits the issuer. Neither the VC 2.0 nor the OB 3.0 context defines a
+    terms-of-use type, so an entry's `type` must be an absolute IRI (safe-mode JSON-LD refuses
+    undefined terms).
     """
     profile = issuer_profile(issuer)
     subject = _compact(
@@ -202,7 +195,7 @@ def build_open_badge(
     )
     return _compact(
         {
-            "@context": _contexts(OB_CONTEXTS, terms_of_use),
+            "@context": list(OB_CONTEXTS),
             "id": credential_id or new_urn_uuid(),
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
             "name": data.name or data.achievement.name,
@@ -257,7 +250,7 @@ def build_clr(
     )
     return _compact(
         {
-            "@context": _contexts(CLR_CONTEXTS, terms_of_use),
+            "@context": list(CLR_CONTEXTS),
             "id": credential_id or new_urn_uuid(),
             "type": ["VerifiableCredential", "ClrCredential"],
             "name": name,

@@ -44,6 +44,10 @@ SCHEMAS = {
 }
 
 
+#: `termsOfUse.type` of the pointer (EBSI names it IssuanceCertificate; ours is an IRI).
+ISSUANCE_CERTIFICATE = "https://lernode.dev/ns#IssuanceCertificate"
+
+
 class AttributeNotFound(NotFound):
     code = "attribute_not_found"
 
@@ -79,7 +83,11 @@ class TrustedIssuersRegistry:
 
     def issuance_certificate(self, did: str) -> dict[str, str] | None:
         """A credential's `termsOfUse` entry pointing at the decision that accredits `did` now
-        (EBSI's `IssuanceCertificate` pattern), or None when none is in force."""
+        (EBSI's `IssuanceCertificate` pattern), or None when none is in force.
+
+        The type is an absolute IRI: no context the credential carries defines a terms-of-use
+        type, and an extra (inline) context would cost every verifier a context to process.
+        """
         try:
             entry = self.registry.entry(did)
         except UnknownSubject:
@@ -88,7 +96,7 @@ class TrustedIssuersRegistry:
             return None
         proposal = entry.history.accreditation_proposal
         url = self.attribute_url(did, attribute_id(proposal))
-        return {"id": url, "type": "IssuanceCertificate"}
+        return {"id": url, "type": ISSUANCE_CERTIFICATE}
 
     # -- documents ------------------------------------------------------------------------------
 

@@ -170,9 +170,7 @@ class IssuerRegistry:
         )
         return list(dict.fromkeys(str(log["args"]["issuer"]) for log in logs))
 
-    def published_metadata(
-        self, from_block: int, proposal_id: int | None = None
-    ) -> dict[int, str]:
+    def published_metadata(self, from_block: int, proposal_id: int | None = None) -> dict[int, str]:
         """proposal id -> the metadata document its `ProposalCreated` published, for the
         accreditation proposals since `from_block` (one `eth_getLogs`)."""
         filters: dict[str, Any] = {"action": int(ProposalAction.ACCREDIT_ISSUER)}

@@ -65,7 +65,7 @@ def test_an_issued_credential_points_at_the_decision_that_accredits_its_issuer(
     bundle = home.issue()
     credential = bundle["credential"]
     [pointer] = credential["termsOfUse"]
-    assert pointer["type"] == "IssuanceCertificate"
+    assert pointer["type"] == "https://lernode.dev/ns#IssuanceCertificate"
     base = home.settings.base_url
     prefix = f"{base}/trusted-issuers-registry/v5/issuers/{home.institution.did}/attributes/"
     assert pointer["id"].startswith(prefix)
