@@ -136,6 +136,39 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
+    registry_name: str = Field(
+        "lernode consortium",
+        description="Name of the consortium registry in this node's OpenID Federation entity "
+        "configuration (organization_name).",
+    )
+    registry_statement_ttl: int = Field(
+        3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Seconds a signed registry statement stays valid: the longest a client that "
+        "caches statements may see an issuer the consortium removed.",
+    )
+    trusted_registries: list[str] = Field(
+        [],
+        max_length=20,
+        description="OpenID Federation entity configuration URLs (JSON list) of other registries "
+        "the verifier consults for registered_issuer, e.g. DCC's member registry.",
+    )
+    trusted_registries_allow_private: bool = Field(
+        False,
+        description="Let the verifier fetch TRUSTED_REGISTRIES from loopback, private and "
+        "link-local addresses (tests, closed networks only).",
+    )
+    trusted_registries_http_origins: list[str] = Field(
+        [],
+        description="Origins (http://host:port, JSON list) of TRUSTED_REGISTRIES that may be "
+        "fetched over plain HTTP (tests, local development only). Everything else is HTTPS only.",
+    )
+    registry_pointer: bool = Field(
+        True,
+        description="Issued credentials carry a termsOfUse entry (IssuanceCertificate) pointing "
+        "at the registry entry (the consortium decision) that accredits their issuer.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -18,7 +18,9 @@ from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
+    ebsi_tir,
     exchanges,
+    federation,
     governance,
     health,
     institutions,
@@ -26,6 +28,7 @@ from node.api.routes import (
     oid4vci,
     resolver,
     status_lists,
+    trqp,
     verify,
 )
 
@@ -62,4 +65,7 @@ def create_app(node: Node) -> FastAPI:
     # Wallet delivery: the institution's offers API, the learner's page, the wallet protocols.
     for router in (offers.router, offers.public, exchanges.router, oid4vci.router):
         app.include_router(router)
+    # The consortium registry in the ecosystem's trust-registry protocols (public, metered).
+    for module in (federation, trqp, ebsi_tir):
+        app.include_router(module.router, dependencies=[Depends(rate_limited("registry"))])
     return app

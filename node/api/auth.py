@@ -70,6 +70,17 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "POST /oid4vci/token",
         "POST /oid4vci/nonce",
         "POST /oid4vci/credential",
+        # The consortium registry in trust-registry protocols: public by design, read-only.
+        "GET /.well-known/openid-federation",
+        "GET /federation/fetch",
+        "GET /federation/list",
+        "GET /federation/registry.json",
+        "POST /authorization",
+        "POST /recognition",
+        "GET /trusted-issuers-registry/v5/issuers",
+        "GET /trusted-issuers-registry/v5/issuers/{did}",
+        "GET /trusted-issuers-registry/v5/issuers/{did}/attributes",
+        "GET /trusted-issuers-registry/v5/issuers/{did}/attributes/{attribute_id}",
     }
 )
 

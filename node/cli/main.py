@@ -416,13 +416,43 @@ def govern_propose(
         list[str] | None, typer.Option("--type", help="Credential type (repeatable)")
     ] = None,
     threshold: Annotated[int | None, typer.Option(help="New threshold")] = None,
+    name: Annotated[str | None, typer.Option(help="Issuer's display name")] = None,
+    legal_name: Annotated[str | None, typer.Option(help="Issuer's legal name")] = None,
+    homepage: Annotated[str | None, typer.Option(help="Issuer's homepage (https://)")] = None,
+    logo: Annotated[str | None, typer.Option(help="Logo: https:// URL or data: URI")] = None,
+    location: Annotated[str | None, typer.Option(help="e.g. 'Boston, MA, USA'")] = None,
+    ctid: Annotated[str | None, typer.Option(help="Credential Engine CTID (ce-<uuid>)")] = None,
+    ror: Annotated[str | None, typer.Option(help="ROR id of the institution")] = None,
+    aliases: Annotated[
+        list[str] | None, typer.Option("--alias", help="DID to bind, e.g. did:web:... (repeat)")
+    ] = None,
     node_url: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
-    """Propose a change (counts as this operator's approval)."""
+    """Propose a change (counts as this operator's approval).
+
+    For accredit_issuer, the issuer's metadata (--name and the other profile options) and its
+    DID aliases are published on chain with the proposal: the consortium votes on them too.
+    """
     body: dict[str, Any] = {"action": action, "target": target, "new_threshold": threshold}
     if types:
         body["credential_types"] = types
+    profile = {
+        "organization_name": name,
+        "legal_name": legal_name,
+        "homepage_uri": homepage,
+        "logo_uri": logo,
+        "location": location,
+        "ctid": ctid,
+        "rorid": ror,
+    }
+    if any(value is not None for value in profile.values()):
+        from node.governance.metadata import IssuerMetadata
+
+        metadata = _validated(IssuerMetadata, profile, "issuer metadata")
+        body["metadata"] = metadata.model_dump(exclude_none=True)
+    if aliases:
+        body["aliases"] = aliases
     p = _client(node_url, api_key).post("/v1/governance/proposals", json=body)
     console.print(
         f"proposal #{p['id']} {p['action']}: {p['state']} "

@@ -12,7 +12,9 @@ What counts as a failure:
 - an error response that is not `application/problem+json` with `type`, `title`, `status`
   (= the HTTP status), `detail`, `instance`, a snake_case `code` whose `type` URI ends in it,
   and a boolean `retryable`. The Universal Resolver route is the one documented exception: DID
-  resolution errors are DID resolution results (`didResolutionMetadata.error`), per its spec.
+  resolution errors are DID resolution results (`didResolutionMetadata.error`), per its spec;
+  so are the OpenID Federation endpoints: their errors are `{error, error_description}` JSON, as
+  OpenID Federation 1.0 requires.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ SENT: Counter[str] = Counter()
 #: "METHOD /template -> status" -> the first failing answer, for every operation that failed.
 FAILURES: dict[str, str] = {}
 RESOLVER_PREFIX = "/1.0/identifiers/"
+FEDERATION_PREFIX = "/federation/"
+#: OpenID Federation 1.0 error codes.
+FEDERATION_ERRORS = {"invalid_request", "not_found", "unsupported_parameter", "server_error"}
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +102,10 @@ def check_answer(case: Any, response: Any) -> None:
     content_type = content_type[0] if isinstance(content_type, list) else content_type
     if case.formatted_path.startswith(RESOLVER_PREFIX) and "problem" not in content_type:
         assert response.json()["didResolutionMetadata"]["error"], where
+        return
+    if case.formatted_path.startswith(FEDERATION_PREFIX) and "problem" not in content_type:
+        assert content_type.split(";")[0] == "application/json", where
+        assert response.json()["error"] in FEDERATION_ERRORS, where
         return
     assert content_type.split(";")[0] == PROBLEM_MEDIA_TYPE, where
     body = response.json()

@@ -7,7 +7,7 @@ Reads are public: who is accredited, and since when, is exactly what verifiers n
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,7 +17,7 @@ from node.api.auth import Principal, require_scope
 from node.api.deps import NodeDep
 from node.api.schemas.governance import Consortium, IssuerView, ProposalView
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES, ProposalAction
-from node.credentials import jcs
+from node.governance.metadata import IssuerMetadata
 from node.governance.service import Proposal
 
 router = APIRouter(prefix="/v1", tags=["consortium operator"])
@@ -45,15 +45,16 @@ class ProposalRequest(BaseModel):
     credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
     valid_from: int = Field(0, ge=0, le=MAX_UNIX_TIME, description="Unix time; 0 = no start")
     valid_until: int = Field(0, ge=0, le=MAX_UNIX_TIME, description="Unix time; 0 = no end")
-    metadata: dict[str, Any] | None = Field(
+    metadata: IssuerMetadata | None = Field(
         None,
-        description="Issuer metadata the consortium votes on (legal name, homepage, logo, "
-        "location, CTID, ROR id); published on chain as canonical JSON (at most 4096 bytes).",
+        description="accredit_issuer: the issuer's public profile, published on chain with the "
+        "proposal (its hash is stored) and served by the registry once executed",
     )
     aliases: list[str] = Field(
         default_factory=list,
         max_length=8,
-        description="Other DIDs of the issuer (e.g. its did:web) bound to its address on chain.",
+        description="accredit_issuer: DIDs (e.g. did:web:registrar.example.edu) to bind to the "
+        "issuer on execution",
     )
     new_threshold: int | None = Field(None, ge=1, lt=2**256)
 
@@ -64,6 +65,8 @@ class ProposalRequest(BaseModel):
                 raise ValueError("change_threshold needs new_threshold")
         elif self.target is None:
             raise ValueError(f"{self.action} needs a target address")
+        if self.action != "accredit_issuer" and (self.metadata is not None or self.aliases):
+            raise ValueError("metadata and aliases belong to accredit_issuer proposals only")
         return self
 
 
@@ -108,7 +111,7 @@ def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> ProposalView:
             body.credential_types,
             valid_from=body.valid_from,
             valid_until=body.valid_until,
-            metadata=jcs.canonicalize(body.metadata).decode() if body.metadata else "",
+            metadata=body.metadata,
             aliases=body.aliases,
         )
     elif action is ProposalAction.CHANGE_THRESHOLD:

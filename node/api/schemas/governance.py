@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from node.api.schemas.common import OpenModel
@@ -21,6 +23,10 @@ class ProposalView(OpenModel):
     valid_from: str | None
     valid_until: str | None
     metadata_hash: str
+    metadata_document: str = Field("", description='The exact published text ("" if none).')
+    metadata: dict[str, Any] | None = Field(
+        None, description="The published document as an issuer profile, if it is a valid one."
+    )
     aliases: list[str] = Field(
         default_factory=list, description="DIDs the accreditation binds to the issuer address."
     )
