@@ -27,6 +27,7 @@ from eth_abi.exceptions import DecodingError
 from web3.exceptions import Web3Exception
 
 from node.chain.client import ChainClient
+from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.engine import VerificationLimits, Verifier
 from node.verification.offchain import OffChainDids
@@ -125,7 +126,7 @@ def _read_json(path: Path) -> Any:
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES} bytes", code="file_too_large")
     try:
-        return json.loads(data)
+        return loads_bounded(data)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"{path} is not JSON: {error}", code="invalid_json") from None
 

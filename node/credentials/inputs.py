@@ -22,6 +22,10 @@ _IMAGE_URI = re.compile(r"^(https?://\S+|data:image/[A-Za-z0-9.+-]+(;[^,\s]*)?,\
 #: Largest embedded image accepted (a data: URI travels inside every copy of the credential).
 MAX_IMAGE_URI = 256_000
 
+#: The instants a credential can state (in UTC, to the second, as xsd:dateTime with 4-digit year).
+MIN_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
 
 def _absolute_uri(value: str | None) -> str | None:
     if value is not None and not _ABSOLUTE_URI.match(value):
@@ -262,6 +266,21 @@ class CredentialInput(_Input):
         if value is None or isinstance(value, datetime):
             return value
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        """Credentials state instants in UTC with a four-digit year: 0001-01-01T00:00:00+14:00
+        or 9999-12-31T23:59:59-14:00 have no such form."""
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not MIN_INSTANT <= utc <= MAX_INSTANT:
+            raise ValueError("must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        return value
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> Self:

@@ -196,10 +196,17 @@ def build_open_badge(
     *,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer` (one status entry gives
     the single `credentialStatus` object OB 3.0 requires; several, only for tests of older
-    credentials, an array)."""
+    credentials, an array).
+
+    `terms_of_use`: VC `termsOfUse` entries, e.g. the registry's pointer to the consortium
+    decision that accredits the issuer. Neither the VC 2.0 nor the OB 3.0 context defines a
+    terms-of-use type, so an entry's `type` must be an absolute IRI (safe-mode JSON-LD refuses
+    undefined terms).
+    """
     profile = issuer_profile(issuer)
     subject = _compact(
         {
@@ -227,6 +234,7 @@ def build_open_badge(
             "evidence": [_evidence(e) for e in data.evidence],
             "credentialSchema": credential_schema(OB_SCHEMA),
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )
 
@@ -264,6 +272,7 @@ def build_clr(
     valid_until: datetime | None = None,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An unsigned CLR 2.0 `ClrCredential` bundling already *signed* OpenBadgeCredentials."""
     if not credentials:
@@ -292,5 +301,6 @@ def build_clr(
             "credentialSubject": subject,
             "credentialSchema": credential_schema(CLR_SCHEMA),
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )

@@ -61,7 +61,12 @@ def xsd_datetime(moment: datetime) -> str:
     """UTC `YYYY-MM-DDTHH:MM:SSZ`, the form Data Integrity and VC 2.0 use for timestamps."""
     if moment.tzinfo is None:
         raise InvalidInput("timestamps must be timezone-aware", code="invalid_datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{moment} is out of range", code="invalid_datetime") from None
+    # isoformat, not strftime("%Y"): the year keeps four digits before 1000 (xsd:dateTime).
+    return utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _suite(name: Any) -> Cryptosuite:

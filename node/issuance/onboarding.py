@@ -8,7 +8,7 @@ the DID, and then asks the consortium for accreditation with a governance propos
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -19,7 +19,6 @@ from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
-from node.credentials import jcs
 from node.credentials.inputs import ImageInput
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
@@ -27,6 +26,7 @@ from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import InvalidInput, NotFound
+from node.governance.metadata import IssuerMetadata
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -147,13 +147,15 @@ class OnboardingService:
         operator: LocalAccount,
         institution: Institution,
         credential_types: list[str],
+        aliases: Sequence[str] = (),
     ) -> int:
         """Propose the institution's accreditation (the operator's approval is implied)."""
         return governance.propose_accreditation(
             operator,
             institution.address,
             credential_types,
-            metadata=self.public_metadata(institution),
+            metadata=self.profile_metadata(institution),
+            aliases=aliases,
         )
 
     def standing(
@@ -176,12 +178,11 @@ class OnboardingService:
         }
 
     @staticmethod
-    def public_metadata(institution: Institution) -> str:
-        """The institution's public profile as canonical JSON: what the consortium votes on
-        (the contract stores its keccak256 and publishes the text in its event). Institution
+    def profile_metadata(institution: Institution) -> IssuerMetadata:
+        """The institution's public profile as proposed for the vote (published on chain with
+        the proposal; the registry serves it once the accreditation executes). Institution
         names and URLs are public facts, never personal data."""
-        profile = {"id": institution.did, "name": institution.name, "url": institution.profile_url}
-        return jcs.canonicalize({k: v for k, v in profile.items() if v is not None}).decode()
+        return IssuerMetadata.from_profile(institution.name, institution.profile_url)
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:

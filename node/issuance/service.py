@@ -82,6 +82,7 @@ class IssuanceService:
         chain_info: ChainInfo,
         on_queued: Callable[[bool], None],
         list_capacity: int = MIN_LIST_LENGTH,
+        terms_of_use: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.base_url = base_url
@@ -91,6 +92,8 @@ class IssuanceService:
         if not 2 <= list_capacity <= MIN_LIST_LENGTH:
             raise ValueError(f"a status list holds 2 to {MIN_LIST_LENGTH} entries")
         self.list_capacity = list_capacity
+        #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
+        self._terms_of_use = terms_of_use
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -110,7 +113,8 @@ class IssuanceService:
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
         profile = self._profile(institution)
-        documents = [build_open_badge(item, profile) for item in inputs]
+        terms = self._terms(profile)
+        documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
         for position, document in enumerate(documents):
             _ensure_portable(document, position)  # before any status entry is spent on it
         slots = self._allocate(institution, len(inputs))
@@ -137,13 +141,15 @@ class IssuanceService:
         _ensure_portable(envelope, len(achievements))  # before any part is issued
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
+        profile = self._profile(institution)
         clr = build_clr(
             parts,
-            self._profile(institution),
+            profile,
             learner,
             name=name,
             description=description,
             credential_status=self._entries(institution, slot[0]),
+            terms_of_use=self._terms(profile),
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
 
@@ -216,6 +222,9 @@ class IssuanceService:
         return IssuerProfile(
             id=institution.did, name=institution.name, url=institution.profile_url, image=image
         )
+
+    def _terms(self, profile: IssuerProfile) -> list[dict[str, Any]]:
+        return self._terms_of_use(profile.id) if self._terms_of_use else []
 
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
         """The credential's one status entry: a 2-bit `message` entry (docs/design.md)."""

@@ -252,6 +252,8 @@ class StatusService:
         try:
             address, number_text, suffix = list_id.rsplit("-", 2)
             number = int(number_text)
+            if not 0 <= number < 2**63:  # what the database's BIGINT holds
+                raise ValueError(number_text)
             purpose = (
                 StatusPurpose.MESSAGE
                 if suffix == MESSAGE_LIST_SUFFIX

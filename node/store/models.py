@@ -316,8 +316,92 @@ class DidChange(SQLModel, table=True):
 
 
 # --------------------------------------------------------------------------------------------
-# Registry projection for verification (CredentialRegistry and IssuerRegistry events, written by
-# the indexer, read by `node.verification.readers.indexed`)
+# Consortium registry projection (IssuerRegistry events, written by the registry's subscription,
+# read by the registry protocols: OpenID Federation, TRQP, EBSI TIR, the DCC list)
+# --------------------------------------------------------------------------------------------
+
+
+class GovernanceEventKind(StrEnum):
+    """Which IssuerRegistry event a `GovernanceEvent` row records."""
+
+    ACCREDITED = "accredited"  # IssuerAccredited
+    SUSPENDED = "suspended"  # IssuerSuspended
+    REINSTATED = "reinstated"  # IssuerReinstated
+    REMOVED = "removed"  # IssuerRemoved
+    MEMBER_ADDED = "member_added"  # MemberAdded
+    MEMBER_REMOVED = "member_removed"  # MemberRemoved
+
+
+class GovernanceEvent(SQLModel, table=True):
+    """One executed decision about an issuer or a member: the registry's history is the replay
+    of a subject's rows in (block_number, log_index) order, by the contract's own rules.
+
+    `subject` is the issuer (or member) address; for `accredited`, `credential_types` is a JSON
+    list of 0x type ids and the validity window and metadata hash are those of the event.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("contract", "block_number", "log_index"),
+        Index("ix_governanceevent_subject", "contract", "subject", "block_number", "log_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    subject: str
+    kind: GovernanceEventKind
+    proposal_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credential_types: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    valid_from: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    valid_until: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    metadata_hash: str | None = None
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str
+
+
+class AccreditationDocument(SQLModel, table=True):
+    """What an accreditation proposal published in `ProposalCreated`: the issuer's metadata
+    document (exact text; its keccak256 is the proposal's metadata hash) and its aliases."""
+
+    __table_args__ = (UniqueConstraint("contract", "proposal_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    proposal_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    issuer: str = Field(index=True)
+    proposer: str
+    metadata_text: str = Field(sa_column=Column(Text, nullable=False))
+    metadata_hash: str
+    aliases: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    tx_hash: str
+
+
+class IssuerAlias(SQLModel, table=True):
+    """A DID the consortium bound to an issuer address (`AliasBound`); bindings never move."""
+
+    __table_args__ = (UniqueConstraint("contract", "alias"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    alias: str = Field(sa_column=Column(Text, nullable=False))
+    alias_hash: str
+    issuer: str = Field(index=True)
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str
+
+
+# --------------------------------------------------------------------------------------------
+# CredentialRegistry projection for verification (anchors and status words, written by the
+# indexer, read by `node.verification.readers.indexed`; the IssuerRegistry's events are the
+# registry projection's above)
 # --------------------------------------------------------------------------------------------
 
 
@@ -339,37 +423,6 @@ class AnchorEvent(SQLModel, table=True):
     log_index: int
     block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str
-
-
-class IssuerEventKind(StrEnum):
-    """Which IssuerRegistry event an `IssuerEvent` row records."""
-
-    ACCREDITED = "accredited"  # IssuerAccredited
-    SUSPENDED = "suspended"  # IssuerSuspended
-    REINSTATED = "reinstated"  # IssuerReinstated
-    REMOVED = "removed"  # IssuerRemoved
-
-
-class IssuerEvent(SQLModel, table=True):
-    """One change of an issuer's standing; an issuer's grants and status history are the replay
-    of its rows (the contract's own rules, with the block times as the change times)."""
-
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index"),
-        Index("ix_issuerevent_history", "contract", "issuer", "block_number", "log_index"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    contract: str
-    issuer: str
-    kind: IssuerEventKind
-    #: Accreditations: JSON list of 0x-hex credential type ids.
-    credential_types: str = Field(default="[]", sa_column=Column(Text, nullable=False))
-    valid_from: str = "0"  # uint64 as decimal text
-    valid_until: str = "0"  # uint64 as decimal text
-    block_number: int = Field(index=True)
-    log_index: int
-    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class StatusWordEvent(SQLModel, table=True):
@@ -395,22 +448,5 @@ class StatusWordEvent(SQLModel, table=True):
     purpose: int
     word_index: int
     word: str  # uint256 as 0x hex
-    block_number: int = Field(index=True)
-    log_index: int
-
-
-class IssuerAlias(SQLModel, table=True):
-    """One `AliasBound` event: the consortium bound DID `did` to `issuer`."""
-
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index"),
-        Index("ix_issueralias_hash", "contract", "alias_hash"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    contract: str
-    issuer: str
-    alias_hash: str
-    did: str = Field(sa_column=Column(Text, nullable=False))
     block_number: int = Field(index=True)
     log_index: int

@@ -41,6 +41,7 @@ from node.verification.checks.anchor import AnchorOutcome, check_anchor, wrong_c
 from node.verification.checks.format import check_document_format
 from node.verification.checks.issuer_key import KeyDocuments, KeyOutcome, check_issuer_key
 from node.verification.checks.proof import check_proof
+from node.verification.checks.registered_issuer import IssuerRegistries, check_registered_issuer
 from node.verification.checks.status import check_status
 from node.verification.checks.validity import check_validity
 from node.verification.readers.facts import ChainFacts, ChainSource
@@ -136,6 +137,7 @@ class Verifier:
         status_list_lookup: StatusListLookup | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         limits: VerificationLimits | None = None,
+        registries: IssuerRegistries | None = None,
     ) -> None:
         self.chain = chain
         self.dids = dids
@@ -143,6 +145,8 @@ class Verifier:
         self.status_list_lookup = status_list_lookup
         self.clock = clock
         self.limits = limits or VerificationLimits()
+        #: Optional: trust registries for the informative `registered_issuer` check.
+        self.registries = registries
 
     def verify(self, submission: Submission) -> VerificationReport:
         """The report for the submitted credential (raises `InvalidInput` for input the
@@ -171,6 +175,7 @@ class Verifier:
             chain_id=report.chain_id,
             embedded=report.embedded,
             chain_state=facts.state.as_json(),
+            registered_issuer=report.registered_issuer,
         )
 
     # -- preparing ----------------------------------------------------------------------------
@@ -260,6 +265,9 @@ class Verifier:
             verified_at=verified_at,
             chain_id=facts.chain_id,
             embedded=tuple(embedded),
+            registered_issuer=(
+                check_registered_issuer(credential, self.registries) if self.registries else None
+            ),
         )
 
     def _chain_checks(

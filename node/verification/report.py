@@ -94,6 +94,9 @@ class VerificationReport:
     embedded: tuple[VerificationReport, ...] = ()
     #: The block the chain facts reflect and their source (top-level report only).
     chain_state: Mapping[str, Any] | None = None
+    #: verifier-core's `registered_issuer` entry when registries are configured; informative,
+    #: not part of the verdict (checks/registered_issuer.py says why).
+    registered_issuer: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -116,9 +119,16 @@ class VerificationReport:
             "embedded": [report.as_json() for report in self.embedded],
             "verifiedAt": self.verified_at,
             "chainId": self.chain_id,
+            **(
+                {"registeredIssuer": dict(self.registered_issuer)}
+                if self.registered_issuer is not None
+                else {}
+            ),
         }
         if self.chain_state is not None:
             data["chainState"] = dict(self.chain_state)
+        if self.registered_issuer is not None:
+            data["registeredIssuer"] = dict(self.registered_issuer)
         return data
 
 

@@ -29,6 +29,7 @@ from node.config import Settings
 from node.delivery.holder import verify_did_auth
 from node.delivery.offers import DeliverySettings, OfferService
 from node.delivery.oid4vci import Oid4vciIssuer
+from node.did.identifier import format_ethr_did
 from node.did.projection import did_registry_subscription
 from node.did.resolution import Resolver
 from node.errors import ConfigurationError, LernodeError
@@ -38,6 +39,13 @@ from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
 from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
+from node.registry.assembly import LazySigner, RegistryProtocols, assemble
+from node.registry.federation import FederationProfile
+from node.registry.foreign import FetchPolicy, GuardedFetch
+from node.registry.jose import JwsSigner
+from node.registry.keys import federation_key
+from node.registry.projection import issuer_registry_subscription
+from node.registry.service import REGISTRY_CURSOR, ConsortiumRegistry
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
 from node.verification.engine import VerificationLimits, Verifier
@@ -45,7 +53,7 @@ from node.verification.offchain import OffChainDids
 from node.verification.presentations import PresentationVerifier
 from node.verification.readers.abi import registry_abi
 from node.verification.readers.indexed import IndexedChainSource
-from node.verification.readers.projection import verification_subscriptions
+from node.verification.readers.projection import credential_registry_subscription
 from node.verification.readers.rpc import RpcChainSource
 
 log = logging.getLogger(__name__)
@@ -194,11 +202,13 @@ class Node:
     def start_background(self) -> None:
         """Start the anchoring worker and the chain indexer threads."""
         self.worker.start()
-        thread = threading.Thread(
-            target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
-        )
-        thread.start()
-        self._threads.append(thread)
+        indexers = (("indexer", self.indexer), ("registry-indexer", self.registry_indexer))
+        for name, indexer in indexers:
+            thread = threading.Thread(
+                target=indexer.run, args=(self._stop,), name=name, daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
         """Stop background work first (it may be mid-transaction), then the chain."""
@@ -231,7 +241,9 @@ class Node:
 
     @cached_property
     def governance(self) -> GovernanceService:
-        return GovernanceService(self.contracts.issuer_registry, self.sender, self.now)
+        return GovernanceService(
+            self.contracts.issuer_registry, self.sender, self.now, self.deployment.block_number
+        )
 
     @cached_property
     def onboarding(self) -> OnboardingService:
@@ -268,12 +280,17 @@ class Node:
             else:
                 self.worker.wake.set()
 
+        def terms_of_use(issuer: str) -> list[dict[str, Any]]:
+            pointer = self.registry.tir.issuance_certificate(issuer)
+            return [pointer] if pointer else []
+
         return IssuanceService(
             self.db,
             self.settings.base_url,
             self.signing_key,
             ChainInfo(self.deployment.chain_id, self.deployment.credential_registry.lower()),
             queued,
+            terms_of_use=terms_of_use if self.settings.registry_pointer else None,
         )
 
     @cached_property
@@ -293,9 +310,7 @@ class Node:
             self.chain,
             [
                 did_registry_subscription(deployment.did_registry),
-                *verification_subscriptions(
-                    deployment.credential_registry, deployment.issuer_registry, registry_abi()
-                ),
+                credential_registry_subscription(deployment.credential_registry, registry_abi()),
             ],
             start_block=deployment.block_number,
             poll_interval=0.5,
@@ -353,6 +368,50 @@ class Node:
         return Oid4vciIssuer(
             self.db, self.offers, self.offers.settings, display_name, self.offers.clock
         )
+
+    # -- the consortium registry: OpenID Federation, TRQP, EBSI TIR (docs/design.md) ------------
+
+    @cached_property
+    def registry_indexer(self) -> Indexer:
+        """Follows the IssuerRegistry's governance events with a cursor of its own, so a node
+        that predates the registry backfills them from the deployment block."""
+        return Indexer(
+            self.db,
+            self.chain,
+            [issuer_registry_subscription(self.deployment.issuer_registry)],
+            cursor=REGISTRY_CURSOR,
+            start_block=self.deployment.block_number,
+            poll_interval=0.5,
+        )
+
+    @cached_property
+    def registry(self) -> RegistryProtocols:
+        chain_id = self.deployment.chain_id
+        consortium = ConsortiumRegistry(
+            self.db,
+            chain_id=chain_id,
+            issuer_registry=self.deployment.issuer_registry,
+            did_registry=self.deployment.did_registry,
+            now=self.now,
+        )
+        profile = FederationProfile(
+            entity_id=self.settings.base_url,
+            organization_name=self.settings.registry_name,
+            homepage_uri=None,
+            ttl=self.settings.registry_statement_ttl,
+            member=self.operator.address.lower(),
+            member_did=format_ethr_did(chain_id, self.operator.address),
+        )
+        signer = LazySigner(lambda: JwsSigner(federation_key(self.db, self.keystore).private_key))
+        fetch = GuardedFetch(
+            FetchPolicy(
+                allow_private=self.settings.trusted_registries_allow_private,
+                http_origins=frozenset(
+                    o.lower().rstrip("/") for o in self.settings.trusted_registries_http_origins
+                ),
+            )
+        )
+        return assemble(consortium, signer, profile, self.settings.trusted_registries, fetch)
 
     def signing_key(self, institution: Institution) -> Ed25519Key:
         """The institution's current signing key, decrypted once per process."""
@@ -434,6 +493,7 @@ def _verification_source(node: Node) -> IndexedChainSource:
         issuer_registry=deployment.issuer_registry,
         dids=node.resolver,
         fallback=fallback,
+        cursors=(node.indexer.cursor, node.registry_indexer.cursor),
     )
 
 
@@ -446,4 +506,5 @@ def _verifier(node: Node) -> Verifier:
         node.off_chain_dids,
         anchor_lookup=node.issuance.receipt_for_hash,
         limits=VerificationLimits(cpu_seconds=node.settings.verify_cpu_seconds),
+        registries=node.registry.issuers,
     )

@@ -165,6 +165,7 @@ def _count_json_rpc(section: Section, node: Node, bundles: list[dict[str, Any]])
     from node.verification.submission import parse_submission
 
     node.indexer.poll_once()
+    node.registry_indexer.poll_once()
     sample = bundles[: min(20, len(bundles))]
     with _counting_provider() as counts:
         for bundle in sample:

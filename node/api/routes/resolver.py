@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from node.api.schemas.did import DidResolutionResult
 from node.did.errors import InvalidResolutionOptions, RepresentationNotSupported
 from node.did.resolution import DID_LD_JSON, ResolutionResult, Resolver
 
@@ -69,7 +70,14 @@ def choose_representation(accept: str | None) -> tuple[str, bool]:
 @router.get(
     "/1.0/identifiers/{did:path}",
     summary="Resolve a did:ethr DID",
-    response_description="The DID resolution result, or the DID document (see Accept)",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "model": DidResolutionResult,
+            "description": "The DID resolution result, or the DID document (see Accept)",
+        },
+        GONE: {"model": DidResolutionResult, "description": "The DID is deactivated"},
+    },
 )
 def resolve_identifier(
     request: Request,
@@ -103,7 +111,7 @@ def _document(result: ResolutionResult, media_type: str) -> dict[str, Any]:
 def _block_number(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdecimal() or not text.isascii():
+    if not text.isdecimal() or not text.isascii() or int(text) >= 2**63:
         raise InvalidResolutionOptions(f"versionId must be a block number, got {text[:80]!r}")
     return int(text)
 

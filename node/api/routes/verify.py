@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ from starlette.datastructures import UploadFile
 
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
+from node.api.schemas.verification import PresentationReportView, VerificationReportView
+from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.presentations import PresentationReport, is_presentation
 from node.verification.report import CHECK_NAMES, VerificationReport
@@ -79,6 +80,7 @@ _REQUEST_BODY = {
     "/v1/verify",
     summary="Verify a credential or bundle",
     openapi_extra={"requestBody": _REQUEST_BODY},
+    response_model=VerificationReportView | PresentationReportView,
     response_description="The verification report (also when the verdict is invalid)",
 )
 async def verify_credential(
@@ -91,7 +93,7 @@ async def verify_credential(
     domain: str | None = Query(
         None, max_length=1024, description="A presentation must name this domain."
     ),
-) -> dict[str, Any]:
+) -> VerificationReportView | PresentationReportView:
     """Every check, its status and reason code, the overall verdict, and what the credential
     says (achievement, issuer, learner, skills, dates). A holder's Verifiable Presentation is
     verified too: its own checks (proof, holder key, challenge, domain) and each credential's."""
@@ -101,10 +103,10 @@ async def verify_credential(
         presented: PresentationReport = await run_in_threadpool(
             lambda: node.presentations.verify(body, challenge=challenge, domain=domain, at=instant)
         )
-        return presented.as_json()
+        return PresentationReportView.model_validate(presented.as_json())
     submission = parse_submission(body, at=at)
     report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
-    return report.as_json()
+    return VerificationReportView.model_validate(report.as_json())
 
 
 # The page is for people, not API clients: it answers errors with an HTML page (a problem
@@ -170,7 +172,9 @@ def _json(raw: bytes) -> Any:
             "no credential given: paste its JSON or choose a file", code="empty_body"
         )
     try:
-        return json.loads(raw)
+        # Bounded: a link's base64 and an uploaded file were never seen as JSON by the
+        # request inspection, and json.loads recurses (node/credentials/json_depth.py).
+        return loads_bounded(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"the input is not JSON: {error}", code="invalid_json") from None
 

@@ -1,12 +1,13 @@
 """Chain facts from the node's event index: verification without a single JSON-RPC call.
 
-The indexer keeps the registries' events (`projection.py`) and the DID registry's in the
-database, up to the block its cursor names; the cursor also says that block's time and when the
-indexer last confirmed it was at the chain head. A verification answers from those tables as of
-that block (the report names it, `source: index`), unless the index cannot answer it:
+The indexers keep the CredentialRegistry's events (`projection.py`) and the DID registry's
+under one cursor, and the IssuerRegistry's (the registry projection: `GovernanceEvent`,
+`IssuerAlias`) under another; each cursor also says its block's time and when its indexer last
+confirmed it was at the chain head. A verification answers from those tables as of the lower of
+the two blocks (the report names it, `source: index`), unless the index cannot answer it:
 
-- the index is not running or stale (not confirmed at the head for `max_age` seconds): the chain
-  may have moved on, a revocation may be missing;
+- an indexer is not running or stale (not confirmed at the head for `max_age` seconds): the
+  chain may have moved on, a revocation may be missing;
 - the plan needs a later block than the index holds (a receipt names a block above the cursor:
   the credential was anchored a moment ago).
 
@@ -19,14 +20,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from eth_hash.auto import keccak
 from sqlmodel import col, select
 
 from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import DidEvent
 from node.did.resolution import Resolver
 from node.store.db import Database
-from node.store.models import AnchorEvent, IndexerCursor, IssuerAlias, IssuerEvent, StatusWordEvent
+from node.store.models import (
+    AnchorEvent,
+    GovernanceEvent,
+    IndexerCursor,
+    IssuerAlias,
+    StatusWordEvent,
+)
 from node.verification.readers.facts import (
     AnchorFact,
     ChainFacts,
@@ -53,7 +59,7 @@ class IndexedChainSource:
         issuer_registry: str,
         dids: Resolver,
         fallback: ChainSource,
-        cursor: str = "chain",
+        cursors: tuple[str, ...] = ("chain",),
         max_age: float = DEFAULT_MAX_AGE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -63,7 +69,7 @@ class IndexedChainSource:
         self.issuer_registry = issuer_registry.lower()
         self.dids = dids
         self.fallback = fallback
-        self.cursor = cursor
+        self.cursors = cursors
         self.max_age = timedelta(seconds=max_age)
         self.clock = clock
 
@@ -74,17 +80,22 @@ class IndexedChainSource:
         return IndexedFacts(self, state)
 
     def current(self) -> ChainState | None:
-        """The block the index reflects, if it is current (see the module docstring)."""
+        """The block the index reflects (the lowest cursor), if every indexer is current (see
+        the module docstring)."""
         with self.db.session() as session:
-            cursor = session.get(IndexerCursor, self.cursor)
-        if cursor is None or cursor.block_time is None or cursor.checked_at is None:
-            return None
-        checked = cursor.checked_at
-        if checked.tzinfo is None:
-            checked = checked.replace(tzinfo=UTC)
-        if self.clock() - checked > self.max_age:
-            return None
-        return ChainState(cursor.block_number, int(cursor.block_time), "index")
+            found = [session.get(IndexerCursor, name) for name in self.cursors]
+        now = self.clock()
+        states = []
+        for cursor in found:
+            if cursor is None or cursor.block_time is None or cursor.checked_at is None:
+                return None
+            checked = cursor.checked_at
+            if checked.tzinfo is None:
+                checked = checked.replace(tzinfo=UTC)
+            if now - checked > self.max_age:
+                return None
+            states.append(ChainState(cursor.block_number, int(cursor.block_time), "index"))
+        return min(states, key=lambda state: state.block) if states else None
 
 
 class IndexedFacts(HistoryFacts):
@@ -118,13 +129,13 @@ class IndexedFacts(HistoryFacts):
         if issuer not in self._issuers:
             with self.source.db.session() as session:
                 rows = session.exec(
-                    select(IssuerEvent)
+                    select(GovernanceEvent)
                     .where(
-                        col(IssuerEvent.contract) == self.source.issuer_registry,
-                        col(IssuerEvent.issuer) == issuer,
-                        col(IssuerEvent.block_number) <= self.state.block,
+                        col(GovernanceEvent.contract) == self.source.issuer_registry,
+                        col(GovernanceEvent.subject) == issuer,
+                        col(GovernanceEvent.block_number) <= self.state.block,
                     )
-                    .order_by(col(IssuerEvent.block_number), col(IssuerEvent.log_index))
+                    .order_by(col(GovernanceEvent.block_number), col(GovernanceEvent.log_index))
                 ).all()
             self._issuers[issuer] = replay_issuer(rows)
         return self._issuers[issuer]
@@ -159,16 +170,11 @@ class IndexedFacts(HistoryFacts):
 
     def issuer_of_alias(self, did: str) -> str | None:
         with self.source.db.session() as session:
-            rows = session.exec(
-                select(IssuerAlias)
-                .where(
+            found = session.exec(
+                select(IssuerAlias.issuer).where(
                     col(IssuerAlias.contract) == self.source.issuer_registry,
-                    col(IssuerAlias.alias_hash) == "0x" + keccak(did.encode("utf-8")).hex(),
+                    col(IssuerAlias.alias) == did,
                     col(IssuerAlias.block_number) <= self.state.block,
                 )
-                .order_by(col(IssuerAlias.block_number), col(IssuerAlias.log_index))
-            ).all()
-        for row in rows:
-            if row.did == did:
-                return row.issuer
-        return None
+            ).first()
+        return None if found is None else str(found).lower()

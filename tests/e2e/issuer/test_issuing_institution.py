@@ -209,7 +209,8 @@ def test_values_that_split_json_ld_processors_are_refused_before_anything_is_spe
     ):
         refused = api.post("/v1/credentials", json=body)
         assert refused.status_code == 422, refused.text
-        assert refused.json()["code"] == "non_portable_value"
+        # NUL is refused even earlier, by the request inspection every route shares.
+        assert refused.json()["code"] in ("non_portable_value", "nul_character")
     surrogate = api.post(
         "/v1/credentials",
         content=b'{"credential": {"learner": {"name": "\\ud800"}, "achievement": {}}}',

@@ -5,7 +5,6 @@ issuer."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from verification_nodes import IssuerSite, failing, start_chain, write_bundle
+from verification_nodes import IssuerSite, failing, index, start_chain, write_bundle
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials.merkle import credential_hash, leaf
@@ -47,7 +46,6 @@ def accredit_with_alias(site: IssuerSite, name: str, alias: str) -> Institution:
         node.operator,
         institution.address,
         ["OpenBadgeCredential"],
-        metadata=json.dumps({"legalName": name}),
         aliases=[alias],
     )
     node.governance.execute(node.operator, proposal)
@@ -81,7 +79,7 @@ def test_a_did_web_bound_by_the_consortium_verifies_from_the_chain(
     institution = accredit_with_alias(site, "Harbor Training Center", DID_WEB)
     credential = did_web_badge(site, institution, DID_WEB)
     node = site.node
-    node.indexer.poll_once()
+    index(node)
     report = node.verifier.verify(parse_submission(credential))
     assert report.verdict == "valid", failing(report)
     assert report.as_json()["chainState"]["source"] == "index"
@@ -109,7 +107,7 @@ def test_a_did_web_bound_by_the_consortium_verifies_from_the_chain(
 
 def test_an_unbound_did_web_is_an_off_chain_issuer(site: IssuerSite) -> None:
     credential = did_web_badge(site, site.institution, "did:web:unbound.example")
-    site.node.indexer.poll_once()
+    index(site.node)
     report = site.node.verifier.verify(parse_submission(credential))
     assert report.check("anchor").code == "not_applicable_off_chain"
     assert report.verdict != "valid"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from rpc_proxy import rpc_proxy
-from verification_nodes import IssuerSite, advance, failing, start_chain, write_bundle
+from verification_nodes import IssuerSite, advance, failing, index, start_chain, write_bundle
 
 from node.api.app import create_app
 from node.chain.contracts.types import ProposalAction
@@ -103,7 +103,7 @@ def test_a_node_at_the_chain_head_verifies_without_a_single_json_rpc_call(
     bundle, revoked = site.issue(), site.issue()
     node.status.apply(site.institution, [revoked["credential"]["id"]], StatusAction.REVOKE)
     node.worker.drain()
-    node.indexer.poll_once()
+    index(node)
     block = cursor_block(node)
     with TestClient(create_app(node)) as api, counted(node) as calls:
         for _ in range(3):
@@ -122,7 +122,7 @@ def test_when_the_index_lags_behind_a_receipt_the_node_reads_the_chain_in_two_ro
     site: IssuerSite,
 ) -> None:
     node = site.node
-    node.indexer.poll_once()
+    index(node)
     fresh = site.issue()  # anchored after the index's last poll
     assert fresh["receipt"]["blockNumber"] > cursor_block(node)
     with counted(node) as calls:
@@ -132,7 +132,7 @@ def test_when_the_index_lags_behind_a_receipt_the_node_reads_the_chain_in_two_ro
     assert len(calls.round_trips) <= 2
     assert calls.round_trips[0] == ["eth_call"]
     assert all(method == "eth_getLogs" for method in calls.round_trips[1])
-    node.indexer.poll_once()
+    index(node)
     with counted(node) as calls:
         assert site.verify(fresh).as_json()["chainState"]["source"] == "index"
     assert calls.round_trips == []
@@ -141,7 +141,7 @@ def test_when_the_index_lags_behind_a_receipt_the_node_reads_the_chain_in_two_ro
 def test_a_stale_index_is_not_trusted(site: IssuerSite) -> None:
     node = site.node
     bundle = site.issue()
-    node.indexer.poll_once()
+    index(node)
     source = node.verifier.chain
     assert isinstance(source, IndexedChainSource)
     later = datetime.now(UTC) + timedelta(seconds=source.max_age.total_seconds() + 60)
@@ -172,7 +172,7 @@ def test_the_index_holds_the_same_issuer_history_as_the_contract(site: IssuerSit
         governance.execute(
             operator, governance.propose_issuer_action(operator, action, college.address)
         )
-    node.indexer.poll_once()
+    index(node)
     issuer = college.address.lower()
     plan = ReadPlan(frozenset({issuer}))
     source = node.verifier.chain
@@ -262,7 +262,7 @@ def test_an_unreachable_or_broken_chain_is_exit_2_with_one_line(
 def test_the_node_and_the_cli_agree(site: IssuerSite, tmp_path: Path) -> None:
     node = site.node
     bundle = site.issue()
-    node.indexer.poll_once()
+    index(node)
     from_index = site.verify(bundle).as_json()
     source = node.verifier.chain
     assert isinstance(source, IndexedChainSource)

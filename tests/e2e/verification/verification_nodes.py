@@ -108,6 +108,12 @@ class IssuerSite:
         return self.node.verifier.verify(parse_submission(body, at=at))
 
 
+def index(node: Node) -> None:
+    """Bring the node's event indexes (chain and registry cursors) to the chain head."""
+    node.indexer.poll_once()
+    node.registry_indexer.poll_once()
+
+
 def failing(report: VerificationReport) -> dict[str, str]:
     """name -> code of every check that did not pass (embedded credentials included)."""
     found = {c.name: c.code for c in report.checks if c.status != "passed"}

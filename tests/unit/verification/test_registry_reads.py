@@ -17,7 +17,7 @@ from node.chain.contracts.types import (
     StatusChange,
     credential_type_id,
 )
-from node.store.models import IssuerEvent, IssuerEventKind
+from node.store.models import GovernanceEvent, GovernanceEventKind
 from node.verification.readers.abi import address_topic, registry_abi
 from node.verification.readers.projection import OPEN, replay_issuer
 
@@ -39,17 +39,20 @@ def test_anchors_keyed_by_issuer_and_root_carry_their_block() -> None:
     assert alias[4:] == keccak(b"did:web:college.example")
 
 
-def event(kind: IssuerEventKind, at: int, *types: str, until: int = 0) -> IssuerEvent:
-    return IssuerEvent(
+def event(kind: GovernanceEventKind, at: int, *types: str, until: int = 0) -> GovernanceEvent:
+    return GovernanceEvent(
         contract="0x" + "00" * 20,
-        issuer=ISSUER,
+        subject=ISSUER,
         kind=kind,
+        proposal_id=at,
         credential_types=json.dumps(["0x" + credential_type_id(t).hex() for t in types]),
-        valid_from="0",
-        valid_until=str(until),
+        valid_from=0,
+        valid_until=until,
         block_number=at,
         log_index=0,
+        block_hash="0x" + "00" * 32,
         block_time=at,
+        tx_hash="0x" + "00" * 32,
     )
 
 
@@ -57,12 +60,13 @@ def test_the_issuer_history_is_the_contracts_replayed() -> None:
     ob, clr = credential_type_id("OpenBadgeCredential"), credential_type_id("ClrCredential")
     grants, statuses = replay_issuer(
         [
-            event(IssuerEventKind.ACCREDITED, 100, "OpenBadgeCredential"),
-            event(IssuerEventKind.SUSPENDED, 200),
+            event(GovernanceEventKind.ACCREDITED, 100, "OpenBadgeCredential"),
+            event(GovernanceEventKind.SUSPENDED, 200),
             # Accrediting a suspended issuer replaces its grants but keeps it suspended.
-            event(IssuerEventKind.ACCREDITED, 300, "OpenBadgeCredential", "ClrCredential"),
-            event(IssuerEventKind.REINSTATED, 400),
-            event(IssuerEventKind.REMOVED, 500),
+            event(GovernanceEventKind.ACCREDITED, 300, "OpenBadgeCredential", "ClrCredential"),
+            event(GovernanceEventKind.REINSTATED, 400),
+            event(GovernanceEventKind.MEMBER_ADDED, 450),  # a membership, not the issuer's standing
+            event(GovernanceEventKind.REMOVED, 500),
         ]
     )
     assert grants == [
@@ -76,7 +80,7 @@ def test_the_issuer_history_is_the_contracts_replayed() -> None:
         StatusChange(IssuerStatus.ACTIVE, 400),
         StatusChange(IssuerStatus.REMOVED, 500),
     ]
-    open_grants, _ = replay_issuer([event(IssuerEventKind.ACCREDITED, 100, "ClrCredential")])
+    open_grants, _ = replay_issuer([event(GovernanceEventKind.ACCREDITED, 100, "ClrCredential")])
     assert open_grants == [Grant(clr, 100, OPEN, 0, 0)]
 
 
@@ -84,12 +88,12 @@ def test_a_reorg_takes_the_projected_events_of_the_dropped_blocks_with_it(tmp_pa
     from node.indexing.indexer import DecodedLog
     from node.store.db import Database
     from node.store.models import AnchorEvent, StatusWordEvent
-    from node.verification.readers.projection import verification_subscriptions
+    from node.verification.readers.projection import credential_registry_subscription
 
     db = Database(f"sqlite:///{tmp_path / 'index.sqlite'}")
     db.migrate()
-    registry, issuers = "0x" + "c0" * 20, "0x" + "1e" * 20
-    anchors, _ = verification_subscriptions(registry, issuers, registry_abi())
+    registry = "0x" + "c0" * 20
+    anchors = credential_registry_subscription(registry, registry_abi())
 
     def log(name: str, block: int, **args: Any) -> DecodedLog:
         return DecodedLog(registry, name, args, block, "0x" + "ab" * 32, block, "0x" + "cd" * 32, 0)

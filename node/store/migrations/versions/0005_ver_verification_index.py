@@ -1,11 +1,12 @@
-"""verification index: anchors, issuer standing, status words and DID aliases from the chain
+"""verification index: anchors and status words from the chain, the cursor's block time and head
 
-The indexer's one cursor now also feeds these tables, so it starts over from the deployment
-block: the cursor and the DID projection it fed are cleared and rebuilt from the chain's events.
+The chain cursor now also feeds these tables, so it starts over from the deployment block: it
+and the DID projection it fed are cleared and rebuilt from the chain's events (the registry's
+cursor and tables are left as they are).
 
-Revision ID: 0004_ver
-Revises: 0003_cred
-Create Date: 2026-12-06 02:58:19.145983
+Revision ID: 0005_ver
+Revises: 0004_reg
+Create Date: 2026-12-06 04:40:03.750246
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0004_ver'
-down_revision = '0003_cred'
+revision = '0005_ver'
+down_revision = '0004_reg'
 branch_labels = None
 depends_on = None
 
@@ -41,39 +42,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_anchorevent_block_number'), ['block_number'], unique=False)
         batch_op.create_index('ix_anchorevent_root', ['contract', 'root', 'issuer'], unique=False)
 
-    op.create_table('issueralias',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('contract', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('issuer', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('alias_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('did', sa.Text(), nullable=False),
-    sa.Column('block_number', sa.Integer(), nullable=False),
-    sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('block_number', 'log_index')
-    )
-    with op.batch_alter_table('issueralias', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_issueralias_block_number'), ['block_number'], unique=False)
-        batch_op.create_index('ix_issueralias_hash', ['contract', 'alias_hash'], unique=False)
-
-    op.create_table('issuerevent',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('contract', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('issuer', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('kind', sa.Enum('ACCREDITED', 'SUSPENDED', 'REINSTATED', 'REMOVED', name='issuereventkind'), nullable=False),
-    sa.Column('credential_types', sa.Text(), nullable=False),
-    sa.Column('valid_from', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('valid_until', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('block_number', sa.Integer(), nullable=False),
-    sa.Column('log_index', sa.Integer(), nullable=False),
-    sa.Column('block_time', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('block_number', 'log_index')
-    )
-    with op.batch_alter_table('issuerevent', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_issuerevent_block_number'), ['block_number'], unique=False)
-        batch_op.create_index('ix_issuerevent_history', ['contract', 'issuer', 'block_number', 'log_index'], unique=False)
-
     op.create_table('statuswordevent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -96,8 +64,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
     # ### end Alembic commands ###
-    # Re-index from the deployment block so the new tables see every past event.
-    op.execute("DELETE FROM indexercursor")
+    # Re-index the chain cursor's projections from the deployment block.
+    op.execute("DELETE FROM indexercursor WHERE name = 'chain'")
     op.execute("DELETE FROM didchange")
 
 
@@ -112,16 +80,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_statuswordevent_block_number'))
 
     op.drop_table('statuswordevent')
-    with op.batch_alter_table('issuerevent', schema=None) as batch_op:
-        batch_op.drop_index('ix_issuerevent_history')
-        batch_op.drop_index(batch_op.f('ix_issuerevent_block_number'))
-
-    op.drop_table('issuerevent')
-    with op.batch_alter_table('issueralias', schema=None) as batch_op:
-        batch_op.drop_index('ix_issueralias_hash')
-        batch_op.drop_index(batch_op.f('ix_issueralias_block_number'))
-
-    op.drop_table('issueralias')
     with op.batch_alter_table('anchorevent', schema=None) as batch_op:
         batch_op.drop_index('ix_anchorevent_root')
         batch_op.drop_index(batch_op.f('ix_anchorevent_block_number'))
