@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from node.credentials.ed25519_signature_2020 import PROOF_TYPE as ED25519_2020
@@ -164,11 +164,12 @@ def _listed_or_empty(value: Any) -> Any:
 
 
 def parse_instant(value: str | datetime | None) -> datetime | None:
-    """An ISO 8601 instant with a time zone (`...Z` or `...+02:00`)."""
+    """An ISO 8601 instant with a time zone (`...Z` or `...+02:00`) that exists in UTC (year 1
+    at +14:00 does not)."""
     if value is None or isinstance(value, datetime):
         if isinstance(value, datetime) and value.tzinfo is None:
             raise InvalidInput("`at` needs a time zone", code="invalid_datetime")
-        return value
+        return value if value is None else _in_utc_range(value)
     try:
         instant = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -179,4 +180,15 @@ def parse_instant(value: str | datetime | None) -> datetime | None:
             f"got {str(value)[:80]!r}",
             code="invalid_datetime",
         )
+    return _in_utc_range(instant)
+
+
+def _in_utc_range(instant: datetime) -> datetime:
+    try:
+        instant.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"`at` {instant.isoformat()} is outside the range of UTC date-times",
+            code="invalid_datetime",
+        ) from None
     return instant
