@@ -112,6 +112,27 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
+    issuer_did_method: Literal["ethr", "web"] = Field(
+        "ethr",
+        description="DID new institutions sign under: ethr (their did:ethr) or web (a did:web "
+        "this node serves at PUBLIC_URL, which then needs a DNS host name; docs/did-web.md).",
+    )
+    did_web_allow_private: bool = Field(
+        False,
+        description="Let the verifier fetch did:web documents from loopback, private and "
+        "link-local addresses (tests, closed networks only).",
+    )
+    did_web_http_origins: list[str] = Field(
+        [],
+        description="Origins (http://host:port) whose did:web documents may be fetched over plain "
+        "HTTP, as a JSON list (tests, local development only). Everything else is HTTPS only.",
+    )
+    did_web_timeout: float = Field(
+        5.0, gt=0, le=60, description="Seconds a did:web document fetch may take in all."
+    )
+    did_web_cache_ttl: float = Field(
+        60.0, ge=0, description="Seconds a fetched did:web document is reused."
+    )
 
     @classmethod
     def settings_customise_sources(

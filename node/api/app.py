@@ -17,6 +17,7 @@ from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
+    did_web,
     governance,
     health,
     institutions,
@@ -54,4 +55,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
+    app.include_router(did_web.router, dependencies=[Depends(rate_limited("public"))])
     return app

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
@@ -26,6 +26,7 @@ from node.credentials.merkle import hash_canonical, leaf
 from node.credentials.model import build_clr, build_open_badge
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
+from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.keystore import Ed25519Key
 from node.store.db import Database
@@ -128,7 +129,8 @@ class IssuanceService:
             raise Conflict(
                 f"{institution.did} has no published signing key yet", code="no_signing_key"
             )
-        return IssuerProfile(id=institution.did, name=institution.name, url=institution.profile_url)
+        issuer = signing_identity(institution).did
+        return IssuerProfile(id=issuer, name=institution.name, url=institution.profile_url)
 
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
         list_number, index = slot
@@ -156,12 +158,10 @@ class IssuanceService:
         anchor_now: bool,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
-        assert institution.verification_method is not None
+        method = signing_identity(institution).verification_method
+        assert method is not None
         now = datetime.now(UTC)
-        signed = [
-            sign(doc, key.private_key, institution.verification_method, cryptosuite, created=now)
-            for doc in documents
-        ]
+        signed = [sign(doc, key.private_key, method, cryptosuite, created=now) for doc in documents]
         with self.db.session() as session:
             for document, (list_number, index) in zip(signed, slots, strict=True):
                 kind = credential_kind(document)
@@ -223,7 +223,12 @@ class IssuanceService:
     def _list_with_room(
         self, session: Session, institution: Institution
     ) -> tuple[int, int, int, int]:
-        """(id, number, capacity, used) of the lowest list with room, creating one if none."""
+        """(id, number, capacity, used) of the lowest list with room, creating one if none.
+
+        Only lists signed under the DID the institution issues as now qualify: a verifier
+        requires a credential and its status list to name the same issuer (docs/did-web.md).
+        """
+        issuer = signing_identity(institution).did
         query = (
             select(
                 StatusList.id, StatusList.list_number, StatusList.capacity, StatusList.next_index
@@ -231,6 +236,7 @@ class IssuanceService:
             .where(
                 StatusList.institution_id == institution.id,
                 col(StatusList.next_index) < col(StatusList.capacity),
+                func.coalesce(col(StatusList.issuer), institution.did) == issuer,
             )
             .order_by(col(StatusList.list_number))
             .limit(1)
@@ -259,6 +265,7 @@ class IssuanceService:
                     institution_id=institution.id,  # type: ignore[arg-type]
                     list_number=number,
                     capacity=self.list_capacity,
+                    issuer=signing_identity(institution).did,
                 )
             )
             session.flush()

@@ -23,6 +23,7 @@ from web3.contract import Contract
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
+from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.keystore import Ed25519Key
 from node.store.db import Database
@@ -61,7 +62,7 @@ class StatusService:
         self._wake_writer = wake_writer
         self._list_url = list_url
         self._list_url_prefix = list_url_prefix
-        self._cache: dict[tuple[str, int, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._cache: dict[tuple[str, int, str, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
         self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
 
@@ -166,9 +167,10 @@ class StatusService:
 
     def list_credential(self, list_id: str) -> dict[str, Any]:
         """The signed BitstringStatusListCredential for `{address}-{number}-{purpose}`."""
-        institution, number, purpose = self._parse_list_id(list_id)
+        institution, number, purpose, issuer = self._parse_list_id(list_id)
         words = self.chain_words(institution.address, number, purpose)
-        key = (institution.address, number, purpose.value)
+        identity = signing_identity(institution, issuer or institution.did)
+        key = (institution.address, number, purpose.value, identity.did)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None and cached[0] == words:
@@ -176,17 +178,17 @@ class StatusService:
         bits = Bitstring.from_words(list(words))
         credential = status_list_credential(
             self._list_url(institution, number, purpose.value),
-            institution.did,
+            identity.did,
             purpose,
             bits,
             valid_from=datetime.now(UTC).replace(microsecond=0),
         )
         signing_key = self._signing_key(institution)
-        assert institution.verification_method is not None
+        assert identity.verification_method is not None
         signed = sign(
             credential,
             signing_key.private_key,
-            institution.verification_method,
+            identity.verification_method,
             Cryptosuite.EDDSA_RDFC_2022,
         )
         with self._cache_lock:
@@ -211,7 +213,7 @@ class StatusService:
             self._words[key] = (block, words)
         return words
 
-    def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose]:
+    def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose, str | None]:
         try:
             address, number_text, purpose_text = list_id.rsplit("-", 2)
             number = int(number_text)
@@ -226,4 +228,4 @@ class StatusService:
             ).first()
         if row is None:
             raise NotFound(f"no status list {list_id!r}", code="status_list_not_found")
-        return row[0], number, purpose
+        return row[0], number, purpose, row[1].issuer

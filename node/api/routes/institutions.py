@@ -3,7 +3,7 @@ issuer-scoped API key, each accredited (or not) by the consortium."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +27,11 @@ class OnboardRequest(BaseModel):
     request_accreditation: bool = Field(
         True, description="Propose the accreditation with this node's operator key."
     )
+    did_method: Literal["ethr", "web"] | None = Field(
+        None,
+        description="Sign under the institution's did:ethr, or under a did:web this node serves "
+        "(same keys, bound on chain). Default: the node's LERNODE_ISSUER_DID_METHOD.",
+    )
 
 
 @router.post(
@@ -35,7 +40,9 @@ class OnboardRequest(BaseModel):
 def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> dict[str, Any]:
     """Create the institution's account and DID, publish its Ed25519 signing key and profile
     service on the DID, propose its accreditation, and issue its API key (shown once)."""
-    institution = node.onboarding.create_institution(body.name, body.profile_url)
+    institution = node.onboarding.create_institution(
+        body.name, body.profile_url, signs_as=body.did_method
+    )
     proposal = None
     if body.request_accreditation:
         proposal = node.onboarding.request_accreditation(
