@@ -39,9 +39,7 @@ def alias_hash(alias: str) -> bytes:
     return keccak(text=alias)
 
 
-def issuer_of_alias(
-    issuer_registry: Contract, alias: str, block: int | None = None
-) -> str | None:
+def issuer_of_alias(issuer_registry: Contract, alias: str, block: int | None = None) -> str | None:
     """The address the consortium bound `alias` to (lowercase), or None.
 
     The one chain read of the alias map (TEAM decision 1). A registry deployed before aliases
@@ -51,9 +49,7 @@ def issuer_of_alias(
     if function is None:
         return None
     block_id: int | str = "latest" if block is None else block
-    address = chain_read(
-        lambda: function(alias_hash(alias)).call(block_identifier=block_id)
-    )
+    address = chain_read(lambda: function(alias_hash(alias)).call(block_identifier=block_id))
     text = str(address).lower()
     return None if text == _ZERO_ADDRESS else text
 

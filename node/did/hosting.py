@@ -109,7 +109,5 @@ class DidWebHosting:
 
     def require_did_web(self, institution: Institution) -> str:
         if not institution.did_web:
-            raise Conflict(
-                f"{institution.did} has no did:web on this node", code="no_did_web"
-            )
+            raise Conflict(f"{institution.did} has no did:web on this node", code="no_did_web")
         return institution.did_web

@@ -52,14 +52,20 @@ _DOCUMENT_ROUTE: dict[str, Any] = {
 }
 
 
-@router.get("/.well-known/did.json", summary="The did:web document of this node's institution",
-            **_DOCUMENT_ROUTE)
+@router.get(
+    "/.well-known/did.json",
+    summary="The did:web document of this node's institution",
+    **_DOCUMENT_ROUTE,
+)
 def well_known_document(request: Request, response: Response) -> dict[str, Any]:
     return _document(request, response)
 
 
-@router.get("/{path:path}/did.json", summary="The did:web document of an institution (path form)",
-            **_DOCUMENT_ROUTE)
+@router.get(
+    "/{path:path}/did.json",
+    summary="The did:web document of an institution (path form)",
+    **_DOCUMENT_ROUTE,
+)
 def path_document(request: Request, response: Response, path: str) -> dict[str, Any]:
     return _document(request, response)
 
