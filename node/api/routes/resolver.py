@@ -29,8 +29,10 @@ its (empty) document and `deactivated: true` metadata, as the binding requires.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -60,6 +62,7 @@ DID_JSON = "application/did+json"
 _RESULT_TYPES = (DID_RESOLUTION, "application/json", "*/*", "application/*")
 _DOCUMENT_TYPES = (DID, DID_LD_JSON, DID_JSON)
 GONE = 410
+_ENCODED_COLON = re.compile(r"%3[Aa]")
 
 
 def choose_representation(accept: str | None) -> tuple[str, bool]:
@@ -131,6 +134,7 @@ def resolve_identifier(
         None, alias="versionTime", description="XML datetime, e.g. 2025-01-01T00:00:00Z."
     ),
 ) -> JSONResponse:
+    did = _as_sent(request, did)
     if "#" in did:
         return _dereference(request, did, version_id, version_time)
     media_type, full_result = choose_representation(request.headers.get("accept"))
@@ -172,6 +176,21 @@ def _dereference(
         },
         media_type=DID_URL_DEREFERENCING,
     )
+
+
+def _as_sent(request: Request, decoded: str) -> str:
+    """The identifier as the client meant it. A did:web with a port contains `%3A`; clients that
+    encode only the `#` (as `%23`) send that `%3A` as is, and decoding it would turn the port into
+    a path segment. So when the raw path still has literal colons, `%3A` is kept; a fully
+    percent-encoded identifier (no literal colon) is decoded once, as usual."""
+    raw = request.scope.get("raw_path")
+    prefix = b"/1.0/identifiers/"
+    if not isinstance(raw, bytes) or not raw.startswith(prefix):
+        return decoded
+    text = raw[len(prefix) :].decode("latin-1")
+    if ":" not in text:
+        return decoded
+    return "%3A".join(unquote(part) for part in _ENCODED_COLON.split(text))
 
 
 def _document(result: ResolutionResult, media_type: str) -> dict[str, Any]:

@@ -220,3 +220,10 @@ def test_did_key_resolves_and_dereferences_without_any_chain(client: TestClient)
     secp256k1 = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"
     refused = client.get(f"/1.0/identifiers/{secp256k1}")
     assert (refused.status_code, refused.json()["error"]) == (501, "unsupportedPublicKeyType")
+
+
+def test_a_fully_percent_encoded_did_url_is_decoded_once(client: TestClient) -> None:
+    fully = DELEGATE.replace(":", "%3A").replace("#", "%23")
+    answer = client.get(f"/1.0/identifiers/{fully}")
+    assert answer.status_code == 200
+    assert answer.json()["id"] == DELEGATE
