@@ -8,12 +8,14 @@ two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -148,6 +150,24 @@ class Settings(BaseSettings):
         if toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("issuer_did_method")
+    @classmethod
+    def _did_web_needs_a_host_name(cls, value: str, info: ValidationInfo) -> str:
+        """Refuse at start what would otherwise fail at the first onboarding: a did:web names
+        a DNS host (the method forbids IP addresses), taken from PUBLIC_URL (or HOST)."""
+        if value != "web":
+            return value
+        url = info.data.get("public_url") or f"http://{info.data.get('host')}"
+        host = urlsplit(url).hostname or ""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host:
+                return value
+        raise ValueError(
+            f"web needs LERNODE_PUBLIC_URL with a DNS host name (the did:web's), not {url!r}"
+        )
 
     @field_validator("database_url")
     @classmethod

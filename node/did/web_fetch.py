@@ -28,6 +28,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +43,9 @@ _ACCEPT = "application/did+json, application/did+ld+json, application/json;q=0.9
 
 #: host, port -> the IP addresses it resolves to (tests substitute their own).
 AddressLookup = Callable[[str, int], list[str]]
+#: The system resolver has no deadline of its own; lookups run here so the fetch's deadline holds
+#: (a lookup that overruns finishes in the background and is discarded).
+_DNS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="did-web-dns")
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,7 @@ def _get(
         )
     if scheme not in ("http", "https"):
         raise DidWebUnavailable(f"{url}: unsupported scheme", code="did_web_insecure")
-    addresses = lookup(host, port)
+    addresses = _lookup_in_time(lookup, host, port, deadline, policy)
     refused = [a for a in addresses if not is_public_address(a)]
     if not addresses or (refused and not policy.allow_private):
         raise DidWebUnavailable(
@@ -209,6 +214,19 @@ def _get(
     finally:
         watchdog.cancel()
         connection.close()
+
+
+def _lookup_in_time(
+    lookup: AddressLookup, host: str, port: int, deadline: float, policy: WebPolicy
+) -> list[str]:
+    future = _DNS.submit(lookup, host, port)
+    try:
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
+    except FutureTimeout:
+        future.cancel()
+        raise DidWebUnavailable(
+            f"{host}: no DNS answer within {policy.timeout:g} s", code="did_web_timeout"
+        ) from None
 
 
 def _too_large(url: str, policy: WebPolicy) -> DidWebUnavailable:

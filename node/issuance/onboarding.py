@@ -29,11 +29,11 @@ from node.chain.sender import TransactionSender
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
-from node.did.did_web import parse_web_did
+from node.did.did_web import did_web_for, parse_web_did
 from node.did.document import build_document
 from node.did.hosting import SignsAs, check_signs_as, mint_did_web
 from node.did.identifier import format_ethr_did, parse_ethr_did
-from node.errors import Conflict, NotFound
+from node.errors import ConfigurationError, Conflict, NotFound
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -88,6 +88,11 @@ class OnboardingService:
         """Create the institution's keys and DID, and publish its signing key and profile;
         `signs_as="web"` (or the node's default) also gives it a did:web and signs under it."""
         chosen = check_signs_as(signs_as or self.default_signs_as)
+        if chosen == "web":
+            try:
+                did_web_for(self.base_url)  # fail before creating anything
+            except ConfigurationError as error:
+                raise Conflict(error.detail, code=error.code) from None
         with self.db.session() as session:
             institution = Institution(name=name, address="pending", did="pending")
             session.add(institution)

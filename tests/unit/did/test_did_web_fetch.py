@@ -83,6 +83,18 @@ def test_a_dns_name_resolving_to_a_private_address_is_refused_before_connecting(
     assert no_connections == []
 
 
+def test_a_dns_lookup_that_hangs_runs_into_the_same_deadline(no_connections: list[Any]) -> None:
+    def hanging(host: str, port: int) -> list[str]:
+        time.sleep(1.0)
+        return ["93.184.216.34"]
+
+    started = time.monotonic()
+    with pytest.raises(DidWebUnavailable) as refused:
+        fetch_did_web("did:web:issuer.example", WebPolicy(timeout=0.2), lookup=hanging)
+    assert refused.value.code == "did_web_timeout"
+    assert time.monotonic() - started < 0.8
+
+
 def test_plain_http_is_never_used_unless_the_origin_is_configured(
     no_connections: list[Any],
 ) -> None:
