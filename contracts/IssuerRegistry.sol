@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {IIssuerRegistry} from "./interfaces/IIssuerRegistry.sol";
+
 /// @title IssuerRegistry
 /// @notice Consortium governance (M-of-N members) over which issuers are accredited to issue
 /// which credential types, with a complete, timestamped history so that any verifier can ask
-/// "was this issuer accredited for this type at time t?" for any past t.
+/// "was this issuer accredited for this type at time t?" for any past t; the issuers' public
+/// profile documents and the DID aliases the consortium binds to them.
 /// @dev Design decisions:
 /// - Every change goes through a proposal that `threshold` *current* members approve; the
 ///   proposer's approval is implied. Execution is an explicit, separate call (`execute`) rather
 ///   than a side effect of the last approval: approving then never fails because the action
 ///   became invalid meanwhile, the approver pays a small predictable amount, and an indexer sees
 ///   one unambiguous "executed" transaction.
-/// - Approvals by former members stop counting the moment they leave, so a removed member
-///   cannot help a pending proposal over the threshold.
+/// - Approvals belong to a membership, not to an address: each member has an epoch that grows
+///   every time it is added, and an approval records the epoch it was given in. Approvals by
+///   former members stop counting the moment they leave, and do not count again if they are
+///   re-added (a re-added member approves afresh), so a removed member cannot help a pending
+///   proposal over the threshold, before or after coming back.
 /// - An issuer's grants are half-open intervals [grantedAt, grantedUntil); `grantedUntil` is
 ///   `type(uint64).max` while a grant is open. A new accreditation closes the issuer's open grants
 ///   and opens new ones, so the history is append-only.
@@ -20,61 +26,20 @@ pragma solidity 0.8.28;
 ///   back through a fresh `AccreditIssuer` proposal (a new, explicit consortium decision); its old
 ///   history stays. Accrediting a suspended issuer replaces its grants but keeps it suspended:
 ///   lifting a suspension is always an explicit `ReinstateIssuer` decision.
+/// - The issuer's profile (a JSON document) is published in full in the accreditation's
+///   `ProposalCreated` event and only its keccak256 is stored: every node can serve it from chain
+///   data, and members review the exact bytes they vote on, at log rather than storage prices.
+/// - Aliases (DIDs such as did:web) are bound by an executed accreditation and never move or
+///   disappear: there is deliberately no unbind, not even on removal. A did:web is only as
+///   durable as its domain, a binding on chain is permanent: whoever registers a lapsed domain
+///   can publish a did.json there, but a verifier resolves the alias through `issuerOfAlias` to
+///   the bound issuer and its ERC-1056 keys, and no proposal can move the binding to the new
+///   holder's address (`AliasTaken`). Credentials issued under the alias keep verifying against
+///   the same issuer's history. An institution rotates keys through the ERC-1056 ownership of
+///   its address, so it never needs to move an alias.
 /// - The hot path (`isAccredited` at the current block time, called by CredentialRegistry on
 ///   every anchor) reads one packed storage slot per (issuer, credential type).
-contract IssuerRegistry {
-    /// @notice What an executed proposal does.
-    enum Action {
-        AccreditIssuer,
-        SuspendIssuer,
-        ReinstateIssuer,
-        RemoveIssuer,
-        AddMember,
-        RemoveMember,
-        ChangeThreshold
-    }
-
-    /// @notice Lifecycle of an issuer.
-    enum IssuerStatus {
-        None,
-        Active,
-        Suspended,
-        Removed
-    }
-
-    /// @notice A proposal as returned by `getProposal`.
-    /// @dev `approvals` counts only approvers who are members now.
-    struct Proposal {
-        Action action;
-        address target;
-        bytes32[] credentialTypes;
-        uint64 validFrom;
-        uint64 validUntil;
-        bytes32 metadataHash;
-        uint256 newThreshold;
-        address proposer;
-        uint64 createdAt;
-        uint64 expiresAt;
-        bool executed;
-        uint256 approvals;
-    }
-
-    /// @notice Permission for one credential type over [grantedAt, grantedUntil), usable only
-    /// inside the validity window [validFrom, validUntil) (validUntil 0 = no end).
-    struct Grant {
-        bytes32 credentialType;
-        uint64 grantedAt;
-        uint64 grantedUntil;
-        uint64 validFrom;
-        uint64 validUntil;
-    }
-
-    /// @notice The issuer's status became `status` at time `at`.
-    struct StatusChange {
-        IssuerStatus status;
-        uint64 at;
-    }
-
+contract IssuerRegistry is IIssuerRegistry {
     /// @dev Storage layout of a proposal (the view struct adds the live approval count).
     struct StoredProposal {
         Action action;
@@ -89,23 +54,46 @@ contract IssuerRegistry {
         uint256 newThreshold;
         bytes32[] credentialTypes;
         address[] approvers;
+        string[] aliases;
     }
 
+    /// @dev A member's record, kept after it leaves so its epoch keeps growing.
+    struct MemberRecord {
+        /// Position in `_members` plus one (0 = not a member now).
+        uint64 position;
+        /// Incremented each time the account becomes a member.
+        uint64 epoch;
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    /// @dev Bounds the calldata and log data of a proposal. A constant so that every member
+    /// node enforces the same limit the contract does.
+    uint256 public constant MAX_METADATA_LENGTH = 4096;
+    /// @inheritdoc IIssuerRegistry
+    /// @dev Bounds the storage an accreditation writes, so its execution cost stays bounded.
+    uint256 public constant MAX_ALIASES = 8;
+    /// @inheritdoc IIssuerRegistry
+    /// @dev Room for a did:web with a host and a path; bounds storage like MAX_ALIASES.
+    uint256 public constant MAX_ALIAS_LENGTH = 256;
+
+    /// @dev `grantedUntil` of an open grant: no end yet.
     uint64 private constant OPEN = type(uint64).max;
+    /// @dev The "usable" bit of a `_hot` slot.
     uint256 private constant HOT_USABLE = 1 << 128;
 
     address[] private _members;
-    /// @dev member => position in `_members` plus one (0 = not a member).
-    mapping(address => uint256) private _memberSlot;
+    mapping(address => MemberRecord) private _memberRecord;
     uint256 private _threshold;
     uint64 private immutable _proposalLifetime;
 
     uint256 private _proposalCount;
     mapping(uint256 => StoredProposal) private _proposals;
-    mapping(uint256 => mapping(address => bool)) private _approved;
+    /// @dev proposal => member => membership epoch its approval was given in (0 = never).
+    mapping(uint256 => mapping(address => uint64)) private _approvalEpoch;
 
     mapping(address => IssuerStatus) private _status;
     mapping(address => bytes32) private _metadataHash;
+    mapping(address => uint256) private _accreditationProposal;
     mapping(address => Grant[]) private _grants;
     /// @dev Grants at positions >= this index are the issuer's open ones.
     mapping(address => uint256) private _firstOpenGrant;
@@ -114,53 +102,11 @@ contract IssuerRegistry {
     /// "an open grant exists and the issuer is Active". Mirrors history for the current time.
     mapping(address => mapping(bytes32 => uint256)) private _hot;
 
-    event ProposalCreated(
-        uint256 indexed id,
-        address indexed proposer,
-        Action indexed action,
-        address target,
-        bytes32[] credentialTypes,
-        uint64 validFrom,
-        uint64 validUntil,
-        bytes32 metadataHash,
-        uint256 newThreshold,
-        uint64 expiresAt
-    );
-    event ProposalApproved(uint256 indexed id, address indexed member);
-    event ProposalExecuted(uint256 indexed id, address indexed executor);
-    event MemberAdded(address indexed member, uint256 indexed proposalId);
-    event MemberRemoved(address indexed member, uint256 indexed proposalId);
-    event ThresholdChanged(uint256 previousThreshold, uint256 newThreshold, uint256 indexed proposalId);
-    event IssuerAccredited(
-        address indexed issuer,
-        uint256 indexed proposalId,
-        bytes32[] credentialTypes,
-        uint64 validFrom,
-        uint64 validUntil,
-        bytes32 metadataHash
-    );
-    event IssuerSuspended(address indexed issuer, uint256 indexed proposalId);
-    event IssuerReinstated(address indexed issuer, uint256 indexed proposalId);
-    event IssuerRemoved(address indexed issuer, uint256 indexed proposalId);
-
-    error NotMember(address account);
-    error AlreadyMember(address account);
-    error ZeroAddress();
-    error InvalidThreshold(uint256 threshold, uint256 memberCount);
-    error InvalidLifetime();
-    error InvalidAction(Action action);
-    error NoCredentialTypes();
-    error DuplicateCredentialType(bytes32 credentialType);
-    error InvalidValidityWindow(uint64 validFrom, uint64 validUntil);
-    error UnknownProposal(uint256 id);
-    error AlreadyApproved(uint256 id, address member);
-    error ProposalExpired(uint256 id);
-    error ProposalAlreadyExecuted(uint256 id);
-    error ThresholdNotReached(uint256 id, uint256 approvals, uint256 threshold);
-    error InvalidIssuerTransition(address issuer, IssuerStatus current, Action action);
+    mapping(bytes32 aliasHash => address issuer) private _aliasIssuer;
+    mapping(address issuer => string[]) private _aliases;
 
     modifier onlyMember() {
-        if (_memberSlot[msg.sender] == 0) revert NotMember(msg.sender);
+        if (_memberRecord[msg.sender].position == 0) revert NotMember(msg.sender);
         _;
     }
 
@@ -180,39 +126,36 @@ contract IssuerRegistry {
 
     // ---------------------------------------------------------------- membership views
 
-    /// @notice The current consortium members (order not meaningful).
+    /// @inheritdoc IIssuerRegistry
     function members() external view returns (address[] memory) {
         return _members;
     }
 
-    /// @notice Whether `account` is a current member.
+    /// @inheritdoc IIssuerRegistry
     function isMember(address account) external view returns (bool) {
-        return _memberSlot[account] != 0;
+        return _memberRecord[account].position != 0;
     }
 
-    /// @notice Approvals (by current members) a proposal needs before it can be executed.
+    /// @inheritdoc IIssuerRegistry
     function threshold() external view returns (uint256) {
         return _threshold;
     }
 
-    /// @notice Seconds between a proposal's creation and its expiry.
+    /// @inheritdoc IIssuerRegistry
     function proposalLifetime() external view returns (uint64) {
         return _proposalLifetime;
     }
 
     // ---------------------------------------------------------------- proposing
 
-    /// @notice Propose to accredit `issuer` for `credentialTypes` (replacing its current grants).
-    /// @param validFrom Start of the validity window (0 = no start bound).
-    /// @param validUntil End of the validity window, exclusive (0 = no end).
-    /// @param metadataHash Hash of the issuer's public profile document.
-    /// @return id The new proposal's id; the caller's approval is recorded.
+    /// @inheritdoc IIssuerRegistry
     function proposeAccreditation(
         address issuer,
         bytes32[] calldata credentialTypes,
         uint64 validFrom,
         uint64 validUntil,
-        bytes32 metadataHash
+        string calldata metadata,
+        string[] calldata aliases
     ) external onlyMember returns (uint256 id) {
         if (issuer == address(0)) revert ZeroAddress();
         if (credentialTypes.length == 0) revert NoCredentialTypes();
@@ -226,17 +169,24 @@ contract IssuerRegistry {
                 }
             }
         }
+        if (bytes(metadata).length > MAX_METADATA_LENGTH) {
+            revert MetadataTooLong(bytes(metadata).length, MAX_METADATA_LENGTH);
+        }
+        _checkAliases(issuer, aliases);
+
         id = _newProposal(Action.AccreditIssuer, issuer);
         StoredProposal storage p = _proposals[id];
         p.credentialTypes = credentialTypes;
         p.validFrom = validFrom;
         p.validUntil = validUntil;
-        p.metadataHash = metadataHash;
-        _announce(id);
+        p.metadataHash = keccak256(bytes(metadata));
+        for (uint256 i = 0; i < aliases.length; ++i) {
+            p.aliases.push(aliases[i]);
+        }
+        _announce(id, metadata, aliases);
     }
 
-    /// @notice Propose to suspend, reinstate or remove `issuer`.
-    /// @dev Whether the transition is allowed is checked at execution, against the state then.
+    /// @inheritdoc IIssuerRegistry
     function proposeIssuerAction(Action action, address issuer)
         external
         onlyMember
@@ -248,12 +198,10 @@ contract IssuerRegistry {
         ) revert InvalidAction(action);
         if (issuer == address(0)) revert ZeroAddress();
         id = _newProposal(action, issuer);
-        _announce(id);
+        _announce(id, "", new string[](0));
     }
 
-    /// @notice Propose to add or remove consortium member `member`.
-    /// @dev Checked now and again at execution: adding a member twice, removing a non-member, or
-    /// a removal that would leave fewer members than the threshold all revert.
+    /// @inheritdoc IIssuerRegistry
     function proposeMembership(Action action, address member)
         external
         onlyMember
@@ -264,34 +212,36 @@ contract IssuerRegistry {
         }
         _checkMembershipChange(action, member);
         id = _newProposal(action, member);
-        _announce(id);
+        _announce(id, "", new string[](0));
     }
 
-    /// @notice Propose a new approval threshold (1 <= newThreshold <= member count, checked now
-    /// and at execution).
+    /// @inheritdoc IIssuerRegistry
     function proposeThreshold(uint256 newThreshold) external onlyMember returns (uint256 id) {
         _checkThreshold(newThreshold, _members.length);
         id = _newProposal(Action.ChangeThreshold, address(0));
         _proposals[id].newThreshold = newThreshold;
-        _announce(id);
+        _announce(id, "", new string[](0));
     }
 
     // ---------------------------------------------------------------- approving and executing
 
-    /// @notice Record the caller's approval of proposal `id`. Does not execute it.
+    /// @inheritdoc IIssuerRegistry
     function approve(uint256 id) external onlyMember {
         StoredProposal storage p = _openProposal(id);
-        if (_approved[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
-        _approved[id][msg.sender] = true;
-        p.approvers.push(msg.sender);
+        uint64 epoch = _memberRecord[msg.sender].epoch;
+        uint64 previous = _approvalEpoch[id][msg.sender];
+        if (previous == epoch) revert AlreadyApproved(id, msg.sender);
+        _approvalEpoch[id][msg.sender] = epoch;
+        // An approval from an earlier membership keeps its place in `approvers`; only its epoch
+        // is renewed, so the member is never counted twice.
+        if (previous == 0) p.approvers.push(msg.sender);
         emit ProposalApproved(id, msg.sender);
     }
 
-    /// @notice Execute proposal `id` once enough current members approved it; any member may
-    /// call. A proposal executes at most once and never after it expired.
+    /// @inheritdoc IIssuerRegistry
     function execute(uint256 id) external onlyMember {
         StoredProposal storage p = _openProposal(id);
-        uint256 approvals = _currentApprovals(p);
+        uint256 approvals = _currentApprovals(id, p);
         if (approvals < _threshold) revert ThresholdNotReached(id, approvals, _threshold);
         p.executed = true;
         emit ProposalExecuted(id, msg.sender);
@@ -314,12 +264,12 @@ contract IssuerRegistry {
 
     // ---------------------------------------------------------------- proposal views
 
-    /// @notice Number of proposals ever created; ids run from 1 to this value.
+    /// @inheritdoc IIssuerRegistry
     function proposalCount() external view returns (uint256) {
         return _proposalCount;
     }
 
-    /// @notice Proposal `id` with its approvals by current members.
+    /// @inheritdoc IIssuerRegistry
     function getProposal(uint256 id) external view returns (Proposal memory) {
         StoredProposal storage p = _existingProposal(id);
         return Proposal({
@@ -334,22 +284,19 @@ contract IssuerRegistry {
             createdAt: p.createdAt,
             expiresAt: p.expiresAt,
             executed: p.executed,
-            approvals: _currentApprovals(p)
+            approvals: _currentApprovals(id, p),
+            aliases: p.aliases
         });
     }
 
-    /// @notice Whether `member` approved proposal `id` (even if no longer a member).
+    /// @inheritdoc IIssuerRegistry
     function hasApproved(uint256 id, address member) external view returns (bool) {
-        return _approved[id][member];
+        return _approvalCounts(id, member);
     }
 
     // ---------------------------------------------------------------- issuer views
 
-    /// @notice Whether `issuer` was (or, for the current block time, is) accredited for
-    /// `credentialType` at `timestamp`: an accreditation grant covered it, the grant's validity
-    /// window covered it and the issuer's status at that time was Active.
-    /// @dev For `timestamp == block.timestamp` one storage read; otherwise a history search.
-    /// For a future timestamp it answers as if nothing changes until then.
+    /// @inheritdoc IIssuerRegistry
     function isAccredited(address issuer, bytes32 credentialType, uint64 timestamp)
         external
         view
@@ -372,24 +319,39 @@ contract IssuerRegistry {
         return false;
     }
 
-    /// @notice The issuer's current status.
+    /// @inheritdoc IIssuerRegistry
     function issuerStatus(address issuer) external view returns (IssuerStatus) {
         return _status[issuer];
     }
 
-    /// @notice Hash of the issuer's public profile, as set by its latest accreditation.
+    /// @inheritdoc IIssuerRegistry
     function issuerMetadataHash(address issuer) external view returns (bytes32) {
         return _metadataHash[issuer];
     }
 
-    /// @notice Every grant the issuer ever received, oldest first (open ones end at 2^64-1).
+    /// @inheritdoc IIssuerRegistry
+    function accreditationProposalOf(address issuer) external view returns (uint256 proposalId) {
+        return _accreditationProposal[issuer];
+    }
+
+    /// @inheritdoc IIssuerRegistry
     function accreditationHistory(address issuer) external view returns (Grant[] memory) {
         return _grants[issuer];
     }
 
-    /// @notice Every status change of the issuer, oldest first.
+    /// @inheritdoc IIssuerRegistry
     function statusHistory(address issuer) external view returns (StatusChange[] memory) {
         return _statusHistory[issuer];
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerOfAlias(bytes32 aliasHash) external view returns (address) {
+        return _aliasIssuer[aliasHash];
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function aliasesOf(address issuer) external view returns (string[] memory) {
+        return _aliases[issuer];
     }
 
     // ---------------------------------------------------------------- internals: proposals
@@ -403,11 +365,11 @@ contract IssuerRegistry {
         p.createdAt = uint64(block.timestamp);
         p.expiresAt = uint64(block.timestamp) + _proposalLifetime;
         p.approvers.push(msg.sender);
-        _approved[id][msg.sender] = true;
+        _approvalEpoch[id][msg.sender] = _memberRecord[msg.sender].epoch;
     }
 
     /// @dev Emitted after the typed fields are stored so the event carries all of them.
-    function _announce(uint256 id) private {
+    function _announce(uint256 id, string memory metadata, string[] memory aliases) private {
         StoredProposal storage p = _proposals[id];
         emit ProposalCreated(
             id,
@@ -419,7 +381,9 @@ contract IssuerRegistry {
             p.validUntil,
             p.metadataHash,
             p.newThreshold,
-            p.expiresAt
+            p.expiresAt,
+            metadata,
+            aliases
         );
         emit ProposalApproved(id, msg.sender);
     }
@@ -435,10 +399,39 @@ contract IssuerRegistry {
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(id);
     }
 
-    function _currentApprovals(StoredProposal storage p) private view returns (uint256 count) {
+    /// @dev Whether `member` is a member now and approved proposal `id` during this membership.
+    function _approvalCounts(uint256 id, address member) private view returns (bool) {
+        MemberRecord storage record = _memberRecord[member];
+        return record.position != 0 && _approvalEpoch[id][member] == record.epoch;
+    }
+
+    function _currentApprovals(uint256 id, StoredProposal storage p)
+        private
+        view
+        returns (uint256 count)
+    {
         address[] storage approvers = p.approvers;
         for (uint256 i = 0; i < approvers.length; ++i) {
-            if (_memberSlot[approvers[i]] != 0) ++count;
+            if (_approvalCounts(id, approvers[i])) ++count;
+        }
+    }
+
+    /// @dev Each alias a DID of bounded length, none repeated, none bound to another issuer.
+    function _checkAliases(address issuer, string[] calldata aliases) private view {
+        if (aliases.length > MAX_ALIASES) revert TooManyAliases(aliases.length, MAX_ALIASES);
+        bytes32[] memory hashes = new bytes32[](aliases.length);
+        for (uint256 i = 0; i < aliases.length; ++i) {
+            bytes calldata did = bytes(aliases[i]);
+            if (did.length < 7 || did.length > MAX_ALIAS_LENGTH || bytes4(did[:4]) != "did:") {
+                revert InvalidAlias(aliases[i]);
+            }
+            bytes32 aliasHash = keccak256(did);
+            for (uint256 j = 0; j < i; ++j) {
+                if (hashes[j] == aliasHash) revert DuplicateAlias(aliasHash);
+            }
+            hashes[i] = aliasHash;
+            address holder = _aliasIssuer[aliasHash];
+            if (holder != address(0) && holder != issuer) revert AliasTaken(aliasHash, holder);
         }
     }
 
@@ -452,7 +445,7 @@ contract IssuerRegistry {
 
     function _checkMembershipChange(Action action, address member) private view {
         if (member == address(0)) revert ZeroAddress();
-        bool present = _memberSlot[member] != 0;
+        bool present = _memberRecord[member].position != 0;
         if (action == Action.AddMember) {
             if (present) revert AlreadyMember(member);
         } else {
@@ -463,19 +456,22 @@ contract IssuerRegistry {
 
     function _addMember(address member, uint256 proposalId) private {
         if (member == address(0)) revert ZeroAddress();
-        if (_memberSlot[member] != 0) revert AlreadyMember(member);
+        MemberRecord storage record = _memberRecord[member];
+        if (record.position != 0) revert AlreadyMember(member);
         _members.push(member);
-        _memberSlot[member] = _members.length;
+        record.position = uint64(_members.length);
+        ++record.epoch;
         emit MemberAdded(member, proposalId);
     }
 
+    /// @dev The record keeps its epoch, so the member's approvals stay void if it comes back.
     function _removeMember(address member, uint256 proposalId) private {
-        uint256 slot = _memberSlot[member];
+        uint64 position = _memberRecord[member].position;
         address last = _members[_members.length - 1];
-        _members[slot - 1] = last;
-        _memberSlot[last] = slot;
+        _members[position - 1] = last;
+        _memberRecord[last].position = position;
         _members.pop();
-        delete _memberSlot[member];
+        _memberRecord[member].position = 0;
         emit MemberRemoved(member, proposalId);
     }
 
@@ -498,7 +494,24 @@ contract IssuerRegistry {
             _hot[issuer][types[i]] = _packHot(validFrom, validUntil, usable);
         }
         _metadataHash[issuer] = p.metadataHash;
+        _accreditationProposal[issuer] = id;
         emit IssuerAccredited(issuer, id, types, validFrom, validUntil, p.metadataHash);
+        _bindAliases(issuer, p.aliases);
+    }
+
+    /// @dev Re-checked here: another accreditation may have bound an alias since the proposal.
+    function _bindAliases(address issuer, string[] storage aliases) private {
+        string[] storage bound = _aliases[issuer];
+        for (uint256 i = 0; i < aliases.length; ++i) {
+            string storage did = aliases[i];
+            bytes32 aliasHash = keccak256(bytes(did));
+            address holder = _aliasIssuer[aliasHash];
+            if (holder == issuer) continue;
+            if (holder != address(0)) revert AliasTaken(aliasHash, holder);
+            _aliasIssuer[aliasHash] = issuer;
+            bound.push(did);
+            emit AliasBound(issuer, aliasHash, did);
+        }
     }
 
     function _changeIssuerStatus(uint256 id, Action action, address issuer) private {

@@ -111,6 +111,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the API accepts."
     )
+    offer_ttl: int = Field(
+        14 * 24 * 3600,
+        ge=60,
+        le=366 * 24 * 3600,
+        description="Seconds a wallet offer (one learner's link) stays collectable.",
+    )
+    offer_token_ttl: int = Field(
+        600,
+        ge=30,
+        le=86_400,
+        description="Seconds an OpenID4VCI access token or nonce of an offer stays valid.",
+    )
+    wallet_request_url: str = Field(
+        "https://lcw.app/request.html",
+        description="Base of the DCC credential request deep link (the Learner Credential "
+        "Wallet's; it opens dccrequest://request).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )

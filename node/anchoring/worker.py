@@ -351,7 +351,7 @@ class AnchoringWorker:
             assert batch is not None
             root, count, type_id = batch.root, batch.count, batch.credential_type_id
         outbox = self._outbox(institution)
-        call = self.contracts.credential_registry.functions.anchor(
+        call = self.contracts.credential_registry.anchor(
             bytes.fromhex(root[2:]), count, bytes.fromhex(type_id[2:])
         )
 
@@ -399,10 +399,8 @@ class AnchoringWorker:
             )
 
     def _anchored_by_us(self, institution: Institution, root: str) -> bool:
-        issuer, _, _ = self.contracts.credential_registry.functions.anchorOf(
-            bytes.fromhex(root[2:])
-        ).call()
-        return str(issuer).lower() == institution.address.lower()
+        registry = self.contracts.credential_registry
+        return registry.anchor_of(institution.address, bytes.fromhex(root[2:])) is not None
 
     def _adopt_existing_anchor(self, institution: Institution, batch_id: int) -> None:
         """Our root is already on chain (a crash hid the receipt): find its transaction."""
@@ -410,13 +408,12 @@ class AnchoringWorker:
             batch = session.get(AnchorBatch, batch_id)
             assert batch is not None
             root = batch.root
-        event = self.contracts.credential_registry.events.Anchored
-        logs = event().get_logs(
-            from_block=self._search_from(), argument_filters={"root": bytes.fromhex(root[2:])}
+        logs = self.contracts.credential_registry.anchored_events(
+            institution.address, bytes.fromhex(root[2:]), self._search_from()
         )
         if not logs:
             return
-        receipt = self.chain.receipt(logs[-1]["transactionHash"])
+        receipt = self.chain.receipt(logs[-1].transaction_hash)
         assert receipt is not None
         self._apply_anchor_receipt(institution, batch_id, Receipt.from_web3(receipt))
 
@@ -646,9 +643,9 @@ class AnchoringWorker:
     def _send_status_group(self, institution: Institution, group: list[StatusUpdate]) -> None:
         first = group[0]
         words, masks = word_masks(u.status_index for u in group)
-        call = self.contracts.credential_registry.functions.updateStatusWords(
+        call = self.contracts.credential_registry.update_status_words(
             first.list_number,
-            StatusPurpose[first.purpose.upper()].value,
+            StatusPurpose[first.purpose.upper()],
             words,
             masks,
             first.value,

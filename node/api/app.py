@@ -18,9 +18,12 @@ from node.api.routes import (
     admin,
     credentials,
     did_web,
+    exchanges,
     governance,
     health,
     institutions,
+    offers,
+    oid4vci,
     resolver,
     status_lists,
     verify,
@@ -56,4 +59,7 @@ def create_app(node: Node) -> FastAPI:
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
     app.include_router(did_web.router, dependencies=[Depends(rate_limited("public"))])
+    # Wallet delivery: the institution's offers API, the learner's page, the wallet protocols.
+    for router in (offers.router, offers.public, exchanges.router, oid4vci.router):
+        app.include_router(router)
     return app

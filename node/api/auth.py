@@ -58,6 +58,19 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "GET /v1/governance",
         "GET /v1/governance/proposals",
         "GET /v1/governance/proposals/{proposal_id}",
+        # Wallet delivery: the offer id in the path is the capability the institution sent the
+        # learner (unguessable, single-use, expiring); the OpenID4VCI token and credential
+        # endpoints check their own grant and access token; all rate-limited.
+        "GET /offers/{offer_id}",
+        "POST /offers/{offer_id}/request",
+        "GET /offers/{offer_id}/openid-credential-offer",
+        "GET /workflows/credential-offer/exchanges/{offer_id}",
+        "POST /workflows/credential-offer/exchanges/{offer_id}",
+        "GET /.well-known/openid-credential-issuer",
+        "GET /.well-known/oauth-authorization-server",
+        "POST /oid4vci/token",
+        "POST /oid4vci/nonce",
+        "POST /oid4vci/credential",
     }
 )
 

@@ -22,6 +22,9 @@ from web3.contract import Contract
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient
+from node.chain.contracts.credential_registry import CredentialRegistry
+from node.chain.contracts.did_registry import DidRegistry
+from node.chain.contracts.issuer_registry import IssuerRegistry
 from node.chain.revert import ErrorDecoder
 from node.errors import ConfigurationError
 
@@ -114,7 +117,8 @@ class Deployment:
 
 
 class Contracts:
-    """web3 `Contract` objects for one deployment, built from the committed artifacts."""
+    """The typed faces (`node.chain.contracts`) of one deployment's three contracts, built from
+    the committed artifacts."""
 
     def __init__(self, client: ChainClient, deployment: Deployment) -> None:
         self.client = client
@@ -126,16 +130,16 @@ class Contracts:
         )
 
     @cached_property
-    def issuer_registry(self) -> Contract:
-        return self._bind(ISSUER_REGISTRY)
+    def issuer_registry(self) -> IssuerRegistry:
+        return IssuerRegistry(self._bind(ISSUER_REGISTRY))
 
     @cached_property
-    def credential_registry(self) -> Contract:
-        return self._bind(CREDENTIAL_REGISTRY)
+    def credential_registry(self) -> CredentialRegistry:
+        return CredentialRegistry(self._bind(CREDENTIAL_REGISTRY))
 
     @cached_property
-    def did_registry(self) -> Contract:
-        return self._bind(DID_REGISTRY)
+    def did_registry(self) -> DidRegistry:
+        return DidRegistry(self._bind(DID_REGISTRY))
 
     @property
     def names_by_address(self) -> dict[str, str]:

@@ -105,10 +105,17 @@ def issue(
     jcs: Annotated[bool, typer.Option("--jcs", help="Sign with eddsa-jcs-2022")] = False,
     anchor_now: Annotated[bool, typer.Option(help="Anchor at once, not in the next batch")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the issued credentials here")] = None,
+    offer: Annotated[
+        bool, typer.Option("--offer", help="Also offer each credential to its learner's wallet")
+    ] = False,
+    offers_dir: Annotated[
+        Path, typer.Option(help="With --offer: where the QR PNGs and offers.csv go")
+    ] = Path("offers"),
     node_url: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
-    """Issue one credential (flags or --file) or a cohort (--template + --csv)."""
+    """Issue one credential (flags or --file) or a cohort (--template + --csv); with --offer,
+    print each learner's wallet link and QR code (PNGs and offers.csv in --offers-dir)."""
     inputs = _issue_inputs(
         file,
         template,
@@ -138,6 +145,14 @@ def issue(
         console.print(f"... and {len(issued) - 10} more")
     where = f"; written to {out}" if out else ""
     console.print(f"issued {len(issued)} credential(s) with {suite}{where}")
+    if offer:
+        from node.cli.offers import hand_out, learner_label, make_offers
+
+        ids = [item["id"] for item in issued]
+        labels = {cid: learner_label(item) for cid, item in zip(ids, inputs, strict=True)}
+        cohort = csv_file.stem if csv_file is not None else None
+        made = make_offers(client, ids, cohort=cohort, ttl=None, tx_code=False)
+        hand_out(console, made, offers_dir, labels=labels)
 
 
 ISSUE_CHUNK = 500
@@ -263,6 +278,32 @@ def export(
 
 
 QR_MAX = 2_900
+
+
+@app.command("offer")
+def offer_command(
+    credential_ids: Annotated[list[str], typer.Argument(help="Credential ids (urn:uuid:...)")],
+    cohort: Annotated[str | None, typer.Option(help="Label grouping these offers")] = None,
+    ttl: Annotated[
+        int | None, typer.Option(help="Seconds the offers stay open (default: the node's)")
+    ] = None,
+    tx_code: Annotated[
+        bool, typer.Option("--tx-code", help="OpenID4VCI: also require a 6-digit code")
+    ] = False,
+    out_dir: Annotated[Path, typer.Option(help="Where the QR PNGs and offers.csv go")] = Path(
+        "offers"
+    ),
+    qr: Annotated[bool, typer.Option(help="Print QR codes in the terminal")] = True,
+    node_url: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Offer issued credentials to their learners' wallets: a single-use, expiring link and QR
+    code per learner (Learner Credential Wallet, VC-API and OpenID4VCI wallets)."""
+    from node.cli.offers import hand_out, make_offers
+
+    client = _client(node_url, api_key)
+    made = make_offers(client, credential_ids, cohort=cohort, ttl=ttl, tx_code=tx_code)
+    hand_out(console, made, out_dir, terminal_qr=qr)
 
 
 @app.command()

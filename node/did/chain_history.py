@@ -1,33 +1,21 @@
 """A DID's ERC-1056 change history read straight from the chain, with no database.
 
 The indexer serves resolution on a node; this walk is for whoever has nothing but an RPC URL
-(the standalone verifier, onboarding right after a write). It follows the registry's
-`changed[identity]` pointer and each event's `previousChange`, one block at a time, the way
-`ethr-did-resolver` does, so both see the same history.
+(the standalone verifier, onboarding right after a write). It reads the identity's events in
+one `eth_getLogs` (ERC-1056 indexes every event by identity), which is the same history
+`ethr-did-resolver` collects by following `changed[identity]` and each `previousChange`, without
+needing state at a past block.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import to_checksum_address
-from web3.contract import Contract
 from web3.types import BlockIdentifier
 
 from node.chain.client import ChainClient
+from node.chain.contracts.did_registry import DidRegistry
 from node.did.document import AttributeChanged, DelegateChanged, DidEvent, OwnerChanged
-
-_EVENTS = ("DIDOwnerChanged", "DIDDelegateChanged", "DIDAttributeChanged")
-
-
-def _decode(registry: Contract, raw_log: Any) -> Any | None:
-    for name in _EVENTS:
-        event = getattr(registry.events, name)()
-        try:
-            return event.process_log(raw_log)
-        except Exception:
-            continue
-    return None
 
 
 def to_did_event(decoded: Any, block_time: int) -> DidEvent:
@@ -45,28 +33,19 @@ def to_did_event(decoded: Any, block_time: int) -> DidEvent:
 
 
 def fetch_did_history(
-    client: ChainClient, registry: Contract, identity: str, *, block: BlockIdentifier = "latest"
+    client: ChainClient, registry: DidRegistry, identity: str, *, block: BlockIdentifier = "latest"
 ) -> list[DidEvent]:
-    """Every change of `identity` up to `block`, oldest first (log order within a block)."""
-    address = to_checksum_address(identity)
-    topic = "0x" + "00" * 12 + address[2:].lower()
-    previous = int(registry.functions.changed(address).call(block_identifier=block))
+    """Every change of `identity` up to `block`, oldest first (log order within a block).
+
+    One `eth_getLogs` on the identity's topic (every ERC-1056 event indexes the identity), so
+    the history never depends on archive state: the `changed(identity)` pointer ethr-did-resolver
+    starts from would have to be read at a historical block.
+    """
+    times: dict[int, int] = {}
     history: list[DidEvent] = []
-    while previous:
-        number = previous
-        logs = client.w3.eth.get_logs(
-            {
-                "address": registry.address,
-                "fromBlock": number,
-                "toBlock": number,
-                "topics": [None, topic],
-            }
-        )
-        block_time = client.block_timestamp(number)
-        decoded = [d for d in (_decode(registry, log) for log in logs) if d is not None]
-        previous = 0
-        for item in reversed(decoded):
-            history.insert(0, to_did_event(item, block_time))
-            if int(item["args"]["previousChange"]) < number:
-                previous = int(item["args"]["previousChange"])
+    for item in registry.identity_logs(client, identity, to_block=block):
+        number = int(item["blockNumber"])
+        if number not in times:
+            times[number] = client.block_timestamp(number)
+        history.append(to_did_event(item, times[number]))
     return history

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from web3.contract import Contract
-
 from node.chain.client import ChainClient, chain_read
+from node.chain.contracts.did_registry import DidRegistry
 from node.did.chain_history import fetch_did_history
 from node.did.document import build_document
 from node.did.errors import DidNotFound
@@ -26,7 +25,7 @@ from node.did.identifier import parse_ethr_did
 class ChainDidResolver:
     """`DidDocumentSource` for one chain's EthereumDIDRegistry, over RPC only."""
 
-    def __init__(self, client: ChainClient, did_registry: Contract) -> None:
+    def __init__(self, client: ChainClient, did_registry: DidRegistry) -> None:
         self.client = client
         self.registry = did_registry
 

@@ -14,13 +14,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3.contract import Contract
-from web3.logs import DISCARD
 
+from node.chain.contracts.issuer_registry import IssuerRegistry
 from node.chain.contracts.types import (
     ISSUER_ACTIONS,
     MEMBERSHIP_ACTIONS,
-    IssuerStatus,
     ProposalAction,
     credential_type_id,
     credential_type_name,
@@ -51,6 +49,7 @@ class Proposal:
     valid_from: str | None
     valid_until: str | None
     metadata_hash: str
+    aliases: list[str]
     new_threshold: int
     proposer: str
     created_at: str | None
@@ -76,7 +75,9 @@ class Proposal:
 
 
 @dataclass(frozen=True)
-class Grant:
+class GrantView:
+    """A `Grant` as people and the API read it: type name and ISO times."""
+
     credential_type: str
     granted_at: str | None
     granted_until: str | None
@@ -89,7 +90,7 @@ class IssuerRecord:
     address: str
     status: str
     metadata_hash: str
-    accreditations: list[Grant]
+    accreditations: list[GrantView]
     status_history: list[dict[str, Any]]
 
 
@@ -98,7 +99,7 @@ class GovernanceService:
 
     def __init__(
         self,
-        registry: Contract,
+        registry: IssuerRegistry,
         sender_for: Callable[[LocalAccount], TransactionSender],
         now: Callable[[], int],
     ) -> None:
@@ -109,79 +110,76 @@ class GovernanceService:
     # -- reading ------------------------------------------------------------------------------
 
     def members(self) -> list[str]:
-        return list(self.registry.functions.members().call())
+        return self.registry.members()
 
     def threshold(self) -> int:
-        return int(self.registry.functions.threshold().call())
+        return self.registry.threshold()
 
     def proposal(self, proposal_id: int) -> Proposal:
         self._require_proposal(proposal_id)
         return self._read_proposal(proposal_id, self.threshold(), self._now())
 
     def _read_proposal(self, proposal_id: int, threshold: int, now: int) -> Proposal:
-        raw = self.registry.functions.getProposal(proposal_id).call()
-        (action, target, types, valid_from, valid_until, metadata, new_threshold, proposer,
-         created, expires, executed, approvals) = raw  # fmt: skip
+        raw = self.registry.proposal(proposal_id)
         return Proposal(
             id=proposal_id,
-            action=ProposalAction(action),
-            target=target,
-            credential_types=[_type_name(t) for t in types],
-            valid_from=_time(valid_from),
-            valid_until=_time(valid_until),
-            metadata_hash="0x" + bytes(metadata).hex(),
-            new_threshold=int(new_threshold),
-            proposer=proposer,
-            created_at=_time(created),
-            expires_at=_time(expires),
-            executed=bool(executed),
-            approvals=int(approvals),
+            action=raw.action,
+            target=raw.target,
+            credential_types=[_type_name(t) for t in raw.credential_types],
+            valid_from=_time(raw.valid_from),
+            valid_until=_time(raw.valid_until),
+            metadata_hash="0x" + raw.metadata_hash.hex(),
+            aliases=list(raw.aliases),
+            new_threshold=raw.new_threshold,
+            proposer=raw.proposer,
+            created_at=_time(raw.created_at),
+            expires_at=_time(raw.expires_at),
+            executed=raw.executed,
+            approvals=raw.approvals,
             threshold=threshold,
-            expired=now >= expires,
+            expired=now >= raw.expires_at,
         )
 
     def _require_proposal(self, proposal_id: int) -> None:
-        count = int(self.registry.functions.proposalCount().call())
+        count = self.registry.proposal_count()
         if not 1 <= proposal_id <= count:
             raise NotFound(f"no proposal {proposal_id}", code="proposal_not_found")
 
     def proposals(self) -> list[Proposal]:
         """Newest first; the count, threshold and clock are read once for the whole list."""
-        count = int(self.registry.functions.proposalCount().call())
+        count = self.registry.proposal_count()
         threshold, now = self.threshold(), self._now()
         return [self._read_proposal(i, threshold, now) for i in range(count, 0, -1)]
 
     def issuer(self, address: str) -> IssuerRecord:
         issuer = _address(address)
-        status = IssuerStatus(self.registry.functions.issuerStatus(issuer).call())
-        grants = self.registry.functions.accreditationHistory(issuer).call()
-        changes = self.registry.functions.statusHistory(issuer).call()
-        metadata = self.registry.functions.issuerMetadataHash(issuer).call()
         return IssuerRecord(
             address=issuer,
-            status=status.name.lower(),
-            metadata_hash="0x" + bytes(metadata).hex(),
+            status=self.registry.issuer_status(issuer).name.lower(),
+            metadata_hash="0x" + self.registry.metadata_hash(issuer).hex(),
             accreditations=[
-                Grant(_type_name(t), _time(at), _time(until), _time(vf), _time(vu))
-                for t, at, until, vf, vu in grants
+                GrantView(
+                    _type_name(g.credential_type),
+                    _time(g.granted_at),
+                    _time(g.granted_until),
+                    _time(g.valid_from),
+                    _time(g.valid_until),
+                )
+                for g in self.registry.accreditation_history(issuer)
             ],
             status_history=[
-                {"status": IssuerStatus(s).name.lower(), "at": _time(at)} for s, at in changes
+                {"status": c.status.name.lower(), "at": _time(c.at)}
+                for c in self.registry.status_history(issuer)
             ],
         )
 
     def issuers(self, from_block: int = 0) -> list[IssuerRecord]:
         """Every issuer the consortium ever accredited, with status and history."""
-        logs = self.registry.events.IssuerAccredited().get_logs(from_block=from_block)
-        addresses = dict.fromkeys(str(log["args"]["issuer"]) for log in logs)
-        return [self.issuer(address) for address in addresses]
+        return [self.issuer(address) for address in self.registry.accredited_issuers(from_block)]
 
     def is_accredited(self, issuer: str, credential_type: str, at: int) -> bool:
-        return bool(
-            self.registry.functions.isAccredited(
-                _address(issuer), credential_type_id(credential_type), at
-            ).call()
-        )
+        type_id = credential_type_id(credential_type)
+        return self.registry.is_accredited(_address(issuer), type_id, at)
 
     # -- deciding -----------------------------------------------------------------------------
 
@@ -193,14 +191,19 @@ class GovernanceService:
         *,
         valid_from: int = 0,
         valid_until: int = 0,
-        metadata_hash: bytes = b"\x00" * 32,
+        metadata: str = "",
+        aliases: Sequence[str] = (),
     ) -> int:
-        call = self.registry.functions.proposeAccreditation(
+        """Propose accrediting `issuer`; `metadata` is the issuer's public metadata document
+        (JSON text the consortium votes on, emitted on chain) and `aliases` other DIDs of the
+        issuer (e.g. its did:web) the consortium binds to its address."""
+        call = self.registry.propose_accreditation(
             _address(issuer),
             [credential_type_id(name) for name in credential_types],
             valid_from,
             valid_until,
-            metadata_hash,
+            metadata,
+            aliases,
         )
         return self._proposal_id(self._send(operator, call))
 
@@ -209,7 +212,7 @@ class GovernanceService:
     ) -> int:
         if action not in ISSUER_ACTIONS:
             raise InvalidInput(f"{action.name.lower()} is not an issuer action", code="bad_action")
-        call = self.registry.functions.proposeIssuerAction(int(action), _address(issuer))
+        call = self.registry.propose_issuer_action(action, _address(issuer))
         return self._proposal_id(self._send(operator, call))
 
     def propose_membership(
@@ -219,27 +222,26 @@ class GovernanceService:
             raise InvalidInput(
                 f"{action.name.lower()} is not a membership action", code="bad_action"
             )
-        call = self.registry.functions.proposeMembership(int(action), _address(member))
+        call = self.registry.propose_membership(action, _address(member))
         return self._proposal_id(self._send(operator, call))
 
     def propose_threshold(self, operator: LocalAccount, new_threshold: int) -> int:
-        call = self.registry.functions.proposeThreshold(new_threshold)
+        call = self.registry.propose_threshold(new_threshold)
         return self._proposal_id(self._send(operator, call))
 
     def approve(self, operator: LocalAccount, proposal_id: int) -> None:
         self._require_proposal(proposal_id)
-        self._send(operator, self.registry.functions.approve(proposal_id))
+        self._send(operator, self.registry.approve(proposal_id))
 
     def execute(self, operator: LocalAccount, proposal_id: int) -> None:
         self._require_proposal(proposal_id)
-        self._send(operator, self.registry.functions.execute(proposal_id))
+        self._send(operator, self.registry.execute(proposal_id))
 
     def _send(self, operator: LocalAccount, call: Any) -> Receipt:
         return self._sender_for(operator).transact(call)
 
     def _proposal_id(self, receipt: Receipt) -> int:
-        events = self.registry.events.ProposalCreated().process_receipt(receipt.raw, errors=DISCARD)
-        return int(events[0]["args"]["id"])
+        return self.registry.created_proposal_id(receipt.raw)
 
 
 def _address(value: str) -> str:

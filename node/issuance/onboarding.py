@@ -13,8 +13,6 @@ Which of the two DIDs it signs with is `Institution.signs_as` (default: the node
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +24,7 @@ from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
+from node.credentials import jcs
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
@@ -205,7 +204,8 @@ class OnboardingService:
             operator,
             institution.address,
             credential_types,
-            metadata_hash=self.profile_hash(institution),
+            metadata=self.public_metadata(institution),
+            aliases=self.accreditation_aliases(institution),
         )
 
     def standing(
@@ -230,15 +230,12 @@ class OnboardingService:
         }
 
     @staticmethod
-    def profile_hash(institution: Institution) -> bytes:
-        """sha256 of the institution's public profile as JCS-like sorted JSON: what the
-        consortium votes on, without putting the profile itself on chain."""
-        profile: dict[str, Any] = {
-            "id": institution.did,
-            "name": institution.name,
-            "url": institution.profile_url,
-        }
-        return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).digest()
+    def public_metadata(institution: Institution) -> str:
+        """The institution's public profile as canonical JSON: what the consortium votes on
+        (the contract stores its keccak256 and publishes the text in its event). Institution
+        names and URLs are public facts, never personal data."""
+        profile = {"id": institution.did, "name": institution.name, "url": institution.profile_url}
+        return jcs.canonicalize({k: v for k, v in profile.items() if v is not None}).decode()
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:
@@ -254,8 +251,7 @@ class OnboardingService:
             ).first()
 
     def _set_attribute(self, account: LocalAccount, attribute: Attribute) -> None:
-        registry = self.contracts.did_registry
-        call = registry.functions.setAttribute(
+        call = self.contracts.did_registry.set_attribute(
             account.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
         )
         self._sender_for(account).transact(call)

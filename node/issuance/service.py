@@ -23,7 +23,7 @@ from node.credentials import jcs
 from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import hash_canonical, leaf
-from node.credentials.model import build_clr, build_open_badge
+from node.credentials.model import build_clr, build_open_badge, issuer_profile
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
 from node.did.hosting import signing_identity
@@ -124,6 +124,40 @@ class IssuanceService:
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
 
+    def reissue_bound(
+        self,
+        institution: Institution,
+        document: dict[str, Any],
+        *,
+        bound_from: str,
+        cryptosuite: Cryptosuite,
+        before: Callable[[Session], None],
+        within: Callable[[Session], None],
+    ) -> dict[str, Any]:
+        """Issue `document` (unsigned, without status) as the holder-bound copy of credential
+        `bound_from`: under the institution's current identity, with a fresh status entry,
+        anchored at once. In the transaction that stores the copy, `before` runs first (to take
+        its locks before the copy's foreign key does) and `within` after the copy is written;
+        either may refuse by raising, which stores nothing (the reserved status index stays
+        unused)."""
+        slot = self._allocate(institution, 1)
+        entries = self._entries(institution, slot[0])
+        document = {
+            **document,
+            "issuer": issuer_profile(self._profile(institution)),
+            "credentialStatus": entries[0] if len(entries) == 1 else entries,
+        }
+        return self._sign_and_store(
+            institution,
+            [document],
+            slot,
+            cryptosuite,
+            anchor_now=True,
+            bound_from=bound_from,
+            before=before,
+            within=within,
+        )[0]
+
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
             raise Conflict(
@@ -156,6 +190,10 @@ class IssuanceService:
         slots: list[tuple[int, int]],
         cryptosuite: Cryptosuite,
         anchor_now: bool,
+        *,
+        bound_from: str | None = None,
+        before: Callable[[Session], None] | None = None,
+        within: Callable[[Session], None] | None = None,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
         method = signing_identity(institution).verification_method
@@ -163,6 +201,8 @@ class IssuanceService:
         now = datetime.now(UTC)
         signed = [sign(doc, key.private_key, method, cryptosuite, created=now) for doc in documents]
         with self.db.session() as session:
+            if before is not None:
+                before(session)
             for document, (list_number, index) in zip(signed, slots, strict=True):
                 kind = credential_kind(document)
                 canonical = jcs.canonicalize(document)
@@ -178,6 +218,7 @@ class IssuanceService:
                         status_index=index,
                         valid_from=_parse_time(document.get("validFrom")),
                         valid_until=_parse_time(document.get("validUntil")),
+                        bound_from=bound_from,
                     )
                 )
             session.flush()
@@ -185,6 +226,8 @@ class IssuanceService:
                 CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
                 for document in signed
             )
+            if within is not None:
+                within(session)
         self._on_queued(anchor_now)
         return signed
 
@@ -321,6 +364,18 @@ class IssuanceService:
                 select(Credential).where(Credential.credential_hash == "0x" + digest.hex())
             ).first()
         return None if record is None else self.receipt(record)
+
+    def events(self, credential_id: str) -> list[dict[str, str]]:
+        """The credential's lifecycle log, oldest first."""
+        with self.db.session() as session:
+            rows = session.exec(
+                select(CredentialEvent)
+                .where(CredentialEvent.credential_id == credential_id)
+                .order_by(col(CredentialEvent.id))
+            ).all()
+        return [
+            {"event": row.event, "detail": row.detail, "at": _iso(row.at) or ""} for row in rows
+        ]
 
     def bundle(self, credential: Credential) -> dict[str, Any]:
         return {"credential": self.document(credential), "receipt": self.receipt(credential)}

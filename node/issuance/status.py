@@ -18,8 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
-from web3.contract import Contract
 
+from node.chain.contracts.credential_registry import CredentialRegistry
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
@@ -50,7 +50,7 @@ class StatusService:
     def __init__(
         self,
         db: Database,
-        credential_registry: Contract,
+        credential_registry: CredentialRegistry,
         signing_key: Callable[[Institution], Ed25519Key],
         wake_writer: Callable[[], None],
         list_url: Callable[[Institution, int, str], str],
@@ -76,7 +76,12 @@ class StatusService:
         *,
         reason: str = "",
     ) -> list[StatusChange]:
-        """Record `action` for every credential (all or none); the chain follows."""
+        """Record `action` for every credential (all or none); the chain follows.
+
+        Holder-bound copies of a listed credential (made when a wallet collected it) follow
+        their original and are reported among the changes. The originals are read locked, so
+        a copy being made at the same moment is either refused or found here.
+        """
         if not credential_ids:
             raise InvalidInput("no credential ids given", code="empty_request")
         if len(set(credential_ids)) != len(credential_ids):
@@ -84,15 +89,25 @@ class StatusService:
         changes: list[StatusChange] = []
         with self.db.session() as session:
             rows = session.exec(
-                select(Credential).where(col(Credential.id).in_(credential_ids))
+                select(Credential).where(col(Credential.id).in_(credential_ids)).with_for_update()
             ).all()
             by_id = {row.id: row for row in rows}
-            for credential_id in credential_ids:
+            copies = session.exec(
+                select(Credential).where(
+                    col(Credential.bound_from).in_(credential_ids),
+                    col(Credential.id).not_in(credential_ids),
+                )
+            ).all()
+            by_id.update((row.id, row) for row in copies)
+            listed = set(credential_ids)
+            for credential_id in [*credential_ids, *(row.id for row in copies)]:
                 credential = by_id.get(credential_id)
                 if credential is None or (
                     institution is not None and credential.institution_id != institution.id
                 ):
                     raise NotFound(f"no credential {credential_id}", code="credential_not_found")
+                if credential.revoked and credential_id not in listed:
+                    continue  # a copy revoked on its own stays revoked, whatever its original
                 purpose, value, changed = self._transition(credential, action)
                 changes.append(StatusChange(credential_id, action, changed))
                 if not changed:
@@ -198,17 +213,13 @@ class StatusService:
     def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
         """The list's bitmap as of the latest block, read once per block (a verifier under load
         asks for the same list many times a second; a block number is far cheaper than 16 KB)."""
-        block = self.registry.w3.eth.block_number
+        block = self.registry.contract.w3.eth.block_number
         key = (issuer.lower(), number, purpose.value)
         with self._cache_lock:
             cached = self._words.get(key)
         if cached is not None and cached[0] == block:
             return cached[1]
-        code = ChainPurpose[purpose.name].value
-        raw = self.registry.functions.statusWords(
-            self.registry.w3.to_checksum_address(issuer), number, code, 0, WORDS_PER_LIST
-        ).call(block_identifier=block)
-        words = tuple(int(w) for w in raw)
+        words = self.registry.status_words(issuer, number, ChainPurpose[purpose.name], block)
         with self._cache_lock:
             self._words[key] = (block, words)
         return words

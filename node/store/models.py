@@ -118,6 +118,9 @@ class Credential(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     erased_at: datetime | None = None
+    #: Set on a holder-bound copy made when a wallet collected an offer: the credential it was
+    #: re-issued from. Status changes of the original follow to its copies (docs/design.md).
+    bound_from: str | None = Field(default=None, foreign_key="credential.id", index=True)
 
 
 class CredentialEvent(SQLModel, table=True):
@@ -203,6 +206,47 @@ class NodeSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --------------------------------------------------------------------------------------------
+# Wallet delivery: offers of issued credentials to learners' wallets
+# --------------------------------------------------------------------------------------------
+
+
+class OfferState(StrEnum):
+    """Where an offer is; `open` offers past `expires_at` read as expired."""
+
+    OPEN = "open"
+    COLLECTED = "collected"  # a wallet collected it: `holder` and `collected_credential_id` set
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Offer(SQLModel, table=True):
+    """A single-use, expiring offer of one issued credential to its learner's wallet.
+
+    The id is the capability: whoever holds the offer link may collect it (once). The secrets of
+    the three wallet protocols (challenge, pre-authorized code) are random too; an OpenID4VCI
+    access token is kept only as a hash.
+    """
+
+    id: str = Field(primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    credential_id: str = Field(foreign_key="credential.id", index=True)
+    cohort: str | None = Field(default=None, index=True)
+    state: OfferState = Field(default=OfferState.OPEN, index=True)
+    challenge: str = Field(unique=True)
+    pre_authorized_code: str = Field(unique=True)
+    tx_code: str | None = None
+    tx_code_failures: int = 0
+    access_token_hash: str | None = Field(default=None, unique=True)
+    token_expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    collected_at: datetime | None = None
+    protocol: str | None = None  # dcc | vcapi | oid4vci
+    holder: str | None = None
+    collected_credential_id: str | None = Field(default=None, foreign_key="credential.id")
 
 
 # --------------------------------------------------------------------------------------------

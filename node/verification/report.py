@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from node.chain.contracts.types import AnchorRecord, Grant, StatusChange
+
 
 class CheckStatus(StrEnum):
     PASSED = "passed"
@@ -135,34 +137,6 @@ class AnchorEvent:
     transaction: str
 
 
-@dataclass(frozen=True)
-class Anchor:
-    """`anchorOf(root)`: who anchored a root, when (block time), and the batch size."""
-
-    issuer: str
-    timestamp: int
-    count: int
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One accreditation grant (`IssuerRegistry.Grant`), type id as bytes."""
-
-    credential_type: bytes
-    granted_at: int
-    granted_until: int
-    valid_from: int
-    valid_until: int
-
-
-@dataclass(frozen=True)
-class IssuerStatusChange:
-    """One entry of `statusHistory`: the issuer's status (IssuerStatus value) from `at` on."""
-
-    status: int
-    at: int
-
-
 class ChainReader(Protocol):
     """The chain facts verification needs; every answer comes from the chain, never the issuer.
 
@@ -175,16 +149,18 @@ class ChainReader(Protocol):
     @property
     def registry_address(self) -> str: ...
 
-    def anchor_of(self, root: bytes) -> Anchor | None: ...
+    def anchor_of(self, issuer: str, root: bytes) -> AnchorRecord | None:
+        """`anchorOf(issuer, root)`: when (time and block) and in how big a batch."""
+        ...
 
-    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
-        """The `Anchored` event of `root`: its block and transaction (`hint`: the receipt's
-        block, looked at first)."""
+    def anchor_event(self, issuer: str, root: bytes, hint: int | None) -> AnchorEvent | None:
+        """The `Anchored` event of (issuer, root): its block and transaction (`hint`: the
+        receipt's block, looked at first)."""
         ...
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool: ...
 
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]: ...
+    def status_history(self, issuer: str) -> list[StatusChange]: ...
 
     def accreditation_history(self, issuer: str) -> list[Grant]: ...
 

@@ -26,6 +26,9 @@ from node.chain.client import ChainClient, redact_url
 from node.chain.deploy import deploy_all, verify_deployment
 from node.chain.sender import Call, TransactionSender
 from node.config import Settings
+from node.delivery.holder import verify_did_auth
+from node.delivery.offers import DeliverySettings, OfferService
+from node.delivery.oid4vci import Oid4vciIssuer
 from node.did.binding import DidWebChain
 from node.did.chain_resolver import ChainDidResolver
 from node.did.did_key import DidKeyResolver
@@ -327,6 +330,35 @@ class Node:
             self.worker.wake.set,
             self.issuance.status_list_url,
             self.issuance.status_list_prefix,
+        )
+
+    # -- wallet delivery (issue 13) --------------------------------------------------------------
+
+    @cached_property
+    def offers(self) -> OfferService:
+        """Offers to learners' wallets. Holder presentations are checked by the delivery
+        package's DIDAuth check (did:key, DataIntegrityProof or Ed25519Signature2020)."""
+        return OfferService(
+            self.db,
+            self.issuance,
+            DeliverySettings(
+                base_url=self.settings.base_url,
+                wallet_request_url=self.settings.wallet_request_url,
+                offer_ttl=self.settings.offer_ttl,
+                token_ttl=self.settings.offer_token_ttl,
+            ),
+            verify_did_auth,
+            self.onboarding.get,
+        )
+
+    @cached_property
+    def oid4vci(self) -> Oid4vciIssuer:
+        def display_name() -> str:
+            own = self.own_institution()
+            return own.name if own is not None else "lernode"
+
+        return Oid4vciIssuer(
+            self.db, self.offers, self.offers.settings, display_name, self.offers.clock
         )
 
     def signing_key(self, institution: Institution) -> Ed25519Key:

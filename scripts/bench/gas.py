@@ -144,7 +144,7 @@ def _ours(chain: GasChain, rpc_url: str, sizes: Sizes) -> dict[str, Any]:
 
     # Governance: accredit the issuer for both types, 2-of-3.
     propose = chain.send(
-        issuers.functions.proposeAccreditation(issuer, [OPEN_BADGE, CLR], 0, 0, b"\x11" * 32),
+        issuers.functions.proposeAccreditation(issuer, [OPEN_BADGE, CLR], 0, 0, "", []),
         members[0],
     )
     created = issuers.events.ProposalCreated().process_receipt(propose, errors=DISCARD)

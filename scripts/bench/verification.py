@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from node.chain.anvil import free_port
+from node.chain.contracts.types import StatusPurpose
 from node.credentials.merkle import credential_hash, leaf, verify_proof
 from node.credentials.multikey import public_key_from_verification_method
 from node.credentials.proofs import get_proof, verify
@@ -62,10 +63,9 @@ def _building_blocks(node: Node) -> Callable[[dict[str, Any]], None]:
         proof_path = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
         root = bytes.fromhex(receipt["root"][2:])
         assert verify_proof(root, proof_path, leaf(hashed))
-        issuer, _, _ = registry.functions.anchorOf(root).call()
-        assert issuer.lower() == receipt["issuer"]
+        assert registry.anchor_of(receipt["issuer"], root) is not None
         index = int(credential["credentialStatus"][0]["statusListIndex"])
-        registry.functions.isStatusSet(issuer, 0, 0, index).call()
+        registry.is_status_set(receipt["issuer"], 0, StatusPurpose.REVOCATION, index)
 
     return check
 

@@ -7,7 +7,7 @@ are issuers, 5 is an outsider with no role, 6 a prospective member, 7-9 DID iden
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,11 @@ PROPOSAL_LIFETIME = 86_400
 OPEN_BADGE = credential_type_id("OpenBadgeCredential")
 CLR = credential_type_id("ClrCredential")
 CONTRACT_NAMES = ("IssuerRegistry", "CredentialRegistry", "EthereumDIDRegistry")
+#: An issuer profile document as a consortium publishes it (opaque JSON to the contract).
+METADATA = (
+    '{"legalName":"Example State University","homepage":"https://www.example.edu",'
+    '"ctid":"ce-0f6a3b7e-8a53-4f4e-9c9d-6c3f1e2d4b5a","ror":"https://ror.org/00example"}'
+)
 
 
 @dataclass
@@ -118,6 +123,15 @@ def reverts(contract: Contract, error: str, *expected_args: Any) -> Iterator[Non
         assert decoded == expected_args, f"{error}{decoded} != {error}{expected_args}"
 
 
+@contextmanager
+def reverts_without_data() -> Iterator[None]:
+    """Assert the block reverts with empty revert data, as solc's ABI decoder does when an
+    argument is out of range for its type (e.g. an enum value that does not exist)."""
+    with pytest.raises(TransactionFailed) as info:
+        yield
+    assert _revert_data(info.value) == b""
+
+
 @dataclass
 class Consortium:
     """Drives IssuerRegistry proposals through to execution with the founding members."""
@@ -146,11 +160,12 @@ class Consortium:
         types: list[bytes],
         valid_from: int = 0,
         valid_until: int = 0,
-        metadata: bytes = b"\x11" * 32,
+        metadata: str = METADATA,
+        aliases: Sequence[str] = (),
     ) -> TxReceipt:
         return self.enact(
             lambda r: r.functions.proposeAccreditation(
-                issuer, types, valid_from, valid_until, metadata
+                issuer, types, valid_from, valid_until, metadata, list(aliases)
             )
         )
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from contract_helpers import OPEN_BADGE, Chain, Consortium, events, reverts
+from contract_helpers import (
+    OPEN_BADGE,
+    Chain,
+    Consortium,
+    events,
+    reverts,
+    reverts_without_data,
+)
 from web3.contract import Contract
 
 from node.chain.contracts.types import ProposalAction, StatusPurpose
@@ -11,6 +20,13 @@ from node.chain.contracts.types import ProposalAction, StatusPurpose
 REVOCATION = StatusPurpose.REVOCATION
 SUSPENSION = StatusPurpose.SUSPENSION
 LIST_ID = 3
+PURPOSE_TAKERS = {
+    "setStatus",
+    "updateStatusWords",
+    "isStatusSet",
+    "statusWords",
+    "StatusWordChanged",
+}
 
 
 @pytest.fixture
@@ -23,7 +39,19 @@ def test_list_geometry_constants(credential_registry: Contract) -> None:
     functions = credential_registry.functions
     assert functions.LIST_SIZE().call() == 131_072
     assert functions.LIST_WORDS().call() == 512
-    assert (functions.REVOCATION().call(), functions.SUSPENSION().call()) == (0, 1)
+
+
+def test_purpose_is_the_status_purpose_enum_with_abi_type_uint8(
+    credential_registry: Contract,
+) -> None:
+    """Purposes are the enum StatusPurpose { Revocation, Suspension }; on the wire a uint8."""
+    abi: list[dict[str, Any]] = [dict(entry) for entry in credential_registry.abi]
+    functions = [entry for entry in abi if entry.get("name") in PURPOSE_TAKERS]
+    assert len(functions) == len(PURPOSE_TAKERS)
+    for entry in functions:
+        (purpose,) = [item for item in entry["inputs"] if item["name"] == "purpose"]
+        assert purpose["type"] == "uint8"
+        assert purpose["internalType"] == "enum ICredentialRegistry.StatusPurpose"
 
 
 def test_set_status_sets_the_documented_bit(
@@ -111,14 +139,10 @@ def test_out_of_range_indexes_words_and_purposes_are_refused(
         chain.send(functions.setStatus(LIST_ID, REVOCATION, 131_072, True), issuer)
     with reverts(credential_registry, "WordOutOfRange", 512):
         chain.send(functions.updateStatusWords(LIST_ID, REVOCATION, [512], [1], True), issuer)
-    with reverts(credential_registry, "UnknownPurpose", 2):
-        chain.send(functions.setStatus(LIST_ID, 2, 0, True), issuer)
     with reverts(credential_registry, "LengthMismatch", 2, 1):
         chain.send(functions.updateStatusWords(LIST_ID, REVOCATION, [0, 1], [1], True), issuer)
     with reverts(credential_registry, "IndexOutOfRange", 131_072):
         functions.isStatusSet(issuer, LIST_ID, REVOCATION, 131_072).call()
-    with reverts(credential_registry, "UnknownPurpose", 7):
-        functions.isStatusSet(issuer, LIST_ID, 7, 0).call()
     with reverts(credential_registry, "WordOutOfRange", 513):
         functions.statusWords(issuer, LIST_ID, REVOCATION, 500, 13).call()
     assert len(functions.statusWords(issuer, LIST_ID, REVOCATION, 0, 512).call()) == 512
@@ -157,3 +181,18 @@ def test_only_active_issuers_write_status(
         chain.send(functions.setStatus(LIST_ID, REVOCATION, 1, True), issuer)
     with reverts(credential_registry, "NotActiveIssuer", issuer):
         chain.send(functions.updateStatusWords(LIST_ID, SUSPENSION, [0], [1], True), issuer)
+
+
+def test_an_unknown_purpose_is_refused_by_the_abi_decoder(
+    chain: Chain, credential_registry: Contract, issuer: str
+) -> None:
+    """Only 0 (revocation) and 1 (suspension) decode; anything else reverts without data."""
+    functions = credential_registry.functions
+    with reverts_without_data():
+        chain.send(functions.setStatus(LIST_ID, 2, 0, True), issuer)
+    with reverts_without_data():
+        chain.send(functions.updateStatusWords(LIST_ID, 2, [0], [1], True), issuer)
+    with reverts_without_data():
+        functions.isStatusSet(issuer, LIST_ID, 7, 0).call()
+    with reverts_without_data():
+        functions.statusWords(issuer, LIST_ID, 255, 0, 1).call()

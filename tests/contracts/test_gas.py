@@ -39,7 +39,9 @@ def test_anchor_gas(
         credential_registry.functions.anchor(b"\x5a" * 32, 1000, OPEN_BADGE), issuer
     )
     report(record_property, "anchor", receipt["gasUsed"])
-    assert receipt["gasUsed"] < 60_000
+    # 53,204 with anchors keyed by (issuer, root) and the block number stored (53,206 before):
+    # a fresh slot, the cross-contract accreditation read and the log are nearly all of it.
+    assert receipt["gasUsed"] < 54_000
 
 
 def test_single_revocation_gas(

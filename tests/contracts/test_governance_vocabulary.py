@@ -12,16 +12,18 @@ from node.chain.contracts.types import (
     KNOWN_CREDENTIAL_TYPES,
     IssuerStatus,
     ProposalAction,
+    StatusPurpose,
     credential_type_id,
     credential_type_name,
 )
 from node.errors import InvalidInput
 
-SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "IssuerRegistry.sol").read_text()
+INTERFACES = Path(__file__).resolve().parents[2] / "contracts" / "interfaces"
 
 
-def _solidity_enum(name: str) -> list[str]:
-    match = re.search(rf"enum {name} \{{([^}}]*)\}}", SOURCE)
+def _solidity_enum(file_name: str, name: str) -> list[str]:
+    source = (INTERFACES / file_name).read_text()
+    match = re.search(rf"enum {name} \{{([^}}]*)\}}", source)
     assert match is not None, f"enum {name} not found"
     return [member.strip() for member in match.group(1).split(",") if member.strip()]
 
@@ -31,13 +33,20 @@ def _camel(python_name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("python_enum", "solidity_name"),
-    [(ProposalAction, "Action"), (IssuerStatus, "IssuerStatus")],
+    ("python_enum", "interface", "solidity_name"),
+    [
+        (ProposalAction, "IIssuerRegistry.sol", "Action"),
+        (IssuerStatus, "IIssuerRegistry.sol", "IssuerStatus"),
+        (StatusPurpose, "ICredentialRegistry.sol", "StatusPurpose"),
+    ],
 )
 def test_python_enums_match_the_solidity_enums_in_order(
-    python_enum: type[ProposalAction] | type[IssuerStatus], solidity_name: str
+    python_enum: type[ProposalAction] | type[IssuerStatus] | type[StatusPurpose],
+    interface: str,
+    solidity_name: str,
 ) -> None:
-    assert [_camel(member.name) for member in python_enum] == _solidity_enum(solidity_name)
+    solidity = _solidity_enum(interface, solidity_name)
+    assert [_camel(member.name) for member in python_enum] == solidity
     assert [member.value for member in python_enum] == list(range(len(python_enum)))
 
 

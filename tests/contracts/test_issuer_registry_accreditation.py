@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contract_helpers import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
+from contract_helpers import CLR, METADATA, OPEN_BADGE, Chain, Consortium, events, reverts
+from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import IssuerStatus, ProposalAction
@@ -18,15 +19,20 @@ def test_accreditation_grants_the_types_from_execution_on(
     chain: Chain, consortium: Consortium
 ) -> None:
     registry, issuer = consortium.registry, chain.accounts[3]
-    receipt = consortium.accredit(issuer, [OPEN_BADGE, CLR], metadata=b"\x42" * 32)
+    receipt = consortium.accredit(issuer, [OPEN_BADGE, CLR], metadata='{"legalName":"A"}')
     at = chain.block_time(receipt)
 
     (event,) = events(registry, "IssuerAccredited", receipt)
-    assert event["args"]["issuer"] == issuer
-    assert event["args"]["credentialTypes"] == [OPEN_BADGE, CLR]
-    assert event["args"]["metadataHash"] == b"\x42" * 32
+    assert event["args"] == {
+        "issuer": issuer,
+        "proposalId": 1,
+        "credentialTypes": [OPEN_BADGE, CLR],
+        "validFrom": 0,
+        "validUntil": 0,
+        "metadataHash": keccak(text='{"legalName":"A"}'),
+    }
     assert registry.functions.issuerStatus(issuer).call() == IssuerStatus.ACTIVE
-    assert registry.functions.issuerMetadataHash(issuer).call() == b"\x42" * 32
+    assert registry.functions.issuerMetadataHash(issuer).call() == keccak(text='{"legalName":"A"}')
     assert registry.functions.accreditationHistory(issuer).call() == [
         (OPEN_BADGE, at, OPEN, 0, 0),
         (CLR, at, OPEN, 0, 0),
@@ -44,13 +50,14 @@ def test_accreditation_proposals_are_validated(chain: Chain, issuer_registry: Co
     propose = issuer_registry.functions.proposeAccreditation
     zero = "0x" + "00" * 20
     with reverts(issuer_registry, "ZeroAddress"):
-        chain.send(propose(zero, [OPEN_BADGE], 0, 0, b"\x00" * 32), member)
+        chain.send(propose(zero, [OPEN_BADGE], 0, 0, METADATA, []), member)
     with reverts(issuer_registry, "NoCredentialTypes"):
-        chain.send(propose(issuer, [], 0, 0, b"\x00" * 32), member)
+        chain.send(propose(issuer, [], 0, 0, METADATA, []), member)
     with reverts(issuer_registry, "DuplicateCredentialType", CLR):
-        chain.send(propose(issuer, [CLR, OPEN_BADGE, CLR], 0, 0, b"\x00" * 32), member)
+        chain.send(propose(issuer, [CLR, OPEN_BADGE, CLR], 0, 0, METADATA, []), member)
     with reverts(issuer_registry, "InvalidValidityWindow", 20, 20):
-        chain.send(propose(issuer, [CLR], 20, 20, b"\x00" * 32), member)
+        chain.send(propose(issuer, [CLR], 20, 20, METADATA, []), member)
+    assert issuer_registry.functions.proposalCount().call() == 0
 
 
 def test_validity_window_bounds_accreditation(chain: Chain, consortium: Consortium) -> None:
@@ -74,7 +81,7 @@ def test_reaccreditation_replaces_grants_and_keeps_history(
     registry, issuer = consortium.registry, chain.accounts[3]
     first = chain.block_time(consortium.accredit(issuer, [OPEN_BADGE, CLR]))
     chain.advance(100)
-    second = chain.block_time(consortium.accredit(issuer, [CLR], metadata=b"\x22" * 32))
+    second = chain.block_time(consortium.accredit(issuer, [CLR], metadata='{"legalName":"B"}'))
 
     assert registry.functions.accreditationHistory(issuer).call() == [
         (OPEN_BADGE, first, second, 0, 0),
@@ -87,7 +94,8 @@ def test_reaccreditation_replaces_grants_and_keeps_history(
     assert not accredited(registry, issuer, OPEN_BADGE, second + 50)
     assert accredited(registry, issuer, CLR, second - 1)
     assert accredited(registry, issuer, CLR, second)
-    assert registry.functions.issuerMetadataHash(issuer).call() == b"\x22" * 32
+    assert registry.functions.issuerMetadataHash(issuer).call() == keccak(text='{"legalName":"B"}')
+    assert registry.functions.accreditationProposalOf(issuer).call() == 2
 
 
 def test_suspension_and_reinstatement_are_answered_at_every_past_time(

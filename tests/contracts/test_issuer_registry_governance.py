@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from contract_helpers import OPEN_BADGE, PROPOSAL_LIFETIME, Chain, Consortium, events, reverts
+from contract_helpers import (
+    METADATA,
+    OPEN_BADGE,
+    PROPOSAL_LIFETIME,
+    Chain,
+    Consortium,
+    events,
+    reverts,
+)
+from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import ProposalAction
@@ -54,18 +63,29 @@ def test_proposing_records_the_proposal_and_the_proposers_approval(
     chain: Chain, issuer_registry: Contract
 ) -> None:
     proposer, issuer = chain.accounts[1], chain.accounts[3]
+    aliases = ["did:web:registrar.example.edu"]
     receipt = chain.send(
-        issuer_registry.functions.proposeAccreditation(issuer, [OPEN_BADGE], 10, 20, b"\x07" * 32),
+        issuer_registry.functions.proposeAccreditation(
+            issuer, [OPEN_BADGE], 10, 20, METADATA, aliases
+        ),
         proposer,
     )
     created_at = chain.block_time(receipt)
     (created,) = events(issuer_registry, "ProposalCreated", receipt)
-    assert created["args"]["id"] == 1
-    assert created["args"]["proposer"] == proposer
-    assert created["args"]["action"] == ProposalAction.ACCREDIT_ISSUER
-    assert created["args"]["target"] == issuer
-    assert created["args"]["credentialTypes"] == [OPEN_BADGE]
-    assert created["args"]["expiresAt"] == created_at + PROPOSAL_LIFETIME
+    assert created["args"] == {
+        "id": 1,
+        "proposer": proposer,
+        "action": ProposalAction.ACCREDIT_ISSUER,
+        "target": issuer,
+        "credentialTypes": [OPEN_BADGE],
+        "validFrom": 10,
+        "validUntil": 20,
+        "metadataHash": keccak(text=METADATA),
+        "newThreshold": 0,
+        "expiresAt": created_at + PROPOSAL_LIFETIME,
+        "metadata": METADATA,
+        "aliases": aliases,
+    }
     assert [e["args"]["member"] for e in events(issuer_registry, "ProposalApproved", receipt)] == [
         proposer
     ]
@@ -77,17 +97,29 @@ def test_proposing_records_the_proposal_and_the_proposers_approval(
         [OPEN_BADGE],
         10,
         20,
-        b"\x07" * 32,
+        keccak(text=METADATA),
         0,
         proposer,
         created_at,
         created_at + PROPOSAL_LIFETIME,
         False,
         1,
+        aliases,
     )
     assert issuer_registry.functions.hasApproved(1, proposer).call()
     assert not issuer_registry.functions.hasApproved(1, chain.accounts[0]).call()
     assert issuer_registry.functions.proposalCount().call() == 1
+
+
+def test_other_proposals_publish_no_metadata_or_aliases(
+    chain: Chain, issuer_registry: Contract
+) -> None:
+    receipt = chain.send(issuer_registry.functions.proposeThreshold(3), chain.accounts[0])
+    (created,) = events(issuer_registry, "ProposalCreated", receipt)
+    assert created["args"]["newThreshold"] == 3
+    assert created["args"]["target"] == "0x" + "00" * 20
+    assert (created["args"]["metadata"], created["args"]["aliases"]) == ("", [])
+    assert created["args"]["metadataHash"] == b"\x00" * 32
 
 
 def test_outsiders_cannot_propose_approve_or_execute(
@@ -97,7 +129,7 @@ def test_outsiders_cannot_propose_approve_or_execute(
     functions = issuer_registry.functions
     proposal = consortium.propose(lambda r: r.functions.proposeThreshold(1))
     calls = [
-        functions.proposeAccreditation(outsider, [OPEN_BADGE], 0, 0, b"\x00" * 32),
+        functions.proposeAccreditation(outsider, [OPEN_BADGE], 0, 0, METADATA, []),
         functions.proposeIssuerAction(ProposalAction.SUSPEND_ISSUER, chain.accounts[3]),
         functions.proposeMembership(ProposalAction.ADD_MEMBER, outsider),
         functions.proposeThreshold(1),
@@ -196,7 +228,7 @@ def test_removing_a_member_drops_its_pending_approvals(
     assert events(registry, "MemberRemoved", receipt)[0]["args"]["member"] == leaving
     assert registry.functions.members().call() == chain.accounts[:2]
     assert registry.functions.getProposal(pending).call()[11] == 0
-    assert registry.functions.hasApproved(pending, leaving).call()
+    assert not registry.functions.hasApproved(pending, leaving).call()
     with reverts(registry, "NotMember", leaving):
         chain.send(registry.functions.approve(pending), leaving)
 
@@ -307,3 +339,65 @@ def test_adding_the_same_member_twice_fails_at_the_second_execution(
     chain.send(registry.functions.execute(first), chain.accounts[0])
     with reverts(registry, "AlreadyMember", newcomer):
         chain.send(registry.functions.execute(second), chain.accounts[0])
+
+
+def _remove_and_readd(consortium: Consortium, member: str) -> None:
+    consortium.enact(lambda r: r.functions.proposeMembership(ProposalAction.REMOVE_MEMBER, member))
+    consortium.enact(lambda r: r.functions.proposeMembership(ProposalAction.ADD_MEMBER, member))
+
+
+def test_a_readded_members_old_approval_does_not_count_again(
+    chain: Chain, consortium: Consortium
+) -> None:
+    """Approve, be removed, be re-added: the approval from the first membership stays void, so
+    it cannot help the proposal over the threshold; the member must approve afresh."""
+    registry = consortium.registry
+    founder, returning = chain.accounts[0], chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1))
+    chain.send(registry.functions.approve(pending), returning)
+    assert registry.functions.getProposal(pending).call()[11] == 2
+
+    _remove_and_readd(consortium, returning)
+    assert registry.functions.isMember(returning).call()
+    assert not registry.functions.hasApproved(pending, returning).call()
+    assert registry.functions.getProposal(pending).call()[11] == 1
+    with reverts(registry, "ThresholdNotReached", pending, 1, 2):
+        chain.send(registry.functions.execute(pending), founder)
+
+    receipt = chain.send(registry.functions.approve(pending), returning)
+    assert events(registry, "ProposalApproved", receipt)[0]["args"]["member"] == returning
+    assert registry.functions.hasApproved(pending, returning).call()
+    assert registry.functions.getProposal(pending).call()[11] == 2
+    with reverts(registry, "AlreadyApproved", pending, returning):
+        chain.send(registry.functions.approve(pending), returning)
+    chain.send(registry.functions.execute(pending), founder)
+    assert registry.functions.threshold().call() == 1
+
+
+def test_a_readded_proposers_implied_approval_does_not_count_again(
+    chain: Chain, consortium: Consortium
+) -> None:
+    registry = consortium.registry
+    returning = chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1), proposer=returning)
+    _remove_and_readd(consortium, returning)
+    assert not registry.functions.hasApproved(pending, returning).call()
+    chain.send(registry.functions.approve(pending), chain.accounts[0])
+    with reverts(registry, "ThresholdNotReached", pending, 1, 2):
+        chain.send(registry.functions.execute(pending), chain.accounts[0])
+    chain.send(registry.functions.approve(pending), returning)
+    assert registry.functions.getProposal(pending).call()[11] == 2
+
+
+def test_approvals_survive_other_members_comings_and_goings(
+    chain: Chain, consortium: Consortium
+) -> None:
+    """Voiding is per member: removing and re-adding one member leaves the others' approvals."""
+    registry = consortium.registry
+    staying, returning = chain.accounts[1], chain.accounts[2]
+    pending = consortium.propose(lambda r: r.functions.proposeThreshold(1), proposer=staying)
+    _remove_and_readd(consortium, returning)
+    assert registry.functions.hasApproved(pending, staying).call()
+    chain.send(registry.functions.approve(pending), returning)
+    chain.send(registry.functions.execute(pending), chain.accounts[0])
+    assert registry.functions.threshold().call() == 1

@@ -192,7 +192,7 @@ def chain_contracts(rpc_url: str, deployment: Deployment) -> Contracts:
 
 def anchors_on_chain(contracts: Contracts) -> list[Anchor]:
     """Every `Anchored` event of the canonical chain since the deployment."""
-    logs = contracts.credential_registry.events.Anchored().get_logs(
+    logs = contracts.credential_registry.contract.events.Anchored().get_logs(
         from_block=contracts.deployment.block_number
     )
     return [

@@ -32,6 +32,8 @@ from reliability_harness import (
 )
 from sqlalchemy import create_engine, text
 
+from node.chain.contracts.types import StatusPurpose
+
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.postgres, pytest.mark.timeout(400)]
 
 PROCESSES = 3
@@ -168,12 +170,15 @@ def test_three_api_processes_on_one_postgres_database_share_one_sender(
         assert sum(a.count for a in anchors if a.issuer == issuer) == len(credentials)
         assert set(issued) <= {c.id for c in credentials}
 
-        registry = contracts.credential_registry.functions
-        checksum = contracts.client.w3.to_checksum_address(issuer)
+        registry = contracts.credential_registry
         mismatches = []
         for row in credentials:
-            revoked = registry.isStatusSet(checksum, row.status_list, 0, row.status_index).call()
-            suspended = registry.isStatusSet(checksum, row.status_list, 1, row.status_index).call()
+            revoked = registry.is_status_set(
+                issuer, row.status_list, StatusPurpose.REVOCATION, row.status_index
+            )
+            suspended = registry.is_status_set(
+                issuer, row.status_list, StatusPurpose.SUSPENSION, row.status_index
+            )
             if (revoked, suspended) != (row.revoked, row.suspended):
                 mismatches.append((row.id, (row.revoked, row.suspended), (revoked, suspended)))
         assert mismatches == [], mismatches[:5]

@@ -105,6 +105,8 @@ def get_credential(
     body = node.issuance.summary(record)
     body["credential"] = None if record.document is None else node.issuance.document(record)
     body["receipt"] = node.issuance.receipt(record)
+    body["boundFrom"] = record.bound_from
+    body["events"] = node.issuance.events(record.id)
     return body
 
 

@@ -16,6 +16,7 @@ from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.api.deps import NodeDep
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES, ProposalAction
+from node.credentials import jcs
 
 router = APIRouter(prefix="/v1", tags=["consortium operator"])
 Operator = Annotated[Principal, Depends(require_scope(Scope.OPERATOR))]
@@ -40,7 +41,16 @@ class ProposalRequest(BaseModel):
     credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
     valid_from: int = Field(0, ge=0, description="Unix time; 0 = no start bound")
     valid_until: int = Field(0, ge=0, description="Unix time; 0 = no end")
-    metadata_hash: str | None = Field(None, pattern=r"^0x[0-9a-fA-F]{64}$")
+    metadata: dict[str, Any] | None = Field(
+        None,
+        description="Issuer metadata the consortium votes on (legal name, homepage, logo, "
+        "location, CTID, ROR id); published on chain as canonical JSON (at most 4096 bytes).",
+    )
+    aliases: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Other DIDs of the issuer (e.g. its did:web) bound to its address on chain.",
+    )
     new_threshold: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
@@ -87,9 +97,8 @@ def propose(body: ProposalRequest, node: NodeDep, _: Operator) -> dict[str, Any]
             body.credential_types,
             valid_from=body.valid_from,
             valid_until=body.valid_until,
-            metadata_hash=bytes.fromhex(body.metadata_hash[2:])
-            if body.metadata_hash
-            else b"\x00" * 32,
+            metadata=jcs.canonicalize(body.metadata).decode() if body.metadata else "",
+            aliases=body.aliases,
         )
     elif action is ProposalAction.CHANGE_THRESHOLD:
         assert body.new_threshold is not None

@@ -1,14 +1,15 @@
-"""The governance vocabulary shared with the IssuerRegistry contract.
+"""The contract-shaped types, defined once: what the contracts take, store and return.
 
-Why: services, the API and the indexer must name proposal actions and credential types exactly
-as the contract does. `ProposalAction` mirrors the Solidity `Action` enum (same order, so the
-integer values match the ABI's uint8) and `IssuerStatus` mirrors `IssuerStatus`; credential type
-ids are `keccak256(utf8(name))` of the credential's most specific VC type (docs/design.md).
-Pure: no chain access.
+Why: services, the API, the indexers and the verifier must name proposal actions, issuer
+statuses, status purposes, grants and anchors exactly as the contracts do. The enums mirror the
+Solidity enums in `contracts/interfaces/` (same order, so the integer values match the ABI's
+uint8); credential type ids are `keccak256(utf8(name))` of the credential's most specific VC type
+(docs/design.md). Pure: no chain access.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 from eth_hash.auto import keccak
@@ -46,10 +47,100 @@ class IssuerStatus(IntEnum):
 
 
 class StatusPurpose(IntEnum):
-    """Status list purposes of `CredentialRegistry`; revocation is permanent."""
+    """`ICredentialRegistry.StatusPurpose`: the two bitmaps of a status list; revocation is
+    permanent."""
 
     REVOCATION = 0
     SUSPENSION = 1
+
+
+#: `grantedUntil` of a grant that is still open (`type(uint64).max`).
+OPEN_GRANT = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class Grant:
+    """`IIssuerRegistry.Grant`: permission for one credential type over [granted_at,
+    granted_until), usable inside [valid_from, valid_until) (valid_until 0 = no end)."""
+
+    credential_type: bytes
+    granted_at: int
+    granted_until: int
+    valid_from: int
+    valid_until: int
+
+    def covers(self, credential_type: bytes, moment: int) -> bool:
+        """Whether this grant was in force for `credential_type` at `moment` (ignoring the
+        issuer's status and the validity window)."""
+        return self.credential_type == credential_type and (
+            self.granted_at <= moment < self.granted_until
+        )
+
+    def in_window(self, moment: int) -> bool:
+        return moment >= self.valid_from and (self.valid_until == 0 or moment < self.valid_until)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """`IIssuerRegistry.StatusChange`: the issuer's status from `at` on."""
+
+    status: IssuerStatus
+    at: int
+
+
+def status_at(history: list[StatusChange], moment: int) -> IssuerStatus:
+    """The issuer status in force at `moment`: the last change at or before it (the contract's
+    own rule, `_statusAt`)."""
+    current = IssuerStatus.NONE
+    for change in history:
+        if change.at > moment:
+            break
+        current = change.status
+    return current
+
+
+def accredited_at(
+    grants: list[Grant], history: list[StatusChange], credential_type: bytes, moment: int
+) -> bool:
+    """`isAccredited(issuer, type, moment)` computed from the stored histories, exactly as the
+    contract does for a past instant: Active then, and the latest grant covering the type then
+    has its validity window around `moment`."""
+    if status_at(history, moment) is not IssuerStatus.ACTIVE:
+        return False
+    for grant in reversed(grants):
+        if grant.covers(credential_type, moment):
+            return grant.in_window(moment)
+    return False
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """`anchorOf(issuer, root)`: when the root was anchored (block time and number) and how many
+    credentials its batch holds."""
+
+    timestamp: int
+    block_number: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    """`getProposal(id)` as stored; `approvals` counts current members' current approvals."""
+
+    id: int
+    action: ProposalAction
+    target: str
+    credential_types: tuple[bytes, ...]
+    valid_from: int
+    valid_until: int
+    metadata_hash: bytes
+    new_threshold: int
+    proposer: str
+    created_at: int
+    expires_at: int
+    executed: bool
+    approvals: int
+    aliases: tuple[str, ...]
 
 
 OPEN_BADGE_CREDENTIAL = "OpenBadgeCredential"

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from node.chain.contracts.types import IssuerStatus, credential_type_id
+from node.chain.contracts.types import IssuerStatus, credential_type_id, status_at
 from node.credentials.format_check import credential_kind
 from node.did.document import iso_time
 from node.errors import InvalidInput
 from node.verification.report import (
     ChainReader,
     Check,
-    IssuerStatusChange,
     failed,
     passed,
     unknown,
@@ -66,24 +65,10 @@ def _why_not(
     if status in _STATUS_FAILURES:
         code, what = _STATUS_FAILURES[status]
         return code, f"The issuer {what} {when}."
-    granted = any(
-        grant.credential_type == type_id and grant.granted_at <= moment < grant.granted_until
-        for grant in chain.accreditation_history(issuer)
-    )
+    granted = any(grant.covers(type_id, moment) for grant in chain.accreditation_history(issuer))
     if granted:
         return (
             "accreditation_not_in_force",
             f"The issuer's accreditation for {kind} was outside its validity window {when}.",
         )
     return "not_accredited_for_type", f"The issuer was not accredited for {kind} {when}."
-
-
-def status_at(history: list[IssuerStatusChange], moment: int) -> IssuerStatus:
-    """The issuer status in force at `moment`: the last change at or before it (the
-    contract's own rule)."""
-    current = IssuerStatus.NONE
-    for change in history:
-        if change.at > moment:
-            break
-        current = IssuerStatus(change.status)
-    return current

@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from node.chain.contracts.types import AnchorRecord
 from node.credentials.merkle import leaf, process_proof
 from node.did.document import iso_time
 from node.did.identifier import EthrDid
 from node.verification.report import (
-    Anchor,
     AnchorEvent,
     AnchorLookup,
     ChainReader,
@@ -72,7 +72,7 @@ def check_anchor(
         )
     own_leaf = leaf(credential_hash)
     if receipt is None:
-        anchor = chain.anchor_of(own_leaf)
+        anchor = chain.anchor_of(issuer.address, own_leaf)
         if anchor is not None:
             return _anchored(chain, own_leaf, anchor, issuer, receipt=None)
         receipt = lookup(credential_hash) if lookup is not None else None
@@ -89,13 +89,14 @@ def check_anchor(
         root = _root_from_receipt(receipt, credential_hash, own_leaf, chain)
     except _BadReceipt as bad:
         return AnchorOutcome(bad.check)
-    anchor = chain.anchor_of(root)
+    anchor = chain.anchor_of(issuer.address, root)
     if anchor is None:
         return AnchorOutcome(
             failed(
                 NAME,
                 "not_anchored",
-                f"The Merkle root 0x{root.hex()} is not anchored on chain {hex(chain.chain_id)}.",
+                f"The issuer {issuer.address} has not anchored the Merkle root 0x{root.hex()} "
+                f"on chain {hex(chain.chain_id)}.",
             )
         )
     return _anchored(chain, root, anchor, issuer, receipt=receipt)
@@ -104,28 +105,22 @@ def check_anchor(
 def _anchored(
     chain: ChainReader,
     root: bytes,
-    anchor: Anchor,
+    anchor: AnchorRecord,
     issuer: EthrDid,
     *,
     receipt: Mapping[str, Any] | None,
 ) -> AnchorOutcome:
-    if anchor.issuer != issuer.address:
-        return AnchorOutcome(
-            failed(
-                NAME,
-                "anchored_by_other_issuer",
-                f"The root was anchored by {anchor.issuer}, not by the credential's issuer "
-                f"{issuer.address}.",
-            )
-        )
-    event = chain.anchor_event(root, _int(receipt.get("blockNumber")) if receipt else None)
+    """Anchors are keyed by (issuer, root), so `anchor` is the credential's own issuer's: nobody
+    else can anchor in its name or in its way. The block comes from the contract's record; the
+    `Anchored` log is read only to bind a receipt's transaction hash."""
     if receipt is not None:
+        event = chain.anchor_event(issuer.address, root, _int(receipt.get("blockNumber")))
         try:
-            _check_receipt_facts(receipt, anchor, event)
+            _check_receipt_facts(receipt, issuer.address, anchor, event)
         except _BadReceipt as bad:
             return AnchorOutcome(bad.check)
-    block = event.block if event is not None else None
-    where = f" in block {block}" if block is not None else ""
+    block = anchor.block_number
+    where = f" in block {block}"
     size = "on its own" if anchor.count == 1 else f"in a batch of {anchor.count}"
     return AnchorOutcome(
         passed(
@@ -139,19 +134,19 @@ def _anchored(
 
 
 def _check_receipt_facts(
-    receipt: Mapping[str, Any], anchor: Anchor, event: AnchorEvent | None
+    receipt: Mapping[str, Any], issuer: str, anchor: AnchorRecord, event: AnchorEvent | None
 ) -> None:
     """Every fact a receipt states must be the chain's: an altered receipt fails."""
     if event is None:
         raise _BadReceipt(
             failed(NAME, "not_anchored", "The chain has no Anchored event for this root.")
         )
-    issuer = receipt.get("issuer")
+    claimed_issuer = receipt.get("issuer")
     facts: list[tuple[str, bool]] = [
         ("type", receipt.get("type") == RECEIPT_TYPE),
-        ("issuer", isinstance(issuer, str) and issuer.lower() == anchor.issuer),
+        ("issuer", isinstance(claimed_issuer, str) and claimed_issuer.lower() == issuer),
         ("count", _int(receipt.get("count")) == anchor.count),
-        ("blockNumber", _int(receipt.get("blockNumber")) == event.block),
+        ("blockNumber", _int(receipt.get("blockNumber")) == anchor.block_number),
         ("blockTime", receipt.get("blockTime") == iso_time(anchor.timestamp)),
         (
             "transactionHash",

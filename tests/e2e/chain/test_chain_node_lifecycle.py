@@ -39,8 +39,8 @@ def test_wrong_chain_id_refuses_to_connect(anvil: DevChain) -> None:
 def test_deployment_is_verified_on_its_chain(anvil: DevChain, deployment: Deployment) -> None:
     verify_deployment(anvil.client(), deployment)
     contracts = Contracts(anvil.client(), deployment)
-    assert contracts.issuer_registry.functions.threshold().call() == 1
-    assert contracts.credential_registry.functions.registry().call() == deployment.issuer_registry
+    assert contracts.issuer_registry.threshold() == 1
+    assert contracts.credential_registry.issuer_registry_address() == deployment.issuer_registry
 
 
 def test_deployment_for_another_chain_is_refused(anvil: DevChain, deployment: Deployment) -> None:
@@ -69,7 +69,7 @@ def test_restart_with_state_file_keeps_contracts_blocks_and_time(tmp_path: Path)
         assert client.block_timestamp(head) == head_time
         sender = TransactionSender(client, accounts[0])
         issuers = Contracts(client, deployment).issuer_registry
-        assert sender.transact(issuers.functions.proposeThreshold(1)).block_number == head + 1
+        assert sender.transact(issuers.propose_threshold(1)).block_number == head + 1
 
 
 def test_chain_restarted_without_its_state_has_no_contracts(

@@ -67,7 +67,7 @@ def test_revert_is_decoded_at_gas_estimation(clean_chain: DevChain, contracts: C
 
     with pytest.raises(ContractRevert) as caught:
         sender.transact(
-            contracts.credential_registry.functions.anchor(b"\x01" * 32, 1, CREDENTIAL_TYPE)
+            contracts.credential_registry.anchor(b"\x01" * 32, 1, CREDENTIAL_TYPE)
         )
 
     assert caught.value.code == "not_accredited"
@@ -87,7 +87,7 @@ def test_revert_of_a_mined_transaction_is_decoded(
     )
     # An explicit gas limit skips estimation, so the revert happens on chain.
     with pytest.raises(ContractRevert) as caught:
-        sender.transact(contracts.issuer_registry.functions.approve(7), gas=200_000)
+        sender.transact(contracts.issuer_registry.approve(7), gas=200_000)
 
     assert caught.value.code == "not_member"
     assert caught.value.detail == f"IssuerRegistry: NotMember(account={outsider.address.lower()})"

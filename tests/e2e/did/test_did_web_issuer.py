@@ -131,7 +131,7 @@ def test_the_nodes_institution_signs_as_the_did_web_served_at_well_known(served:
     assert served.node.did_documents.document_at(did_web, 7) == answer.json()
 
 
-def test_the_did_ethr_links_to_the_did_web_origin_and_the_binding_needs_the_alias(
+def test_the_did_web_is_bound_on_chain_by_the_consortium_and_by_the_institution(
     served: Served,
 ) -> None:
     institution = served.institution
@@ -141,13 +141,20 @@ def test_the_did_ethr_links_to_the_did_web_origin_and_the_binding_needs_the_alia
     assert origin == f"https://localhost:{served.port}"
     assert origin in linked_origins(document)
 
+    # The accreditation proposal carried the did:web; executing it bound the alias.
+    registry = served.node.contracts.issuer_registry
+    assert registry.issuer_of_alias(institution.did_web) == institution.address
+    assert did_web_binding(served.node.did_web_chain, institution.did_web) == institution.address
+    # From the chain alone (what `lernode verify --rpc` has): same answer.
     dids = ChainDidResolver(served.node.chain, served.node.contracts.did_registry)
-    chain_id = served.node.deployment.chain_id
-    aliases = {institution.did_web: institution.address}
-    bound = DidWebChain(chain_id, lambda alias, block: aliases.get(alias), dids)
-    assert did_web_binding(bound, institution.did_web) == institution.address
-    # Until the consortium's alias lands on chain, the registry binds nothing: not verified.
-    assert did_web_binding(served.node.did_web_chain, institution.did_web) is None
+    chain_only = DidWebChain.from_registry(served.node.deployment.chain_id, registry, dids)
+    assert did_web_binding(chain_only, institution.did_web) == institution.address
+    # Either side alone binds nothing.
+    no_alias = DidWebChain(served.node.deployment.chain_id, lambda alias: None, dids)
+    assert did_web_binding(no_alias, institution.did_web) is None
+    elsewhere = f"did:web:elsewhere.example:institutions:{institution.id}"
+    lying = DidWebChain(chain_only.chain_id, lambda alias: institution.address, dids)
+    assert did_web_binding(lying, elsewhere) is None  # the institution never linked that origin
 
 
 def status_entries(credential: dict[str, Any]) -> list[dict[str, Any]]:
@@ -200,6 +207,9 @@ def test_another_institution_gets_the_path_form_and_may_switch_back_to_did_ethr(
     assert document["id"] == did_web
     assert document["alsoKnownAs"] == [body["did"]]
     assert served.node.web_dids.document_at(did_web, None) == document
+    assert body["proposal"]["aliases"] == [did_web]  # the consortium votes on the did:web
+    served.api.post(f"/v1/governance/proposals/{body['proposal']['id']}/execute")
+    assert did_web_binding(served.node.did_web_chain, did_web) == body["address"]
     missing = served.api.get("/institutions/999/did.json")
     assert missing.status_code == 404
     assert missing.json()["code"] == "did_web_not_hosted"

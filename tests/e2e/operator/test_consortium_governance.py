@@ -108,7 +108,7 @@ def try_anchor(node: Node, root: bytes) -> None:
     assert institution is not None
     account = node.onboarding.account(institution)
     node.sender(account).transact(
-        node.contracts.credential_registry.functions.anchor(root, 1, credential_type_id(OB))
+        node.contracts.credential_registry.anchor(root, 1, credential_type_id(OB))
     )
 
 
@@ -186,7 +186,7 @@ def test_members_cannot_approve_twice_and_outsiders_cannot_vote(
     outsider = clean_chain.accounts[7]
     with pytest.raises(ContractRevert) as refused:
         TransactionSender(clean_chain.client(), outsider).transact(
-            b.node.contracts.issuer_registry.functions.approve(int(proposal["id"]))  # type: ignore[call-overload]
+            b.node.contracts.issuer_registry.approve(int(proposal["id"]))
         )
     assert refused.value.code == "not_member"
 

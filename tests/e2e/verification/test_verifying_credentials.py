@@ -70,7 +70,7 @@ def anchor_directly(site: IssuerSite, institution: Institution, root: bytes, kin
     """Anchor a root with the institution's own account, bypassing the node's worker."""
     account = site.node.onboarding.account(institution)
     registry = site.node.contracts.credential_registry
-    site.node.sender(account).transact(registry.functions.anchor(root, 1, credential_type_id(kind)))
+    site.node.sender(account).transact(registry.anchor(root, 1, credential_type_id(kind)))
 
 
 # -- valid ------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_a_key_published_after_the_anchor_cannot_have_signed_the_credential(
     attribute = publish_ed25519_key(late_key.public_bytes)
     account = node.onboarding.account(institution)
     node.sender(account).transact(
-        node.contracts.did_registry.functions.setAttribute(
+        node.contracts.did_registry.set_attribute(
             account.address, attribute.name, attribute.value, ATTRIBUTE_VALIDITY
         )
     )

@@ -7,10 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from web3 import Web3
 
-from node.chain.artifacts import load_artifact
-from node.did.binding import DidWebChain, did_web_binding, issuer_of_alias, linked_origins
+from node.did.binding import DidWebChain, did_web_binding, linked_origins
 from node.did.errors import MethodNotSupported
 from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
 
@@ -34,7 +32,7 @@ class Documents:
 
 
 def chain(aliases: dict[str, str], services: list[dict[str, Any]]) -> DidWebChain:
-    return DidWebChain(31337, lambda alias, block: aliases.get(alias), Documents(services))
+    return DidWebChain(31337, aliases.get, Documents(services))
 
 
 def test_the_binding_holds_when_alias_and_attribute_agree() -> None:
@@ -79,17 +77,6 @@ def test_linked_domains_endpoints_are_read_in_every_standard_shape() -> None:
         "https://c.example:8443",
         "https://d.example",
     }
-
-
-def test_a_registry_without_aliases_binds_nothing() -> None:
-    # Today's IssuerRegistry ABI predates `issuerOfAlias` (TEAM decision 1): the read says no.
-    registry = Web3().eth.contract(
-        address=Web3.to_checksum_address("0x" + "11" * 20),
-        abi=load_artifact("IssuerRegistry").abi,
-    )
-    if "issuerOfAlias" in {f.get("name") for f in registry.abi}:
-        pytest.skip("the registry has aliases now; the e2e specification covers the read")
-    assert issuer_of_alias(registry, WEB) is None
 
 
 class Recording:

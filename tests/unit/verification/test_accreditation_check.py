@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from verification_fakes import ANCHOR_TIME, ISSUER, OPEN, World
 
-from node.chain.contracts.types import IssuerStatus, credential_type_id
-from node.verification.report import Grant
+from node.chain.contracts.types import Grant, IssuerStatus, credential_type_id
 
 
 def accreditation(world: World) -> tuple[str, str]:

@@ -14,7 +14,14 @@ from typing import Any
 import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.chain.contracts.types import IssuerStatus, credential_type_id
+from node.chain.contracts.types import (
+    AnchorRecord,
+    Grant,
+    IssuerStatus,
+    StatusChange,
+    accredited_at,
+    credential_type_id,
+)
 from node.credentials.inputs import CredentialInput, IssuerProfile
 from node.credentials.merkle import MerkleTree, credential_hash, leaf
 from node.credentials.model import build_open_badge
@@ -22,14 +29,7 @@ from node.credentials.multikey import raw_public_key
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import status_list_entry
 from node.verification.engine import Verifier
-from node.verification.report import (
-    Anchor,
-    AnchorEvent,
-    Grant,
-    IssuerStatusChange,
-    Submission,
-    VerificationReport,
-)
+from node.verification.report import AnchorEvent, Submission, VerificationReport
 
 CHAIN_ID = 31337
 REGISTRY = "0x" + "c0" * 20
@@ -81,33 +81,26 @@ class FakeChain:
 
     chain_id: int = CHAIN_ID
     registry_address: str = REGISTRY
-    anchors: dict[bytes, tuple[Anchor, int]] = field(default_factory=dict)
-    statuses: dict[str, list[IssuerStatusChange]] = field(default_factory=dict)
+    #: (issuer, root) -> the contract's record of the anchor
+    anchors: dict[tuple[str, bytes], AnchorRecord] = field(default_factory=dict)
+    statuses: dict[str, list[StatusChange]] = field(default_factory=dict)
     grants: dict[str, list[Grant]] = field(default_factory=dict)
     bits: set[tuple[str, int, int, int]] = field(default_factory=set)
     now: int = ANCHOR_TIME + 10_000
 
-    def anchor_of(self, root: bytes) -> Anchor | None:
-        found = self.anchors.get(root)
-        return found[0] if found else None
+    def anchor_of(self, issuer: str, root: bytes) -> AnchorRecord | None:
+        return self.anchors.get((issuer, root))
 
-    def anchor_event(self, root: bytes, hint: int | None) -> AnchorEvent | None:
-        found = self.anchors.get(root)
-        return AnchorEvent(found[1], ANCHOR_TX) if found else None
+    def anchor_event(self, issuer: str, root: bytes, hint: int | None) -> AnchorEvent | None:
+        found = self.anchors.get((issuer, root))
+        return AnchorEvent(found.block_number, ANCHOR_TX) if found else None
 
     def is_accredited(self, issuer: str, credential_type: bytes, timestamp: int) -> bool:
-        changes = [c for c in self.statuses.get(issuer, []) if c.at <= timestamp]
-        if not changes or changes[-1].status != IssuerStatus.ACTIVE:
-            return False
-        return any(
-            g.credential_type == credential_type
-            and g.granted_at <= timestamp < g.granted_until
-            and g.valid_from <= timestamp
-            and (g.valid_until == 0 or timestamp < g.valid_until)
-            for g in self.grants.get(issuer, [])
+        return accredited_at(
+            self.grants.get(issuer, []), self.statuses.get(issuer, []), credential_type, timestamp
         )
 
-    def status_history(self, issuer: str) -> list[IssuerStatusChange]:
+    def status_history(self, issuer: str) -> list[StatusChange]:
         return list(self.statuses.get(issuer, []))
 
     def accreditation_history(self, issuer: str) -> list[Grant]:
@@ -128,7 +121,7 @@ class FakeChain:
         )
 
     def set_issuer_status(self, issuer: str, status: IssuerStatus, at: int) -> None:
-        self.statuses.setdefault(issuer, []).append(IssuerStatusChange(int(status), at))
+        self.statuses.setdefault(issuer, []).append(StatusChange(status, at))
 
 
 @dataclass
@@ -208,7 +201,7 @@ class World:
         """Anchor the credentials as one Merkle batch; their receipts, in order."""
         hashes = [credential_hash(c) for c in credentials]
         tree = MerkleTree([leaf(h) for h in hashes])
-        self.chain.anchors[tree.root] = (Anchor(issuer, time, len(hashes)), block)
+        self.chain.anchors[issuer, tree.root] = AnchorRecord(time, block, len(hashes))
         return [
             {
                 "type": "LernodeAnchorReceipt",

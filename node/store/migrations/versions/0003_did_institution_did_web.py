@@ -1,7 +1,7 @@
 """institution did:web, the DID it signs as, and the DID of each status list
 
-Revision ID: 0002_did
-Revises: 0001
+Revision ID: 0003_did
+Revises: 0002_wallet
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0002_did'
-down_revision = '0001'
+revision = '0003_did'
+down_revision = '0002_wallet'
 branch_labels = None
 depends_on = None
 
