@@ -128,8 +128,47 @@ class Settings(BaseSettings):
         description="Base of the DCC credential request deep link (the Learner Credential "
         "Wallet's; it opens dccrequest://request).",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated IP addresses or CIDR blocks of reverse proxies whose "
+        "X-Forwarded-For / Forwarded headers name the client (for rate limits and logs). "
+        "Default: none, the headers are ignored.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
+    )
+    registry_name: str = Field(
+        "lernode consortium",
+        description="Name of the consortium registry in this node's OpenID Federation entity "
+        "configuration (organization_name).",
+    )
+    registry_statement_ttl: int = Field(
+        3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Seconds a signed registry statement stays valid: the longest a client that "
+        "caches statements may see an issuer the consortium removed.",
+    )
+    trusted_registries: list[str] = Field(
+        [],
+        max_length=20,
+        description="OpenID Federation entity configuration URLs (JSON list) of other registries "
+        "the verifier consults for registered_issuer, e.g. DCC's member registry.",
+    )
+    trusted_registries_allow_private: bool = Field(
+        False,
+        description="Let the verifier fetch TRUSTED_REGISTRIES from loopback, private and "
+        "link-local addresses (tests, closed networks only).",
+    )
+    trusted_registries_http_origins: list[str] = Field(
+        [],
+        description="Origins (http://host:port, JSON list) of TRUSTED_REGISTRIES that may be "
+        "fetched over plain HTTP (tests, local development only). Everything else is HTTPS only.",
+    )
+    registry_pointer: bool = Field(
+        True,
+        description="Issued credentials carry a termsOfUse entry (IssuanceCertificate) pointing "
+        "at the registry entry (the consortium decision) that accredits their issuer.",
     )
     issuer_did_method: Literal["ethr", "web"] = Field(
         "ethr",
@@ -194,6 +233,24 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must start with sqlite:, postgresql: or postgresql+psycopg:")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR block: {entry!r}") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(entry.strip(), strict=False)
+            for entry in self.trusted_proxies.split(",")
+            if entry.strip()
+        ]
 
     @property
     def embedded(self) -> bool:

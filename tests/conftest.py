@@ -13,6 +13,7 @@ Test modules refer to `DevChain` in annotations only, imported under `TYPE_CHECK
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,10 +239,10 @@ def did_resolution(
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the PostgreSQL server at 127.0.0.1:5432 for one test, dropped
-    (connections and all) afterwards."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database on the PostgreSQL server at 127.0.0.1:5432, dropped (connections and all)
+    on exit."""
     import uuid
 
     import psycopg
@@ -254,3 +255,17 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def package_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database shared by the tests of one package (e.g. one ready node)."""
+    with fresh_postgres_database() as url:
+        yield url

@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, FastAPI
 
 from node import __version__
+from node.api.docs import install_docs
 from node.api.limits import install_limits, rate_limited
 from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
     did_web,
+    ebsi_tir,
     exchanges,
+    federation,
     governance,
     health,
     institutions,
@@ -26,6 +29,7 @@ from node.api.routes import (
     oid4vci,
     resolver,
     status_lists,
+    trqp,
     verify,
 )
 
@@ -46,10 +50,11 @@ def create_app(node: Node) -> FastAPI:
         title="lernode",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
     )
     app.state.node = node
+    install_docs(app)
     install_problem_handlers(app)
     install_limits(app, node.settings)
     for module in (health, credentials, institutions, verify, admin):
@@ -62,4 +67,7 @@ def create_app(node: Node) -> FastAPI:
     # Wallet delivery: the institution's offers API, the learner's page, the wallet protocols.
     for router in (offers.router, offers.public, exchanges.router, oid4vci.router):
         app.include_router(router)
+    # The consortium registry in the ecosystem's trust-registry protocols (public, metered).
+    for module in (federation, trqp, ebsi_tir):
+        app.include_router(module.router, dependencies=[Depends(rate_limited("registry"))])
     return app

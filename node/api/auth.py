@@ -42,6 +42,8 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",
+        "MOUNT /docs/static",
+        "GET /redoc",
         # Verification: anyone may check any credential (rate-limited per client).
         "POST /v1/verify",
         "GET /verify",
@@ -71,6 +73,17 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         "POST /oid4vci/token",
         "POST /oid4vci/nonce",
         "POST /oid4vci/credential",
+        # The consortium registry in trust-registry protocols: public by design, read-only.
+        "GET /.well-known/openid-federation",
+        "GET /federation/fetch",
+        "GET /federation/list",
+        "GET /federation/registry.json",
+        "POST /authorization",
+        "POST /recognition",
+        "GET /trusted-issuers-registry/v5/issuers",
+        "GET /trusted-issuers-registry/v5/issuers/{did}",
+        "GET /trusted-issuers-registry/v5/issuers/{did}/attributes",
+        "GET /trusted-issuers-registry/v5/issuers/{did}/attributes/{attribute_id}",
     }
 )
 

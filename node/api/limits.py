@@ -28,9 +28,12 @@ from functools import cache
 from fastapi import FastAPI, Request
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.api.inspection import BodyInspector, inspect_request
 from node.api.problems import problem_response
+from node.api.proxies import ForwardedClientMiddleware
 from node.config import Settings
 from node.errors import ConfigurationError, LernodeError
 
@@ -61,18 +64,29 @@ class PayloadTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
+class BodyRefused(HTTPException):
+    """Raised from `receive` when a body chunk breaks an inspection rule (inspection.py)."""
+
+    def __init__(self, error: LernodeError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
+
+
 def install_limits(app: FastAPI, settings: Settings) -> None:
-    """Limit every request body to `settings.max_body_bytes` and meter the public endpoints
-    at `settings.verify_rate_limit` requests per minute per client."""
+    """Limit every request body to `settings.max_body_bytes`, inspect every request before it is
+    parsed (inspection.py), and meter the public endpoints at `settings.verify_rate_limit`
+    requests per minute per client (behind `settings.trusted_proxies`, the forwarded client)."""
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ForwardedClientMiddleware, trusted=settings.trusted_proxy_networks)
     app.state.rate_limiter = RateLimiter(per_minute=settings.verify_rate_limit)
 
 
-# -- body limit -----------------------------------------------------------------------------
+# -- body limit and inspection --------------------------------------------------------------
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies larger than `max_bytes` with a 413 problem, without buffering them."""
+    """Refuse request bodies larger than `max_bytes` with a 413 problem, without buffering them,
+    and requests that fail inspection (nesting, NUL) with a 422 problem, before any parse."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -86,7 +100,12 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send, bad_length=not declared.isdigit())
             return
-        await _LimitedExchange(self, scope, receive, send).run()
+        try:
+            inspector = inspect_request(scope)
+        except LernodeError as error:
+            await _problem(scope, error)(scope, receive, send)
+            return
+        await _LimitedExchange(self, inspector, scope, receive, send).run()
 
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, *, bad_length: bool = False
@@ -110,45 +129,72 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+def _problem(scope: Scope, error: LernodeError) -> Response:
+    return problem_response(
+        error.status, error.code, error.detail, instance=scope["path"], title=error.title,
+        extra=error.extra,
+    )  # fmt: skip
+
+
 class _LimitedExchange:
-    """One request passing through the limit: counts body bytes and owns the 413 decision.
+    """One request passing through the limit: counts and inspects body bytes and owns the
+    refusal (413 or 422).
 
     Whatever the app does with the error raised from `receive` (handle it, swallow it, let it
-    escape), the client gets the 413: a different response the app starts afterwards is dropped
-    and replaced.
+    escape), the client gets the refusal: a different response the app starts afterwards is
+    dropped and replaced.
     """
 
-    def __init__(self, limit: BodyLimitMiddleware, scope: Scope, receive: Receive, send: Send):
+    def __init__(
+        self,
+        limit: BodyLimitMiddleware,
+        inspector: BodyInspector,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ):
         self.limit = limit
+        self.inspector = inspector
         self.scope = scope
         self.receive = receive
         self.send = send
         self.received = 0
         self.exceeded = False
+        self.refusal: LernodeError | None = None
         self.started = False
         self.replaced = False
+
+    @property
+    def refused(self) -> bool:
+        return self.exceeded or self.refusal is not None
 
     async def run(self) -> None:
         try:
             await self.limit.app(self.scope, self._receive, self._send)
         except Exception:
-            if not self.exceeded or self.started:
+            if not self.refused or self.started:
                 raise
             await self._replace()
 
     async def _receive(self) -> Message:
         message = await self.receive()
         if message["type"] == "http.request":
-            self.received += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            self.received += len(chunk)
             if self.received > self.limit.max_bytes:
                 self.exceeded = True
                 raise PayloadTooLarge(self.limit.max_bytes)
+            try:
+                self.inspector.feed(chunk)
+            except LernodeError as error:
+                self.refusal = error
+                raise BodyRefused(error) from None
         return message
 
     async def _send(self, message: Message) -> None:
         if self.replaced:
             return
-        if self.exceeded and message["type"] == "http.response.start" and not self.started:
+        if self.refused and message["type"] == "http.response.start" and not self.started:
             await self._replace()
             return
         if message["type"] == "http.response.start":
@@ -158,7 +204,10 @@ class _LimitedExchange:
     async def _replace(self) -> None:
         self.replaced = True
         self.started = True
-        await self.limit._refuse(self.scope, self.receive, self.send)
+        if self.refusal is not None:
+            await _problem(self.scope, self.refusal)(self.scope, self.receive, self.send)
+        else:
+            await self.limit._refuse(self.scope, self.receive, self.send)
 
 
 # -- rate limit -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -198,12 +199,15 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else ""
     if not detail:
         detail = _default_http_detail(status, request)
+    headers = dict(exc.headers or {})
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(sorted(allowed_methods(request.app, request.scope["path"])))
     return problem_response(
         status,
         _HTTP_CODES.get(status, _snake(phrase)),
         detail,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
         retryable=status in (429, 503),
     )
 
@@ -229,6 +233,20 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """Every method some route answers on `path`.
+
+    Starlette's 405 names only the methods of the first route whose path matched, but one path
+    can have several routes (GET and DELETE of a credential are two endpoints).
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and route.methods and regex.match(path):
+            methods |= route.methods
+    return methods
 
 
 def _describe(error: Mapping[str, Any]) -> dict[str, str]:

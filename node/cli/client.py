@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from node.config import Settings
+from node.credentials.json_depth import NestingTooDeep, loads_bounded
 from node.errors import ChainError, ConfigurationError, LernodeError
 
 
@@ -64,26 +65,57 @@ class NodeClient:
         return self.request("DELETE", path)
 
 
+class ServerProblem(LernodeError):
+    """An RFC 9457 problem the node answered: its `code` and, for invalid input, which fields.
+
+    `detail` is what the CLI prints after `error [code]`: the first field error when there is
+    one (`credential.learner.name: Field required`), else the server's detail.
+    """
+
+    def __init__(self, detail: str, *, code: str, status: int) -> None:
+        super().__init__(detail, code=code)
+        self.http_status = status
+
+
 def _problem(response: httpx.Response) -> LernodeError:
     try:
         body = response.json()
     except ValueError:
         body = {}
-    detail = body.get("detail") or body.get("title") or response.reason_phrase
-    code = body.get("code") or f"http_{response.status_code}"
-    error = LernodeError(f"{detail} [{code}]", code=code)
+    if not isinstance(body, dict):
+        body = {}
+    detail = str(body.get("detail") or body.get("title") or response.reason_phrase)
+    code = str(body.get("code") or f"http_{response.status_code}")
     if response.status_code in (401, 403):
         return ConfigurationError(
             f"{detail} [{code}] (pass --api-key or set LERNODE_API_KEY)", code=code
         )
-    return error
+    return ServerProblem(_field_errors(body) or detail, code=code, status=response.status_code)
+
+
+def _field_errors(body: dict[str, Any]) -> str | None:
+    """`credential.learner.name: Field required` (+ how many more), from a problem's `errors`."""
+    errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if not errors:
+        return None
+    first = errors[0]
+    location = str(first.get("location", "")).removeprefix("body.").removeprefix("body")
+    message = str(first.get("message", "invalid"))
+    text = f"{location}: {message}" if location else message
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text
 
 
 def read_json_file(path: Path) -> Any:
     import json
 
     try:
-        return json.loads(path.read_text())
+        return loads_bounded(path.read_bytes())
+    except IsADirectoryError:
+        raise ConfigurationError(f"{path} is a directory", code="file_not_found") from None
+    except NestingTooDeep as exc:
+        raise ConfigurationError(f"{path}: {exc.detail}", code=exc.code) from None
     except FileNotFoundError:
         raise ConfigurationError(f"no such file: {path}", code="file_not_found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -11,6 +11,7 @@ Every failure is one line on stderr and a non-zero exit: 1 for a refused or fail
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import sys
 from pathlib import Path
@@ -19,9 +20,11 @@ from urllib.parse import quote
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
-from node.cli.client import NodeClient, read_json_file
+from node import __version__
+from node.cli.client import NodeClient, ServerProblem, read_json_file
 from node.errors import ConfigurationError, LernodeError
 
 app = typer.Typer(
@@ -36,8 +39,26 @@ err_console = Console(stderr=True)
 
 
 def fail(message: str, exit_code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(exit_code)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"lernode {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_show_version
+        ),
+    ] = False,
+) -> None:
+    """Registry node for verifiable Learning and Employment Records."""
 
 
 @app.command()
@@ -178,9 +199,13 @@ def _issue_inputs(
             raise fail("a cohort needs both --template and --csv", 2)
         try:
             csv_text = csv_file.read_text()
-        except OSError as exc:
-            raise fail(f"cannot read {csv_file}: {exc.strerror}", 2) from None
-        parsed = cohort_inputs(read_json_file(template), csv_text)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise fail(f"cannot read {csv_file}: {reason}", 2) from None
+        try:
+            parsed = cohort_inputs(read_json_file(template), csv_text)
+        except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+            raise fail(f"{csv_file} is not a readable CSV: {exc}", 2) from None
     elif file is not None:
         data = read_json_file(file)
         items = data if isinstance(data, list) else [data]
@@ -315,6 +340,9 @@ def onboard(
     accreditation: Annotated[
         bool, typer.Option(help="Propose its accreditation with this node's operator key")
     ] = True,
+    image_url: Annotated[
+        str | None, typer.Option(help="Logo for the issuer profile (https://... or data:image/...)")
+    ] = None,
     did_method: Annotated[
         str | None,
         typer.Option(help="Sign under its did:ethr (ethr) or a did:web this node serves (web)"),
@@ -326,6 +354,7 @@ def onboard(
     body = {
         "name": name,
         "profile_url": profile_url,
+        "image_url": image_url,
         "request_accreditation": accreditation,
         "did_method": did_method,
     }
@@ -337,6 +366,7 @@ def onboard(
             f"accreditation proposal #{p['id']}: {p['state']} "
             f"({p['approvals']}/{p['threshold']} approvals)"
         )
+        _print_next_step(p)
     console.print(f"issuer API key (shown once): {result['apiKey']}", highlight=False)
 
 
@@ -394,15 +424,69 @@ def govern_propose(
         list[str] | None, typer.Option("--type", help="Credential type (repeatable)")
     ] = None,
     threshold: Annotated[int | None, typer.Option(help="New threshold")] = None,
+    name: Annotated[str | None, typer.Option(help="Issuer's display name")] = None,
+    legal_name: Annotated[str | None, typer.Option(help="Issuer's legal name")] = None,
+    homepage: Annotated[str | None, typer.Option(help="Issuer's homepage (https://)")] = None,
+    logo: Annotated[str | None, typer.Option(help="Logo: https:// URL or data: URI")] = None,
+    location: Annotated[str | None, typer.Option(help="e.g. 'Boston, MA, USA'")] = None,
+    ctid: Annotated[str | None, typer.Option(help="Credential Engine CTID (ce-<uuid>)")] = None,
+    ror: Annotated[str | None, typer.Option(help="ROR id of the institution")] = None,
+    aliases: Annotated[
+        list[str] | None, typer.Option("--alias", help="DID to bind, e.g. did:web:... (repeat)")
+    ] = None,
     node_url: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
-    """Propose a change (counts as this operator's approval)."""
+    """Propose a change (counts as this operator's approval).
+
+    For accredit_issuer, the issuer's metadata (--name and the other profile options) and its
+    DID aliases are published on chain with the proposal: the consortium votes on them too.
+    """
     body: dict[str, Any] = {"action": action, "target": target, "new_threshold": threshold}
     if types:
         body["credential_types"] = types
+    profile = {
+        "organization_name": name,
+        "legal_name": legal_name,
+        "homepage_uri": homepage,
+        "logo_uri": logo,
+        "location": location,
+        "ctid": ctid,
+        "rorid": ror,
+    }
+    if any(value is not None for value in profile.values()):
+        from node.governance.metadata import IssuerMetadata
+
+        metadata = _validated(IssuerMetadata, profile, "issuer metadata")
+        body["metadata"] = metadata.model_dump(exclude_none=True)
+    if aliases:
+        body["aliases"] = aliases
     p = _client(node_url, api_key).post("/v1/governance/proposals", json=body)
-    console.print(f"proposal #{p['id']} {p['action']}: {p['state']}")
+    console.print(
+        f"proposal #{p['id']} {p['action']}: {p['state']} "
+        f"({p['approvals']}/{p['threshold']} approvals)"
+    )
+    _print_next_step(p)
+
+
+def _print_next_step(proposal: dict[str, Any]) -> None:
+    """What still has to happen before a proposal takes effect: nothing does until it is
+    executed, even when this node's approval alone reaches the threshold."""
+    number, state = proposal["id"], proposal["state"]
+    if state == "ready":
+        console.print(
+            f"  not in effect yet: run `lernode govern execute {number}` to apply it",
+            highlight=False,
+        )
+    elif state == "open":
+        missing = proposal["threshold"] - proposal["approvals"]
+        console.print(
+            f"  not in effect yet: needs {missing} more approval(s) (`lernode govern approve "
+            f"{number}` on other members' nodes), then `lernode govern execute {number}`",
+            highlight=False,
+        )
+    elif state == "expired":
+        console.print("  expired before it was executed: propose it again", highlight=False)
 
 
 def _vote(verb: str) -> Any:
@@ -414,6 +498,7 @@ def _vote(verb: str) -> Any:
         path = f"/v1/governance/proposals/{proposal_id}/{verb}"
         p = _client(node_url, api_key).post(path)
         console.print(f"proposal #{p['id']}: {p['state']} ({p['approvals']}/{p['threshold']})")
+        _print_next_step(p)
 
     command.__doc__ = f"{verb.capitalize()} a proposal with this node's operator key."
     return command
@@ -447,28 +532,86 @@ def verify(
     raise typer.Exit(run_verify(file, rpc, registry, json_output=json_output, at=at))
 
 
+#: The recursion limit every `lernode` process runs with. `py_ecc` (imported by eth-account for
+#: blob transactions, which lernode never sends) raises it to 100,000 on import; at that limit a
+#: deep enough recursion in C (`json.loads`, `repr`) overflows the thread's C stack and kills the
+#: process instead of raising RecursionError. 4,000 is four times Python's default, far above
+#: anything lernode recurses to (JSON input is bounded at 64 levels before parsing), and far
+#: below what an 8 MiB thread stack survives.
+RECURSION_LIMIT = 4_000
+
+
+def restore_recursion_limit() -> None:
+    """Import py_ecc now (its import raises the limit), then set the limit back."""
+    import py_ecc  # noqa: F401
+
+    sys.setrecursionlimit(RECURSION_LIMIT)
+
+
+EXIT_USAGE = 2
+
+
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """`name` from every click the CLI may be running on: typer >= 0.19 bundles its own
+    (`typer._click`), older typer uses the `click` package; their classes are unrelated."""
+    import importlib
+
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+def _usage_error(exc: BaseException) -> None:
+    """One line and exit 2 for a usage mistake (missing argument, unknown option or command);
+    help asked for by running a group without arguments is printed as it is."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        help_text = exc.format_message()  # type: ignore[attr-defined]  # (rich prints it itself)
+        if help_text:
+            console.print(help_text, highlight=False)
+        sys.exit(EXIT_USAGE)
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    command = getattr(getattr(exc, "ctx", None), "command_path", None) or "lernode"
+    err_console.print(
+        f"[bold red]error:[/] {escape(message)} (see `{escape(command)} --help`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected failures into one line and an exit code."""
+    restore_recursion_limit()
+    interrupted: tuple[type[BaseException], ...] = (
+        KeyboardInterrupt,
+        *_click_exceptions("Abort"),
+    )
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="lernode", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+    except _click_exceptions("Exit") as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except ServerProblem as exc:
+        err_console.print(
+            f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.detail)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
     except LernodeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(exc.detail)}", highlight=False, soft_wrap=True
+        )
         sys.exit(2 if isinstance(exc, ConfigurationError) else 1)
-    except KeyboardInterrupt:
+    except interrupted:
         sys.exit(130)
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            err_console.print(f"[bold red]error:[/] {exc.format_message()}", highlight=False)
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+    except _click_exceptions("ClickException") as exc:
+        _usage_error(exc)
 
 
 if __name__ == "__main__":

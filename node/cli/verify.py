@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from node.chain.client import ChainClient
+from node.credentials.json_depth import loads_bounded
 from node.did.chain_resolver import ChainDidResolver
 from node.errors import InvalidInput, LernodeError
 from node.verification.chain_reader import RegistryReader
@@ -74,7 +75,7 @@ def _read_json(path: Path) -> Any:
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES} bytes", code="file_too_large")
     try:
-        return json.loads(data)
+        return loads_bounded(data)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"{path} is not JSON: {error}", code="invalid_json") from None
 

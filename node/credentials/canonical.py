@@ -14,17 +14,25 @@
   `_install_canonical_serializer`), and `@direction` is mapped with `rdfDirection:
   i18n-datatype` like rdf-canonize / eddsa-rdfc-2022-cryptosuite do. `tests/interop` compares the
   output with rdf-canonize byte for byte.
+* **Nothing the node signs splits verifiers.** `ensure_portable` refuses values that jsonld.js
+  and pyld turn into different N-Quads (so one of them would reject the proof): numbers whose
+  canonical `xsd:double` / `xsd:integer` lexical forms differ between the two, and text with
+  control characters or lone surrogates, which stock pyld serializes unlike RDFC-1.0 (see
+  docs/design.md, "Portable values"; `tests/interop/test_portable_values.py` runs both).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pyld import canon as pyld_canon
 from pyld import jsonld as pyld
 
+from node.credentials.jcs import serialize_number
 from node.credentials.jsonld import DocumentLoader, offline_document_loader
 from node.errors import InvalidInput, LernodeError
 
@@ -184,3 +192,117 @@ def _translate(error: pyld.JsonLdError) -> LernodeError:
             return cause
         cause = cause.__cause__
     return InvalidInput(f"invalid JSON-LD: {error}", code="invalid_jsonld")
+
+
+# -- portable values -------------------------------------------------------------------------
+
+#: C0 controls other than TAB/LF/CR, DEL, and UTF-16 surrogates (only lone ones reach a str).
+_NON_PORTABLE_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_SIXTEEN_DIGITS = Decimal("1.000000000000000")
+#: Deepest nesting `ensure_portable` walks (a credential is a dozen levels deep at most).
+MAX_PORTABLE_DEPTH = 64
+
+
+def _non_portable(path: str, detail: str) -> InvalidInput:
+    return InvalidInput(
+        f"{path or '/'}: {detail}", code="non_portable_value", path=path or "/"
+    )
+
+
+def _js_exponential(number: float) -> str:
+    r"""ECMAScript `number.toExponential(15)` (exact value, ties rounded up as the spec says),
+    then jsonld.js's trim `replace(/(\d)0*e\+?/, '$1E')`: 7.5 -> "7.5E0"."""
+    if number == 0:
+        text = "0.000000000000000e+0"  # the sign of -0 is dropped
+    else:
+        exact = abs(Decimal(number))
+        exponent = exact.adjusted()
+        mantissa = exact.scaleb(-exponent).quantize(_SIXTEEN_DIGITS, rounding=ROUND_HALF_UP)
+        if mantissa >= 10:
+            exponent += 1
+            mantissa = exact.scaleb(-exponent).quantize(_SIXTEEN_DIGITS, rounding=ROUND_HALF_UP)
+        sign = "-" if number < 0 else ""
+        text = f"{sign}{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+    return re.sub(r"(\d)0*e\+?", r"\1E", text, count=1)
+
+
+def _pyld_exponential(number: float) -> str:
+    """pyld 3.3's canonical double: C-style `%1.15E` (ties to even), then its trim."""
+    return re.sub(r"(\d)0*E\+?(-)?0*(\d)", r"\1E\2\3", f"{number:1.15E}")
+
+
+def jsonld_js_literal(value: int | float, *, coerced_double: bool = False) -> tuple[str, str]:
+    """(lexical form, default datatype) jsonld.js 8 gives a JSON number in toRDF: a double when
+    its ECMAScript string has a "." or it is >= 1e21 (or the term is typed xsd:double), else
+    `toFixed(0)`. `1e-7` prints as "1e-7", so jsonld.js makes it the integer "0"."""
+    number = float(value)  # what JSON.parse makes of it
+    if coerced_double or "." in serialize_number(number) or abs(number) >= 1e21:
+        return _js_exponential(number), _XSD_DOUBLE
+    integral = Decimal(abs(number)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{'-' if number < 0 else ''}{integral}", _XSD_INTEGER
+
+
+def pyld_literal(value: int | float, *, coerced_double: bool = False) -> tuple[str, str]:
+    """(lexical form, default datatype) pyld 3.3 gives a Python JSON number in to_rdf: a double
+    when it is a non-integral float (or >= 1e21, or typed xsd:double), else `str(int(value))`."""
+    integral = isinstance(value, int) or float(value).is_integer()
+    if not integral or coerced_double or abs(value) >= 1e21:
+        return _pyld_exponential(float(value)), _XSD_DOUBLE
+    return str(int(value)), _XSD_INTEGER
+
+
+def number_is_portable(value: int | float) -> bool:
+    """Whether jsonld.js and pyld give `value` the same RDF literal, typed or not."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return all(
+        jsonld_js_literal(value, coerced_double=typed) == pyld_literal(value, coerced_double=typed)
+        for typed in (False, True)
+    )
+
+
+def ensure_portable(document: Any, _path: str = "", _depth: int = 0) -> None:
+    """Refuse (`non_portable_value`) any value jsonld.js and pyld would canonicalize differently:
+    a number whose literal differs (`number_is_portable`), or a string (value or key) holding a
+    control character other than TAB/LF/CR, DEL or a lone surrogate. Called on everything the
+    node signs, before it signs it."""
+    if _depth > MAX_PORTABLE_DEPTH:
+        raise _non_portable(_path, "the document is nested too deeply")
+    if isinstance(document, bool) or document is None:
+        return
+    if isinstance(document, str):
+        found = _NON_PORTABLE_CHAR.search(document)
+        if found:
+            raise _non_portable(
+                _path,
+                f"text contains U+{ord(found.group()):04X} (a control character or lone "
+                "surrogate), which JSON-LD processors do not serialize alike",
+            )
+    elif isinstance(document, int | float):
+        if not number_is_portable(document):
+            raise _non_portable(
+                _path,
+                f"the number {document!r} canonicalizes differently in jsonld.js "
+                f"({jsonld_js_literal(document)[0] if _finite(document) else 'n/a'}) and pyld; "
+                "use a decimal such as 7.5 (not below 1e-6, at most 15 significant digits)",
+            )
+    elif isinstance(document, Mapping):
+        for key, value in document.items():
+            ensure_portable(str(key), f"{_path}/{key}", _depth + 1)
+            ensure_portable(value, f"{_path}/{key}", _depth + 1)
+    elif isinstance(document, list | tuple):
+        for index, item in enumerate(document):
+            ensure_portable(item, f"{_path}/{index}", _depth + 1)
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False

@@ -36,7 +36,8 @@ MAX_ROWS = 100_000
 def _learner(row: Mapping[str, str]) -> dict[str, Any]:
     learner: dict[str, Any] = {k: row[k] for k in ("name", "email", "id") if row.get(k)}
     if row.get("student_id"):
-        learner["identifiers"] = [{"identity_type": "studentId", "value": row["student_id"]}]
+        # A student number is the id the student information system knows the learner by.
+        learner["identifiers"] = [{"identity_type": "sisSourcedId", "value": row["student_id"]}]
     return learner
 
 

@@ -155,6 +155,32 @@ def _check_status_entry(check: _Checker, entry: Any, path: str) -> None:
     if not isinstance(index, str) or not index.isdigit():
         check.issue(f"{path}/statusListIndex", "invalid_status_entry", "must be a digit string")
     check.uri(entry.get("statusListCredential"), f"{path}/statusListCredential")
+    _check_status_size(check, entry, path)
+
+
+def _check_status_size(check: _Checker, entry: Mapping[str, Any], path: str) -> None:
+    """Bitstring Status List: `statusSize` is a positive integer; above 1, `statusMessage` lists
+    one {status, message} per possible value."""
+    size = entry.get("statusSize", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 8:
+        check.issue(f"{path}/statusSize", "invalid_status_entry", "must be an integer 1..8")
+        return
+    messages = entry.get("statusMessage")
+    if size == 1 and messages is None:
+        return
+    if (
+        not isinstance(messages, list)
+        or len(messages) != 2**size
+        or not all(
+            isinstance(m, Mapping) and isinstance(m.get("status"), str) and "message" in m
+            for m in messages
+        )
+    ):
+        check.issue(
+            f"{path}/statusMessage",
+            "invalid_status_entry",
+            f"must list {2**size} {{status, message}} objects for statusSize {size}",
+        )
 
 
 def _has_context(doc: Mapping[str, Any], prefix: str) -> bool:

@@ -8,15 +8,23 @@ names are snake_case Python; the builders in `model.py` map them to OB 3.0 terms
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EXTENSION = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+#: An image is a web URL or an embedded `data:image/...` URI (OB 3.0 `Image.id`).
+_IMAGE_URI = re.compile(r"^(https?://\S+|data:image/[A-Za-z0-9.+-]+(;[^,\s]*)?,\S*)$")
+#: Largest embedded image accepted (a data: URI travels inside every copy of the credential).
+MAX_IMAGE_URI = 256_000
+
+#: The instants a credential can state (in UTC, to the second, as xsd:dateTime with 4-digit year).
+MIN_INSTANT = datetime(1, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def _absolute_uri(value: str | None) -> str | None:
@@ -65,31 +73,83 @@ class AlignmentTargetType(StrEnum):
 
 
 class ResultStatus(StrEnum):
+    """OB 3.0 ResultStatusType."""
+
     COMPLETED = "Completed"
     ENROLLED = "Enrolled"
     FAILED = "Failed"
     IN_PROGRESS = "InProgress"
     ON_HOLD = "OnHold"
     PROVISIONAL = "Provisional"
-    WITHDRAWN = "Withdrawn"
+    WITHDREW = "Withdrew"
+
+
+#: Spellings earlier versions of the node accepted, mapped to the OB 3.0 term.
+_LEGACY_RESULT_STATUS = {"Withdrawn": ResultStatus.WITHDREW}
 
 
 class IdentityType(StrEnum):
-    EMAIL_ADDRESS = "emailAddress"
+    """OB 3.0 IdentifierTypeEnum (an `ext:` name extends it)."""
+
     NAME = "name"
     SOURCED_ID = "sourcedId"
     SYSTEM_ID = "systemId"
-    STUDENT_ID = "studentId"
+    PRODUCT_ID = "productId"
+    USER_NAME = "userName"
+    ACCOUNT_ID = "accountId"
+    EMAIL_ADDRESS = "emailAddress"
     NATIONAL_IDENTITY_NUMBER = "nationalIdentityNumber"
+    ISBN = "isbn"
+    ISSN = "issn"
+    LIS_SOURCED_ID = "lisSourcedId"
+    ONE_ROSTER_SOURCED_ID = "oneRosterSourcedId"
+    SIS_SOURCED_ID = "sisSourcedId"
+    LTI_CONTEXT_ID = "ltiContextId"
+    LTI_DEPLOYMENT_ID = "ltiDeploymentId"
+    LTI_TOOL_ID = "ltiToolId"
+    LTI_PLATFORM_ID = "ltiPlatformId"
+    LTI_USER_ID = "ltiUserId"
     IDENTIFIER = "identifier"
+
+
+#: `studentId` is not an OB 3.0 identifier type; a student number is the SIS's sourced id.
+_LEGACY_IDENTITY_TYPES = {"studentId": IdentityType.SIS_SOURCED_ID}
 
 
 class IdentifierInput(_Input):
     """One OB 3.0 `IdentityObject`; hashed by default so the credential does not leak it."""
 
-    identity_type: IdentityType
+    identity_type: IdentityType | str = Field(
+        description="an OB 3.0 identifier type (e.g. emailAddress, sisSourcedId) or 'ext:Name'"
+    )
     value: str = Field(min_length=1, max_length=512)
     hashed: bool = True
+
+    @field_validator("identity_type", mode="before")
+    @classmethod
+    def _known_or_extension(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = _LEGACY_IDENTITY_TYPES.get(value, value)
+        if value in IdentityType.__members__.values():
+            return IdentityType(value)
+        if _EXTENSION.match(value):
+            return value
+        raise ValueError("must be an OB 3.0 identifier type or an 'ext:' extension")
+
+
+class ImageInput(_Input):
+    """An OB 3.0 `Image`: a URL or an embedded `data:image/...` URI, with an optional caption."""
+
+    id: str = Field(max_length=MAX_IMAGE_URI, description="https URL or data:image/... URI")
+    caption: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("id")
+    @classmethod
+    def _image_uri(cls, value: str) -> str:
+        if not _IMAGE_URI.match(value):
+            raise ValueError("must be an http(s) URL or a data:image/... URI")
+        return value
 
 
 class LearnerInput(_Input):
@@ -139,8 +199,9 @@ class AchievementInput(_Input):
     criteria_id: str | None = None
     alignments: tuple[AlignmentInput, ...] = ()
     field_of_study: str | None = None
-    credits_available: float | None = Field(default=None, ge=0)
+    credits_available: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     tags: tuple[str, ...] = ()
+    image: ImageInput | None = None
 
     _check_ids = field_validator("id", "criteria_id")(_absolute_uri)
 
@@ -166,6 +227,11 @@ class ResultInput(_Input):
 
     _check_ids = field_validator("achieved_level", "result_description")(_absolute_uri)
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _legacy_status(cls, value: Any) -> Any:
+        return _LEGACY_RESULT_STATUS.get(value, value) if isinstance(value, str) else value
+
 
 class EvidenceInput(_Input):
     id: str | None = None
@@ -188,10 +254,33 @@ class CredentialInput(_Input):
     evidence: tuple[EvidenceInput, ...] = ()
     #: employment records: the position held and the period
     role: str | None = None
-    activity_start_date: date | None = None
-    activity_end_date: date | None = None
+    #: a date-time with timezone, or a date (taken as 00:00 UTC); OB 3.0 wants date-times
+    activity_start_date: AwareDatetime | date | None = None
+    activity_end_date: AwareDatetime | date | None = None
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
+
+    @field_validator("activity_start_date", "activity_end_date")
+    @classmethod
+    def _as_datetime(cls, value: datetime | date | None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _representable(cls, value: datetime | None) -> datetime | None:
+        """Credentials state instants in UTC with a four-digit year: 0001-01-01T00:00:00+14:00
+        or 9999-12-31T23:59:59-14:00 have no such form."""
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not MIN_INSTANT <= utc <= MAX_INSTANT:
+            raise ValueError("must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        return value
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> Self:
@@ -211,5 +300,6 @@ class IssuerProfile(_Input):
     url: str | None = None
     email: str | None = None
     description: str | None = None
+    image: ImageInput | None = None
 
     _check_ids = field_validator("id", "url")(_absolute_uri)

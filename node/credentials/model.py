@@ -1,8 +1,9 @@
 """Builders for unsigned Open Badges 3.0 and CLR 2.0 credentials.
 
 They turn validated `inputs.CredentialInput` into JSON-LD that uses only terms the bundled
-contexts define, so the result always canonicalizes in safe mode and signs. The service adds
-`credentialStatus` entries (it owns status-list allocation) and signs with `proofs.sign`.
+contexts define, so the result always canonicalizes in safe mode and signs, and that validates
+against 1EdTech's OB 3.0 JSON Schema (`tests/interop/test_ob3_schema.py`). The service adds the
+`credentialStatus` entry (it owns status-list allocation) and signs with `proofs.sign`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from node.credentials.inputs import (
@@ -21,6 +22,7 @@ from node.credentials.inputs import (
     EvidenceInput,
     IdentifierInput,
     IdentityType,
+    ImageInput,
     IssuerProfile,
     LearnerInput,
     ResultInput,
@@ -30,9 +32,19 @@ from node.errors import InvalidInput
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+#: Defines `1EdTechJsonSchemaValidator2019`, the `credentialSchema` type (as in the spec's
+#: examples); without it that type would be an undefined term in safe mode.
+OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
-OB_CONTEXTS = [VC_V2_CONTEXT, OB_CONTEXT]
-CLR_CONTEXTS = [VC_V2_CONTEXT, CLR_CONTEXT, OB_CONTEXT]
+OB_CONTEXTS = [VC_V2_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT]
+CLR_CONTEXTS = [VC_V2_CONTEXT, CLR_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT]
+SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
+OB_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+CLR_SCHEMA = (
+    "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+)
 
 
 def new_urn_uuid() -> str:
@@ -55,18 +67,30 @@ def identity_object(identifier: IdentifierInput) -> dict[str, Any]:
     if not identifier.hashed:
         return {
             "type": "IdentityObject",
-            "identityType": identifier.identity_type.value,
+            "identityType": str(identifier.identity_type),
             "hashed": False,
             "identityHash": identifier.value,
         }
     salt = secrets.token_hex(16)
     return {
         "type": "IdentityObject",
-        "identityType": identifier.identity_type.value,
+        "identityType": str(identifier.identity_type),
         "hashed": True,
         "identityHash": identity_hash(identifier.value, salt),
         "salt": salt,
     }
+
+
+def image(data: ImageInput | None) -> dict[str, Any] | None:
+    """An OB 3.0 `Image` object (the schema wants an object with `type: "Image"`)."""
+    if data is None:
+        return None
+    return _compact({"id": data.id, "type": "Image", "caption": data.caption})
+
+
+def credential_schema(schema_id: str) -> list[dict[str, str]]:
+    """`credentialSchema`: the 1EdTech JSON Schema a consumer validates the credential with."""
+    return [{"id": schema_id, "type": SCHEMA_VALIDATOR}]
 
 
 def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
@@ -78,6 +102,7 @@ def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
             "url": issuer.url,
             "email": issuer.email,
             "description": issuer.description,
+            "image": image(issuer.image),
         }
     )
 
@@ -109,6 +134,7 @@ def achievement(data: AchievementInput, creator: Mapping[str, Any] | None = None
             "fieldOfStudy": data.field_of_study,
             "creditsAvailable": data.credits_available,
             "tag": list(data.tags),
+            "image": image(data.image),
             "creator": dict(creator) if creator else None,
         }
     )
@@ -170,8 +196,17 @@ def build_open_badge(
     *,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer`."""
+    """An unsigned `OpenBadgeCredential` for `data`, issued by `issuer` (one status entry gives
+    the single `credentialStatus` object OB 3.0 requires; several, only for tests of older
+    credentials, an array).
+
+    `terms_of_use`: VC `termsOfUse` entries, e.g. the registry's pointer to the consortium
+    decision that accredits the issuer. Neither the VC 2.0 nor the OB 3.0 context defines a
+    terms-of-use type, so an entry's `type` must be an absolute IRI (safe-mode JSON-LD refuses
+    undefined terms).
+    """
     profile = issuer_profile(issuer)
     subject = _compact(
         {
@@ -197,13 +232,27 @@ def build_open_badge(
             **_validity(data.valid_from, data.valid_until),
             "credentialSubject": subject,
             "evidence": [_evidence(e) for e in data.evidence],
+            "credentialSchema": credential_schema(OB_SCHEMA),
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )
 
 
-def _date(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def _date(value: date | None) -> str | None:
+    """Activity dates as the XSD date-times OB 3.0 defines them as (a date is 00:00 UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return xsd_datetime(value)
+
+
+def with_status(
+    document: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`document` with its `credentialStatus` (the service allocates entries after the checks)."""
+    return _compact({**document, "credentialStatus": _status_value(entries)})
 
 
 def _status_value(entries: Sequence[Mapping[str, Any]]) -> Any:
@@ -223,6 +272,7 @@ def build_clr(
     valid_until: datetime | None = None,
     credential_status: Sequence[Mapping[str, Any]] = (),
     credential_id: str | None = None,
+    terms_of_use: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An unsigned CLR 2.0 `ClrCredential` bundling already *signed* OpenBadgeCredentials."""
     if not credentials:
@@ -249,6 +299,8 @@ def build_clr(
             "issuer": issuer_profile(issuer),
             **_validity(valid_from, valid_until),
             "credentialSubject": subject,
+            "credentialSchema": credential_schema(CLR_SCHEMA),
             "credentialStatus": _status_value(credential_status),
+            "termsOfUse": [dict(entry) for entry in terms_of_use],
         }
     )

@@ -61,7 +61,12 @@ def xsd_datetime(moment: datetime) -> str:
     """UTC `YYYY-MM-DDTHH:MM:SSZ`, the form Data Integrity and VC 2.0 use for timestamps."""
     if moment.tzinfo is None:
         raise InvalidInput("timestamps must be timezone-aware", code="invalid_datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{moment} is out of range", code="invalid_datetime") from None
+    # isoformat, not strftime("%Y"): the year keeps four digits before 1000 (xsd:dateTime).
+    return utc.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _suite(name: Any) -> Cryptosuite:
@@ -111,7 +116,7 @@ def sign(
     proof_purpose: str = "assertionMethod",
     document_loader: DocumentLoader = offline_document_loader,
 ) -> dict[str, Any]:
-    """Return a copy of `document` secured with one `DataIntegrityProof`.
+    """Return a copy of `document` secured with one `DataIntegrityProof` (as `proof: [...]`).
 
     Any existing `proof` is replaced: the node issues single-proof credentials, and proof sets or
     chains would need rules (which proof covers which) that nothing here needs yet.
@@ -131,7 +136,9 @@ def sign(
     signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
     if suite is Cryptosuite.EDDSA_JCS_2022:
         proof = proof_config
-    return {**unsecured, "proof": {**proof, "proofValue": base58btc_multibase(signature)}}
+    # An array of one proof: the form OB 3.0's JSON Schema requires; in JSON-LD (`proof` is a
+    # graph container) and for Data Integrity verifiers it is the same proof as an object.
+    return {**unsecured, "proof": [{**proof, "proofValue": base58btc_multibase(signature)}]}
 
 
 def get_proof(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,19 @@
 """W3C Bitstring Status List v1.0: codec, list credentials, entries, on-chain words.
 
 The bitstring is the public, privacy-preserving form of an issuer's revocation / suspension
-state (every list covers >= 131,072 credentials, so fetching it reveals nothing about which one
+state (every list covers >= 131,072 entries, so fetching it reveals nothing about which one
 is checked). Bit order is fixed by the spec: index 0 is the most significant bit of the first
 byte; the bytes are gzipped and multibase base64url encoded (`u`, no padding). The chain stores
 the same bits in uint256 words, word `i // 256`, bit `1 << (i % 256)`; converting between the two
 lets the node rebuild the W3C list from chain state (docs/design.md, "Status lists").
+
+Credentials carry one `message` entry with `statusSize: 2` (OB 3.0 allows one `credentialStatus`):
+entry `i` is bits `[2i, 2i+1]` (high bit revoked, low bit suspended) of a list of
+`MIN_LIST_LENGTH` entries. Entries are only allocated in the upper half of the entry space, and
+bit `i` (inside the window of an entry that is never allocated) is set whenever entry `i` is not
+`0x0`, so verifiers that ignore `statusSize` and read one bit at `statusListIndex` still see "set"
+for a revoked or suspended credential. Older credentials have two 1-bit entries (`revocation`,
+`suspension`) pointing at two lists; those lists are still served.
 """
 
 from __future__ import annotations
@@ -40,6 +48,19 @@ def _invalid_index(detail: str) -> InvalidInput:
 class StatusPurpose(StrEnum):
     REVOCATION = "revocation"
     SUSPENSION = "suspension"
+    #: The 2-bit list of new credentials, derived from both chain bitmaps.
+    MESSAGE = "message"
+
+
+#: Bits per entry of a `message` list, and what each value means (docs/design.md).
+STATUS_SIZE = 2
+ACTIVE, SUSPENDED, REVOKED = 0x0, 0x1, 0x2
+STATUS_MESSAGES: tuple[dict[str, str], ...] = (
+    {"status": "0x0", "message": "active"},
+    {"status": "0x1", "message": "suspended"},
+    {"status": "0x2", "message": "revoked"},
+    {"status": "0x3", "message": "revoked"},
+)
 
 
 class Bitstring:
@@ -143,7 +164,8 @@ def status_list_credential(
     valid_from: datetime,
     valid_until: datetime | None = None,
 ) -> dict[str, Any]:
-    """An unsigned `BitstringStatusListCredential` published at `list_url` (the service signs)."""
+    """An unsigned `BitstringStatusListCredential` published at `list_url` (the service signs);
+    `bits` is `MIN_LIST_LENGTH` entries of 1 bit, or of 2 bits for the `message` purpose."""
     purpose = StatusPurpose(purpose)
     credential: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
@@ -164,17 +186,55 @@ def status_list_credential(
 
 
 def status_list_entry(list_url: str, index: int, purpose: StatusPurpose | str) -> dict[str, Any]:
-    """A `BitstringStatusListEntry` pointing at bit `index` of the list credential."""
+    """A `BitstringStatusListEntry` pointing at entry `index` of the list credential; a
+    `message` entry also says its size and what each value means."""
     purpose = StatusPurpose(purpose)
     if not index >= 0:
         raise _invalid_index("a status index is non-negative")
-    return {
+    entry: dict[str, Any] = {
         "id": f"{list_url}#{index}",
         "type": "BitstringStatusListEntry",
         "statusPurpose": purpose.value,
         "statusListIndex": str(index),
         "statusListCredential": list_url,
     }
+    if purpose is StatusPurpose.MESSAGE:
+        entry["statusSize"] = STATUS_SIZE
+        entry["statusMessage"] = [dict(message) for message in STATUS_MESSAGES]
+    return entry
+
+
+def first_allocatable(entries: int) -> int:
+    """The lowest entry index a 2-bit list of `entries` entries hands out: the lower half stays
+    free because its windows hold the 1-bit compatibility bits of the upper half."""
+    return -(-entries // 2)
+
+
+def message_bitstring(
+    revoked: Iterable[int],
+    suspended: Iterable[int],
+    *,
+    allocatable: range,
+    entries: int = MIN_LIST_LENGTH,
+) -> Bitstring:
+    """The `message` list from the two chain bitmaps: entry `i` at bits `[2i, 2i+1]` plus the
+    compatibility bit `i`. Indices outside `allocatable` (the upper half `[c/2, c)` of a list of
+    capacity `c <= entries`) are ignored: the node never hands them out, and their windows could
+    overlap the compatibility bits of real entries."""
+    if not (0 < allocatable.stop <= min(entries, 2 * allocatable.start)):
+        raise _invalid_list("allocatable entries must be the upper half of the list's capacity")
+    bits = Bitstring(entries * STATUS_SIZE)
+    for offset, indices in ((0, revoked), (1, suspended)):
+        for index in indices:
+            if index in allocatable:
+                bits.set(STATUS_SIZE * index + offset)
+                bits.set(index)
+    return bits
+
+
+def entry_value(bits: Bitstring, index: int) -> int:
+    """The 2-bit value of entry `index` (0x0 active, 0x1 suspended, 0x2/0x3 revoked)."""
+    return int(bits.get(STATUS_SIZE * index)) << 1 | int(bits.get(STATUS_SIZE * index + 1))
 
 
 def entry_index(entry: Mapping[str, Any]) -> int:

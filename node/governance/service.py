@@ -25,6 +25,7 @@ from node.chain.contracts.types import (
 )
 from node.chain.sender import Receipt, TransactionSender
 from node.errors import InvalidInput, NotFound
+from node.governance.metadata import IssuerMetadata, normalize_aliases
 
 #: `grantedUntil` of a grant that is still open.
 OPEN_GRANT = 2**64 - 1
@@ -58,6 +59,8 @@ class Proposal:
     approvals: int
     threshold: int
     expired: bool
+    #: The metadata document an accreditation proposal published (exact text; "" if none).
+    metadata_document: str = ""
 
     @property
     def state(self) -> str:
@@ -71,6 +74,8 @@ class Proposal:
         data = self.__dict__.copy()
         data["action"] = self.action.name.lower()
         data["state"] = self.state
+        profile = IssuerMetadata.from_chain(self.metadata_document)
+        data["metadata"] = profile.model_dump(exclude_none=True) if profile else None
         return data
 
 
@@ -102,10 +107,13 @@ class GovernanceService:
         registry: IssuerRegistry,
         sender_for: Callable[[LocalAccount], TransactionSender],
         now: Callable[[], int],
+        from_block: int = 0,
     ) -> None:
         self.registry = registry
         self._sender_for = sender_for
         self._now = now
+        #: First block of the deployment: where the published metadata documents start.
+        self._from_block = from_block
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -117,9 +125,14 @@ class GovernanceService:
 
     def proposal(self, proposal_id: int) -> Proposal:
         self._require_proposal(proposal_id)
-        return self._read_proposal(proposal_id, self.threshold(), self._now())
+        published = self.registry.published_metadata(self._from_block, proposal_id)
+        return self._read_proposal(proposal_id, self.threshold(), self._now(), published)
 
-    def _read_proposal(self, proposal_id: int, threshold: int, now: int) -> Proposal:
+    def _read_proposal(
+        self, proposal_id: int, threshold: int, now: int, published: dict[int, str]
+    ) -> Proposal:
+        """The proposal with the metadata document it published, so members see the exact
+        text they vote on (the contract itself keeps only its hash)."""
         raw = self.registry.proposal(proposal_id)
         return Proposal(
             id=proposal_id,
@@ -138,6 +151,7 @@ class GovernanceService:
             approvals=raw.approvals,
             threshold=threshold,
             expired=now >= raw.expires_at,
+            metadata_document=published.get(proposal_id, ""),
         )
 
     def _require_proposal(self, proposal_id: int) -> None:
@@ -149,7 +163,8 @@ class GovernanceService:
         """Newest first; the count, threshold and clock are read once for the whole list."""
         count = self.registry.proposal_count()
         threshold, now = self.threshold(), self._now()
-        return [self._read_proposal(i, threshold, now) for i in range(count, 0, -1)]
+        published = self.registry.published_metadata(self._from_block)
+        return [self._read_proposal(i, threshold, now, published) for i in range(count, 0, -1)]
 
     def issuer(self, address: str) -> IssuerRecord:
         issuer = _address(address)
@@ -191,19 +206,20 @@ class GovernanceService:
         *,
         valid_from: int = 0,
         valid_until: int = 0,
-        metadata: str = "",
+        metadata: IssuerMetadata | None = None,
         aliases: Sequence[str] = (),
     ) -> int:
-        """Propose accrediting `issuer`; `metadata` is the issuer's public metadata document
-        (JSON text the consortium votes on, emitted on chain) and `aliases` other DIDs of the
-        issuer (e.g. its did:web) the consortium binds to its address."""
+        """Propose accrediting `issuer`, publishing `metadata` (its public profile; the
+        contract stores the document's keccak256 and emits the text) and the DID `aliases` (e.g.
+        its did:web) to bind to its address: the consortium votes on both (docs/design.md,
+        "Registry")."""
         call = self.registry.propose_accreditation(
             _address(issuer),
             [credential_type_id(name) for name in credential_types],
             valid_from,
             valid_until,
-            metadata,
-            aliases,
+            metadata.to_chain() if metadata is not None else "",
+            normalize_aliases(list(aliases)),
         )
         return self._proposal_id(self._send(operator, call))
 

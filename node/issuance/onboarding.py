@@ -14,17 +14,18 @@ Which of the two DIDs it signs with is `Institution.signs_as` (default: the node
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
 from sqlmodel import col, select
 
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.chain.sender import TransactionSender
-from node.credentials import jcs
+from node.credentials.inputs import ImageInput
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
@@ -32,7 +33,8 @@ from node.did.did_web import did_web_for, parse_web_did
 from node.did.document import build_document
 from node.did.hosting import SignsAs, check_signs_as, mint_did_web
 from node.did.identifier import format_ethr_did, parse_ethr_did
-from node.errors import ConfigurationError, Conflict, NotFound
+from node.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from node.governance.metadata import IssuerMetadata
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
 from node.store.db import Database
@@ -82,10 +84,23 @@ class OnboardingService:
             return account
 
     def create_institution(
-        self, name: str, profile_url: str | None = None, *, signs_as: str | None = None
+        self,
+        name: str,
+        profile_url: str | None = None,
+        image_url: str | None = None,
+        *,
+        signs_as: str | None = None,
     ) -> Institution:
-        """Create the institution's keys and DID, and publish its signing key and profile;
+        """Create the institution's keys and DID, and publish its signing key and profile.
+        `image_url` (a logo URL or data: URI) becomes the issuer profile's OB 3.0 `image`;
         `signs_as="web"` (or the node's default) also gives it a did:web and signs under it."""
+        if image_url is not None:
+            try:
+                ImageInput(id=image_url)
+            except ValidationError as error:
+                raise InvalidInput(
+                    f"image_url: {error.errors()[0]['msg']}", code="invalid_input"
+                ) from None
         chosen = check_signs_as(signs_as or self.default_signs_as)
         if chosen == "web":
             try:
@@ -93,7 +108,9 @@ class OnboardingService:
             except ConfigurationError as error:
                 raise Conflict(error.detail, code=error.code) from None
         with self.db.session() as session:
-            institution = Institution(name=name, address="pending", did="pending")
+            institution = Institution(
+                name=name, address="pending", did="pending", image_url=image_url
+            )
             session.add(institution)
             session.flush()
             assert institution.id is not None
@@ -198,14 +215,15 @@ class OnboardingService:
         operator: LocalAccount,
         institution: Institution,
         credential_types: list[str],
+        aliases: Sequence[str] = (),
     ) -> int:
         """Propose the institution's accreditation (the operator's approval is implied)."""
         return governance.propose_accreditation(
             operator,
             institution.address,
             credential_types,
-            metadata=self.public_metadata(institution),
-            aliases=self.accreditation_aliases(institution),
+            metadata=self.profile_metadata(institution),
+            aliases=list(dict.fromkeys([*self.accreditation_aliases(institution), *aliases])),
         )
 
     def standing(
@@ -230,12 +248,11 @@ class OnboardingService:
         }
 
     @staticmethod
-    def public_metadata(institution: Institution) -> str:
-        """The institution's public profile as canonical JSON: what the consortium votes on
-        (the contract stores its keccak256 and publishes the text in its event). Institution
+    def profile_metadata(institution: Institution) -> IssuerMetadata:
+        """The institution's public profile as proposed for the vote (published on chain with
+        the proposal; the registry serves it once the accreditation executes). Institution
         names and URLs are public facts, never personal data."""
-        profile = {"id": institution.did, "name": institution.name, "url": institution.profile_url}
-        return jcs.canonicalize({k: v for k, v in profile.items() if v is not None}).decode()
+        return IssuerMetadata.from_profile(institution.name, institution.profile_url)
 
     def get(self, institution_id: int) -> Institution:
         with self.db.session() as session:

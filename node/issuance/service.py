@@ -20,12 +20,19 @@ from sqlmodel import Session, col, func, select
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
+from node.credentials.canonical import ensure_portable
 from node.credentials.format_check import credential_kind
-from node.credentials.inputs import CredentialInput, IssuerProfile, LearnerInput
+from node.credentials.inputs import CredentialInput, ImageInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import hash_canonical, leaf
-from node.credentials.model import build_clr, build_open_badge, issuer_profile
+from node.credentials.model import build_clr, build_open_badge, issuer_profile, with_status
 from node.credentials.proofs import Cryptosuite, sign
-from node.credentials.status_list import MIN_LIST_LENGTH, StatusPurpose, status_list_entry
+from node.credentials.status_list import (
+    MIN_LIST_LENGTH,
+    STATUS_SIZE,
+    StatusPurpose,
+    first_allocatable,
+    status_list_entry,
+)
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.keystore import Ed25519Key
@@ -52,9 +59,15 @@ class ChainInfo:
     credential_registry: str
 
 
+#: The last segment of a `message` (2-bit) list's URL; older lists end in their purpose.
+MESSAGE_LIST_SUFFIX = "status"
+
+
 def status_list_id(institution: Institution, list_number: int, purpose: str) -> str:
-    """The public id of one status list credential (the last segment of its URL)."""
-    return f"{institution.address}-{list_number}-{purpose}"
+    """The public id of one status list credential (the last segment of its URL):
+    `{address}-{n}-status` for a 2-bit list, `{address}-{n}-{revocation|suspension}` before."""
+    suffix = MESSAGE_LIST_SUFFIX if purpose == StatusPurpose.MESSAGE else purpose
+    return f"{institution.address}-{list_number}-{suffix}"
 
 
 class IssuanceService:
@@ -66,13 +79,18 @@ class IssuanceService:
         chain_info: ChainInfo,
         on_queued: Callable[[bool], None],
         list_capacity: int = MIN_LIST_LENGTH,
+        terms_of_use: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.db = db
         self.base_url = base_url
         self._signing_key = signing_key
         self.chain_info = chain_info
         self._on_queued = on_queued
+        if not 2 <= list_capacity <= MIN_LIST_LENGTH:
+            raise ValueError(f"a status list holds 2 to {MIN_LIST_LENGTH} entries")
         self.list_capacity = list_capacity
+        #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
+        self._terms_of_use = terms_of_use
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -92,10 +110,14 @@ class IssuanceService:
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
         profile = self._profile(institution)
+        terms = self._terms(profile)
+        documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
+        for position, document in enumerate(documents):
+            _ensure_portable(document, position)  # before any status entry is spent on it
         slots = self._allocate(institution, len(inputs))
         documents = [
-            build_open_badge(item, profile, credential_status=self._entries(institution, slot))
-            for item, slot in zip(inputs, slots, strict=True)
+            with_status(document, self._entries(institution, slot))
+            for document, slot in zip(documents, slots, strict=True)
         ]
         return self._sign_and_store(institution, documents, slots, cryptosuite, anchor_now)
 
@@ -112,15 +134,19 @@ class IssuanceService:
     ) -> dict[str, Any]:
         """A CLR transcript: each achievement is issued (and anchored) as its own credential,
         then bundled into a ClrCredential that is issued too."""
+        envelope = {"name": name, "description": description, "learner": learner.model_dump()}
+        _ensure_portable(envelope, len(achievements))  # before any part is issued
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
+        profile = self._profile(institution)
         clr = build_clr(
             parts,
-            self._profile(institution),
+            profile,
             learner,
             name=name,
             description=description,
             credential_status=self._entries(institution, slot[0]),
+            terms_of_use=self._terms(profile),
         )
         return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
 
@@ -163,17 +189,26 @@ class IssuanceService:
             raise Conflict(
                 f"{institution.did} has no published signing key yet", code="no_signing_key"
             )
-        issuer = signing_identity(institution).did
-        return IssuerProfile(id=issuer, name=institution.name, url=institution.profile_url)
+        image = (
+            None
+            if institution.image_url is None
+            else ImageInput(id=institution.image_url, caption=institution.name)
+        )
+        return IssuerProfile(
+            id=signing_identity(institution).did,
+            name=institution.name,
+            url=institution.profile_url,
+            image=image,
+        )
+
+    def _terms(self, profile: IssuerProfile) -> list[dict[str, Any]]:
+        return self._terms_of_use(profile.id) if self._terms_of_use else []
 
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
+        """The credential's one status entry: a 2-bit `message` entry (docs/design.md)."""
         list_number, index = slot
-        return [
-            status_list_entry(
-                self.status_list_url(institution, list_number, purpose), index, purpose
-            )
-            for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
-        ]
+        url = self.status_list_url(institution, list_number, StatusPurpose.MESSAGE)
+        return [status_list_entry(url, index, StatusPurpose.MESSAGE)]
 
     @property
     def status_list_prefix(self) -> str:
@@ -266,7 +301,8 @@ class IssuanceService:
     def _list_with_room(
         self, session: Session, institution: Institution
     ) -> tuple[int, int, int, int]:
-        """(id, number, capacity, used) of the lowest list with room, creating one if none.
+        """(id, number, capacity, used) of the lowest 2-bit list with room, creating one if none
+        (1-bit lists from before the message design are never allocated from again).
 
         Only lists signed under the DID the institution issues as now qualify: a verifier
         requires a credential and its status list to name the same issuer (docs/did-web.md).
@@ -278,6 +314,7 @@ class IssuanceService:
             )
             .where(
                 StatusList.institution_id == institution.id,
+                StatusList.status_size == STATUS_SIZE,
                 col(StatusList.next_index) < col(StatusList.capacity),
                 func.coalesce(col(StatusList.issuer), institution.did) == issuer,
             )
@@ -308,6 +345,8 @@ class IssuanceService:
                     institution_id=institution.id,  # type: ignore[arg-type]
                     list_number=number,
                     capacity=self.list_capacity,
+                    next_index=first_allocatable(self.list_capacity),
+                    status_size=STATUS_SIZE,
                     issuer=signing_identity(institution).did,
                 )
             )
@@ -412,6 +451,17 @@ class IssuanceService:
             session.add(stored)
             session.add(CredentialEvent(credential_id=record.id, event="erased"))
         return self.record(credential_id)
+
+
+def _ensure_portable(document: dict[str, Any], position: int) -> None:
+    """Refuse what jsonld.js and pyld would canonicalize differently, naming the credential."""
+    try:
+        ensure_portable(document)
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"credential {position}: {error.detail}", code=error.code, credential=position,
+            **error.extra,
+        ) from None
 
 
 def _parse_time(value: Any) -> datetime | None:

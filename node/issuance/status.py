@@ -22,9 +22,17 @@ from sqlmodel import col, select
 from node.chain.contracts.credential_registry import CredentialRegistry
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
-from node.credentials.status_list import Bitstring, StatusPurpose, status_list_credential
+from node.credentials.status_list import (
+    STATUS_SIZE,
+    Bitstring,
+    StatusPurpose,
+    first_allocatable,
+    message_bitstring,
+    status_list_credential,
+)
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
+from node.issuance.service import MESSAGE_LIST_SUFFIX
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import Credential, CredentialEvent, Institution, StatusList, StatusUpdate
@@ -62,7 +70,9 @@ class StatusService:
         self._wake_writer = wake_writer
         self._list_url = list_url
         self._list_url_prefix = list_url_prefix
-        self._cache: dict[tuple[str, int, str, str], tuple[tuple[int, ...], dict[str, Any]]] = {}
+        self._cache: dict[
+            tuple[str, int, str, str], tuple[tuple[tuple[int, ...], ...], dict[str, Any]]
+        ] = {}
         self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
 
@@ -181,16 +191,30 @@ class StatusService:
             return None
 
     def list_credential(self, list_id: str) -> dict[str, Any]:
-        """The signed BitstringStatusListCredential for `{address}-{number}-{purpose}`."""
-        institution, number, purpose, issuer = self._parse_list_id(list_id)
-        words = self.chain_words(institution.address, number, purpose)
-        identity = signing_identity(institution, issuer or institution.did)
+        """The signed BitstringStatusListCredential for `{address}-{number}-status` (2 bits per
+        entry, from both chain bitmaps) or, for lists from before that design,
+        `{address}-{number}-{revocation|suspension}` (1 bit, one bitmap). It is signed under the
+        DID the list belongs to (`StatusList.issuer`; docs/did-web.md)."""
+        institution, row, purpose = self._parse_list_id(list_id)
+        number = row.list_number
+        chain_purposes = (
+            (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
+            if purpose is StatusPurpose.MESSAGE
+            else (purpose,)
+        )
+        words = tuple(self.chain_words(institution.address, number, p) for p in chain_purposes)
+        identity = signing_identity(institution, row.issuer or institution.did)
         key = (institution.address, number, purpose.value, identity.did)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None and cached[0] == words:
                 return cached[1]
-        bits = Bitstring.from_words(list(words))
+        if purpose is StatusPurpose.MESSAGE:
+            revoked, suspended = (Bitstring.from_words(list(w)).set_indices() for w in words)
+            allocatable = range(first_allocatable(row.capacity), row.capacity)
+            bits = message_bitstring(revoked, suspended, allocatable=allocatable)
+        else:
+            bits = Bitstring.from_words(list(words[0]))
         credential = status_list_credential(
             self._list_url(institution, number, purpose.value),
             identity.did,
@@ -224,19 +248,31 @@ class StatusService:
             self._words[key] = (block, words)
         return words
 
-    def _parse_list_id(self, list_id: str) -> tuple[Institution, int, StatusPurpose, str | None]:
+    def _parse_list_id(self, list_id: str) -> tuple[Institution, StatusList, StatusPurpose]:
+        """The list behind a public list id; a 2-bit list is only served as `-status`, an older
+        list only as `-revocation` / `-suspension`."""
+        not_found = NotFound(f"no status list {list_id!r}", code="status_list_not_found")
         try:
-            address, number_text, purpose_text = list_id.rsplit("-", 2)
+            address, number_text, suffix = list_id.rsplit("-", 2)
             number = int(number_text)
-            purpose = StatusPurpose(purpose_text)
+            if not 0 <= number < 2**63:  # what the database's BIGINT holds
+                raise ValueError(number_text)
+            purpose = (
+                StatusPurpose.MESSAGE
+                if suffix == MESSAGE_LIST_SUFFIX
+                else StatusPurpose(suffix)
+            )
         except ValueError:
-            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found") from None
+            raise not_found from None
+        if purpose is StatusPurpose.MESSAGE and suffix != MESSAGE_LIST_SUFFIX:
+            raise not_found  # "...-message" is not a list URL
         with self.db.session() as session:
             row = session.exec(
                 select(Institution, StatusList)
                 .join(StatusList, col(StatusList.institution_id) == Institution.id)
                 .where(Institution.address == address.lower(), StatusList.list_number == number)
             ).first()
-        if row is None:
-            raise NotFound(f"no status list {list_id!r}", code="status_list_not_found")
-        return row[0], number, purpose, row[1].issuer
+        expected_size = STATUS_SIZE if purpose is StatusPurpose.MESSAGE else 1
+        if row is None or row[1].status_size != expected_size:
+            raise not_found
+        return row[0], row[1], purpose

@@ -144,18 +144,21 @@ class Database:
     def retrying(self, unit_of_work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run `unit_of_work` in its own transaction, again if it lost a race.
 
-        Two writers that both saw "no row yet" collide on a unique constraint, and a SQLite
-        reader that upgrades to a writer after another commit gets "database is locked"; in both
-        cases the work is simply redone on fresh data. Other errors propagate at once.
+        Two writers that both saw "no row yet" collide on a unique constraint, a SQLite
+        reader that upgrades to a writer after another commit gets "database is locked", and
+        PostgreSQL aborts one of two writers that wait on each other ("deadlock detected", e.g.
+        both opening the next status list while one holds the current list's row); in all cases
+        the work is simply redone on fresh data. Other errors propagate at once.
         """
         for attempt in range(attempts):
             try:
                 with self.session() as session:
                     return unit_of_work(session)
             except (IntegrityError, StorageError) as exc:
-                if attempt == attempts - 1 or (
-                    isinstance(exc, StorageError) and "locked" not in exc.detail
-                ):
+                lost_race = not isinstance(exc, StorageError) or any(
+                    reason in exc.detail for reason in ("locked", "deadlock detected")
+                )
+                if attempt == attempts - 1 or not lost_race:
                     raise
                 time.sleep(0.005 * 2**attempt * random.random())
         raise AssertionError("unreachable")

@@ -69,6 +69,8 @@ class Institution(SQLModel, table=True):
     #: Keystore file name of the Ed25519 signing key that goes with `verification_method`.
     signing_key_id: str | None = None
     profile_url: str | None = None
+    #: URL (or data: URI) of the logo shown as the issuer profile's OB 3.0 `image`.
+    image_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     # -- did:web (docs/did-web.md) ------------------------------------------------------------
     #: The did:web this node serves for the institution (same keys as `did`), if it has one.
@@ -171,7 +173,12 @@ class ChainTx(SQLModel, table=True):
 
 
 class StatusList(SQLModel, table=True):
-    """A numbered status list of one institution; `next_index` allocates entries."""
+    """A numbered status list of one institution; `next_index` allocates entries.
+
+    `status_size` 2: one `message` list (2 bits per entry), entries allocated from
+    `capacity // 2` up; 1: a list from before that design (two 1-bit lists, revocation and
+    suspension, entries from 0), still served but never allocated from again.
+    """
 
     __table_args__ = (UniqueConstraint("institution_id", "list_number"),)
 
@@ -180,6 +187,7 @@ class StatusList(SQLModel, table=True):
     list_number: int
     capacity: int
     next_index: int = 0
+    status_size: int = 2
     created_at: datetime = Field(default_factory=utcnow)
     #: The DID its status list credential is signed under (NULL: the institution's did:ethr).
     #: Entries go only into lists of the DID the credential names (docs/did-web.md).
@@ -306,3 +314,86 @@ class DidChange(SQLModel, table=True):
     value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # bytes, hex
     valid_to: str | None = None  # uint256 as decimal text
     previous_change: int = 0
+
+
+# --------------------------------------------------------------------------------------------
+# Consortium registry projection (IssuerRegistry events, written by the registry's subscription,
+# read by the registry protocols: OpenID Federation, TRQP, EBSI TIR, the DCC list)
+# --------------------------------------------------------------------------------------------
+
+
+class GovernanceEventKind(StrEnum):
+    """Which IssuerRegistry event a `GovernanceEvent` row records."""
+
+    ACCREDITED = "accredited"  # IssuerAccredited
+    SUSPENDED = "suspended"  # IssuerSuspended
+    REINSTATED = "reinstated"  # IssuerReinstated
+    REMOVED = "removed"  # IssuerRemoved
+    MEMBER_ADDED = "member_added"  # MemberAdded
+    MEMBER_REMOVED = "member_removed"  # MemberRemoved
+
+
+class GovernanceEvent(SQLModel, table=True):
+    """One executed decision about an issuer or a member: the registry's history is the replay
+    of a subject's rows in (block_number, log_index) order, by the contract's own rules.
+
+    `subject` is the issuer (or member) address; for `accredited`, `credential_types` is a JSON
+    list of 0x type ids and the validity window and metadata hash are those of the event.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("contract", "block_number", "log_index"),
+        Index("ix_governanceevent_subject", "contract", "subject", "block_number", "log_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    subject: str
+    kind: GovernanceEventKind
+    proposal_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credential_types: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    valid_from: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    valid_until: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    metadata_hash: str | None = None
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str
+
+
+class AccreditationDocument(SQLModel, table=True):
+    """What an accreditation proposal published in `ProposalCreated`: the issuer's metadata
+    document (exact text; its keccak256 is the proposal's metadata hash) and its aliases."""
+
+    __table_args__ = (UniqueConstraint("contract", "proposal_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    proposal_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    issuer: str = Field(index=True)
+    proposer: str
+    metadata_text: str = Field(sa_column=Column(Text, nullable=False))
+    metadata_hash: str
+    aliases: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    tx_hash: str
+
+
+class IssuerAlias(SQLModel, table=True):
+    """A DID the consortium bound to an issuer address (`AliasBound`); bindings never move."""
+
+    __table_args__ = (UniqueConstraint("contract", "alias"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str
+    alias: str = Field(sa_column=Column(Text, nullable=False))
+    alias_hash: str
+    issuer: str = Field(index=True)
+    block_number: int = Field(index=True)
+    log_index: int
+    block_hash: str
+    block_time: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str

@@ -27,6 +27,7 @@ from node.verification.checks.anchor import check_anchor
 from node.verification.checks.format import check_document_format
 from node.verification.checks.issuer_key import check_issuer_key
 from node.verification.checks.proof import check_proof
+from node.verification.checks.registered_issuer import IssuerRegistries, check_registered_issuer
 from node.verification.checks.status import check_status
 from node.verification.checks.validity import check_validity
 from node.verification.report import (
@@ -57,12 +58,15 @@ class Verifier:
         anchor_lookup: AnchorLookup | None = None,
         status_list_lookup: StatusListLookup | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        registries: IssuerRegistries | None = None,
     ) -> None:
         self.chain = chain
         self.dids = dids
         self.anchor_lookup = anchor_lookup
         self.status_list_lookup = status_list_lookup
         self.clock = clock
+        #: Optional: trust registries for the informative `registered_issuer` check.
+        self.registries = registries
 
     def verify(self, submission: Submission) -> VerificationReport:
         """The report for the submitted credential (raises `InvalidInput` for input the
@@ -122,6 +126,9 @@ class Verifier:
             verified_at=at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             chain_id=chain.chain_id,
             embedded=embedded,
+            registered_issuer=(
+                check_registered_issuer(credential, self.registries) if self.registries else None
+            ),
         )
 
     def _verify_embedded(

@@ -93,6 +93,9 @@ class VerificationReport:
     verified_at: str
     chain_id: int
     embedded: tuple[VerificationReport, ...] = ()
+    #: verifier-core's `registered_issuer` entry when registries are configured; informative,
+    #: not part of the verdict (checks/registered_issuer.py says why).
+    registered_issuer: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -115,6 +118,11 @@ class VerificationReport:
             "embedded": [report.as_json() for report in self.embedded],
             "verifiedAt": self.verified_at,
             "chainId": self.chain_id,
+            **(
+                {"registeredIssuer": dict(self.registered_issuer)}
+                if self.registered_issuer is not None
+                else {}
+            ),
         }
 
 

@@ -9,15 +9,20 @@ starts the services.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from node.access import apikeys
 from node.access.apikeys import Scope
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 from node.config import Settings
+from node.errors import LernodeError
 from node.keystore import write_private
+from node.registry.keys import ensure_key_bound, federation_key
 from node.store.models import Institution
 from node.wiring.runtime import Node
+
+log = logging.getLogger(__name__)
 
 
 def admin_key_path(settings: Settings) -> Path:
@@ -48,6 +53,18 @@ def ensure_own_institution(node: Node) -> tuple[Institution, str]:
     return institution, f"accreditation proposed (proposal {proposal}): waiting for approvals"
 
 
+def ensure_registry_key(node: Node) -> bool:
+    """Publish the registry's signing key on the operator's DID (once); False if it could not
+    (the registry still answers, but verifiers cannot tie its statements to a member)."""
+    try:
+        key = federation_key(node.db, node.keystore)
+        ensure_key_bound(node.chain, node.contracts, node.operator, node.sender, key)
+    except LernodeError as error:
+        log.warning("registry signing key not bound on chain: %s", error)
+        return False
+    return True
+
+
 def ensure_admin_key(node: Node) -> str | None:
     """Create the first admin key; returns its secret only when it was just created."""
     if any(Scope.ADMIN in key.scopes and key.active for key in apikeys.list_keys(node.db)):
@@ -65,6 +82,7 @@ def prepare(settings: Settings) -> tuple[Node, Institution, str, str | None]:
     try:
         institution, accreditation = ensure_own_institution(node)
         admin_key = ensure_admin_key(node)
+        ensure_registry_key(node)
     except BaseException:
         node.close()
         raise

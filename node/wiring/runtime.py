@@ -33,6 +33,7 @@ from node.did.binding import DidWebChain
 from node.did.chain_resolver import ChainDidResolver
 from node.did.did_key import DidKeyResolver
 from node.did.hosting import DidWebHosting
+from node.did.identifier import format_ethr_did
 from node.did.projection import did_registry_subscription
 from node.did.resolution import Resolver
 from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
@@ -45,6 +46,13 @@ from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
 from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
+from node.registry.assembly import LazySigner, RegistryProtocols, assemble
+from node.registry.federation import FederationProfile
+from node.registry.foreign import FetchPolicy, GuardedFetch
+from node.registry.jose import JwsSigner
+from node.registry.keys import federation_key
+from node.registry.projection import issuer_registry_subscription
+from node.registry.service import REGISTRY_CURSOR, ConsortiumRegistry
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
 from node.verification.chain_reader import RegistryReader
@@ -196,11 +204,13 @@ class Node:
     def start_background(self) -> None:
         """Start the anchoring worker and the chain indexer threads."""
         self.worker.start()
-        thread = threading.Thread(
-            target=self.indexer.run, args=(self._stop,), name="indexer", daemon=True
-        )
-        thread.start()
-        self._threads.append(thread)
+        indexers = (("indexer", self.indexer), ("registry-indexer", self.registry_indexer))
+        for name, indexer in indexers:
+            thread = threading.Thread(
+                target=indexer.run, args=(self._stop,), name=name, daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
         """Stop background work first (it may be mid-transaction), then the chain."""
@@ -233,7 +243,9 @@ class Node:
 
     @cached_property
     def governance(self) -> GovernanceService:
-        return GovernanceService(self.contracts.issuer_registry, self.sender, self.now)
+        return GovernanceService(
+            self.contracts.issuer_registry, self.sender, self.now, self.deployment.block_number
+        )
 
     @cached_property
     def onboarding(self) -> OnboardingService:
@@ -271,12 +283,17 @@ class Node:
             else:
                 self.worker.wake.set()
 
+        def terms_of_use(issuer: str) -> list[dict[str, Any]]:
+            pointer = self.registry.tir.issuance_certificate(issuer)
+            return [pointer] if pointer else []
+
         return IssuanceService(
             self.db,
             self.settings.base_url,
             self.signing_key,
             ChainInfo(self.deployment.chain_id, self.deployment.credential_registry.lower()),
             queued,
+            terms_of_use=terms_of_use if self.settings.registry_pointer else None,
         )
 
     @cached_property
@@ -319,6 +336,7 @@ class Node:
             dids,
             anchor_lookup=self.issuance.receipt_for_hash,
             status_list_lookup=self.status.own_list,
+            registries=self.registry.issuers,
         )
 
     @cached_property
@@ -360,6 +378,50 @@ class Node:
         return Oid4vciIssuer(
             self.db, self.offers, self.offers.settings, display_name, self.offers.clock
         )
+
+    # -- the consortium registry: OpenID Federation, TRQP, EBSI TIR (docs/design.md) ------------
+
+    @cached_property
+    def registry_indexer(self) -> Indexer:
+        """Follows the IssuerRegistry's governance events with a cursor of its own, so a node
+        that predates the registry backfills them from the deployment block."""
+        return Indexer(
+            self.db,
+            self.chain,
+            [issuer_registry_subscription(self.deployment.issuer_registry)],
+            cursor=REGISTRY_CURSOR,
+            start_block=self.deployment.block_number,
+            poll_interval=0.5,
+        )
+
+    @cached_property
+    def registry(self) -> RegistryProtocols:
+        chain_id = self.deployment.chain_id
+        consortium = ConsortiumRegistry(
+            self.db,
+            chain_id=chain_id,
+            issuer_registry=self.deployment.issuer_registry,
+            did_registry=self.deployment.did_registry,
+            now=self.now,
+        )
+        profile = FederationProfile(
+            entity_id=self.settings.base_url,
+            organization_name=self.settings.registry_name,
+            homepage_uri=None,
+            ttl=self.settings.registry_statement_ttl,
+            member=self.operator.address.lower(),
+            member_did=format_ethr_did(chain_id, self.operator.address),
+        )
+        signer = LazySigner(lambda: JwsSigner(federation_key(self.db, self.keystore).private_key))
+        fetch = GuardedFetch(
+            FetchPolicy(
+                allow_private=self.settings.trusted_registries_allow_private,
+                http_origins=frozenset(
+                    o.lower().rstrip("/") for o in self.settings.trusted_registries_http_origins
+                ),
+            )
+        )
+        return assemble(consortium, signer, profile, self.settings.trusted_registries, fetch)
 
     def signing_key(self, institution: Institution) -> Ed25519Key:
         """The institution's current signing key, decrypted once per process."""

@@ -42,6 +42,9 @@ def serve(console: Console) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            # The app decides whom forwarding headers name (LERNODE_TRUSTED_PROXIES,
+            # node/api/proxies.py); uvicorn's own default would trust them from loopback.
+            proxy_headers=False,
         )
     finally:
         node.close()

@@ -42,9 +42,9 @@ def _write_changes(node: Any, identity: str, changes: int) -> None:
     for k in range(changes):
         key = (k // 2).to_bytes(32, "big")
         if k % 2 == 0:
-            call = registry.functions.setAttribute(identity, name, key, YEAR)
+            call = registry.set_attribute(identity, name, key, YEAR)
         else:
-            call = registry.functions.revokeAttribute(identity, name, key)
+            call = registry.revoke_attribute(identity, name, key)
         tx = call.transact({"from": identity, "gas": 200_000})
         receipt = w3.eth.wait_for_transaction_receipt(tx)
         assert receipt["status"] == 1

@@ -58,8 +58,7 @@ def _documents(count: int) -> list[dict[str, Any]]:
     docs = []
     for i, item in enumerate(sample_inputs(count)):
         status = [
-            status_list_entry(f"http://127.0.0.1:8000/v1/status-lists/x-0-{p}", i, p)
-            for p in ("revocation", "suspension")
+            status_list_entry("http://127.0.0.1:8000/v1/status-lists/x-0-status", i, "message")
         ]
         docs.append(build_open_badge(item, profile, credential_status=status))
     return docs

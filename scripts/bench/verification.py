@@ -64,7 +64,7 @@ def _building_blocks(node: Node) -> Callable[[dict[str, Any]], None]:
         root = bytes.fromhex(receipt["root"][2:])
         assert verify_proof(root, proof_path, leaf(hashed))
         assert registry.anchor_of(receipt["issuer"], root) is not None
-        index = int(credential["credentialStatus"][0]["statusListIndex"])
+        index = int(credential["credentialStatus"]["statusListIndex"])
         registry.is_status_set(receipt["issuer"], 0, StatusPurpose.REVOCATION, index)
 
     return check

@@ -12,6 +12,11 @@ services; the verifier (tests/interop/js/verify_issued.mjs) then runs `vc.verify
 - serves the status list credentials exactly as `GET /v1/status-lists/{id}` returned them;
 - serves JSON-LD contexts from the node's bundle (no network).
 
+Status: a credential carries one `message` entry with `statusSize: 2` (docs/design.md). checkStatus
+reads one bit at `statusListIndex` (it ignores statusSize), which is the compatibility bit: `true`
+for revoked and suspended credentials. The script also decodes the 2-bit value at bits
+`[2i, 2i+1]` of the same list with the library's `decodeList`: 0x2 revoked, 0x1 suspended.
+
 The verification method reaches `Ed25519Multikey.from()` as ethr-did-resolver renders the
 `did/pub/Ed25519/veriKey/base58` attribute: an `Ed25519VerificationKey2018` with
 `publicKeyBase58` and no `@context` (DID Core dereferencing of a fragment returns the node
@@ -33,16 +38,24 @@ import base58
 import pytest
 from fastapi.testclient import TestClient
 from interop_harness import VERIFY_ISSUED, run_node_script
+from ob3_corpus import COHORT_CSV, COHORT_TEMPLATE, clr_parts, single_inputs
 
 from node.api.app import create_app
 from node.chain.bindings import DID_REGISTRY
 from node.chain.deploy import deploy_contract
 from node.config import Settings
+from node.credentials.cohort import cohort_inputs
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput, ResultInput
+from node.credentials.model import build_open_badge
 from node.credentials.proofs import Cryptosuite
-from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring
+from node.credentials.status_list import (
+    MIN_LIST_LENGTH,
+    STATUS_SIZE,
+    Bitstring,
+    status_list_entry,
+)
 from node.issuance.status import StatusAction
-from node.store.models import CredentialState, Institution
+from node.store.models import CredentialState, Institution, StatusList
 from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
 
@@ -80,7 +93,8 @@ class IssuingNode:
         base = self.node.settings.base_url
         served: dict[str, Any] = {}
         for credential in credentials:
-            for entry in credential["credentialStatus"]:
+            entries = credential["credentialStatus"]
+            for entry in entries if isinstance(entries, list) else [entries]:
                 url = entry["statusListCredential"]
                 assert url.startswith(f"{base}/v1/status-lists/"), url
                 if url not in served:
@@ -110,6 +124,19 @@ def statuses(verdict: Verdict) -> dict[str, bool]:
     """checkStatus's bits by purpose (`True` = the bit is set: revoked / suspended)."""
     assert verdict["statuses"] is not None, verdict
     return {s["statusPurpose"]: s["status"] for s in verdict["statuses"]}
+
+
+#: (checkStatus's 1-bit reading, the 2-bit value at [2i, 2i+1]) of each state.
+ACTIVE, SUSPENDED, REVOKED = (False, 0), (True, 1), (True, 2)
+
+
+def reading(verdict: Verdict) -> tuple[bool, int]:
+    """What Digital Bazaar's library reads for the one `message` entry: checkStatus's bit at
+    `statusListIndex` and the 2-bit value decoded from the same list."""
+    assert verdict["statuses"] is not None, verdict
+    [entry] = verdict["statuses"]
+    assert entry["statusPurpose"] == "message", entry
+    return entry["status"], entry["value"]
 
 
 def _input(role: str) -> CredentialInput:
@@ -180,15 +207,16 @@ def test_reference_verifier_accepts_a_node_credential_with_the_key_from_the_chai
     issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]], suite: Cryptosuite
 ) -> None:
     credential = issued["kept", suite]
-    assert credential["proof"]["cryptosuite"] == suite.value
+    [proof] = credential["proof"]  # OB 3.0's array of one proof
+    assert proof["cryptosuite"] == suite.value
     answer = issuing.verify([credential])
     [verdict] = answer["results"]
     assert verdict["verified"] is True, verdict["errors"]
-    assert statuses(verdict) == {"revocation": False, "suspension": False}
+    assert reading(verdict) == ACTIVE
 
     # The key it checked is the one ethr-did-resolver read from the registry: the node's
     # institution key, rendered as the 2018 method (not a Multikey we supplied).
-    method_id = credential["proof"]["verificationMethod"]
+    method_id = proof["verificationMethod"]
     assert answer["loads"][method_id] == "did:ethr"
     assert answer["loads"][issuing.institution.did] == "did:ethr"
     public_key = issuing.node.signing_key(issuing.institution).public_bytes
@@ -224,7 +252,7 @@ def test_the_key_really_comes_from_the_chain(
     credential = issued["kept", Cryptosuite.EDDSA_RDFC_2022]
     [verdict] = issuing.verify([credential], chain=chain)["results"]
     assert verdict["verified"] is False
-    missing = f"{credential['proof']['verificationMethod']} is not a verification method of"
+    missing = f"{credential['proof'][0]['verificationMethod']} is not a verification method of"
     assert any(missing in e for e in verdict["errors"]), verdict
 
 
@@ -234,24 +262,20 @@ def test_the_key_really_comes_from_the_chain(
 def test_checkstatus_reads_revocation_from_the_served_list(
     issuing: IssuingNode, issued: dict[tuple[str, Cryptosuite], dict[str, Any]]
 ) -> None:
-    """Revocation written on chain shows up as a set `revocation` bit in the list credential the
-    API serves, verified (proof and issuer) by checkStatus; neighbours on the same list stay
-    clear, and the credential itself still verifies (revocation is a status, not a forgery)."""
+    """Revocation written on chain shows up in the list credential the API serves, verified
+    (proof, issuer, purpose `message`) by checkStatus: its 1-bit reading is "set" and the 2-bit
+    value is 0x2; neighbours on the same list stay clear, and the credential itself still
+    verifies (revocation is a status, not a forgery)."""
     targets = [issued["revoked", suite] for suite in SUITES]
     controls = [issued["kept", suite] for suite in SUITES]
     before = issuing.verify(targets)["results"]
-    assert [statuses(v)["revocation"] for v in before] == [False, False]
+    assert [reading(v) for v in before] == [ACTIVE, ACTIVE]
 
     _change_status(issuing, targets, StatusAction.REVOKE)
 
     after = issuing.verify(targets + controls)["results"]
     assert all(v["verified"] for v in after), [v["errors"] for v in after]
-    assert [statuses(v) for v in after] == [
-        {"revocation": True, "suspension": False},
-        {"revocation": True, "suspension": False},
-        {"revocation": False, "suspension": False},
-        {"revocation": False, "suspension": False},
-    ]
+    assert [reading(v) for v in after] == [REVOKED, REVOKED, ACTIVE, ACTIVE]
 
 
 def test_checkstatus_reads_suspension_and_reinstatement(
@@ -262,12 +286,11 @@ def test_checkstatus_reads_suspension_and_reinstatement(
 
     _change_status(issuing, targets, StatusAction.SUSPEND)
     suspended = issuing.verify([*targets, control])["results"]
-    assert [statuses(v)["suspension"] for v in suspended] == [True, True, False]
-    assert all(statuses(v)["revocation"] is False for v in suspended)
+    assert [reading(v) for v in suspended] == [SUSPENDED, SUSPENDED, ACTIVE]
 
     _change_status(issuing, targets, StatusAction.REINSTATE)
     reinstated = issuing.verify(targets)["results"]
-    assert [statuses(v) for v in reinstated] == [{"revocation": False, "suspension": False}] * 2
+    assert [reading(v) for v in reinstated] == [ACTIVE, ACTIVE]
 
 
 def test_checkstatus_refuses_a_served_list_whose_bits_were_altered(
@@ -278,11 +301,7 @@ def test_checkstatus_refuses_a_served_list_whose_bits_were_altered(
     the bits read in the tests above are the ones the node signed."""
     credential = issued["kept", Cryptosuite.EDDSA_RDFC_2022]
     documents = issuing.served_status_lists([credential])
-    url = next(
-        e["statusListCredential"]
-        for e in credential["credentialStatus"]
-        if e["statusPurpose"] == "revocation"
-    )
+    url = credential["credentialStatus"]["statusListCredential"]
     listed = documents[url]
     forged_subject = {**listed["credentialSubject"], "encodedList": _all_set_list()}
     documents[url] = {**listed, "credentialSubject": forged_subject}
@@ -294,7 +313,81 @@ def test_checkstatus_refuses_a_served_list_whose_bits_were_altered(
 
 
 def _all_set_list() -> str:
-    return Bitstring(MIN_LIST_LENGTH, b"\xff" * (MIN_LIST_LENGTH // 8)).encode()
+    length = STATUS_SIZE * MIN_LIST_LENGTH
+    return Bitstring(length, b"\xff" * (length // 8)).encode()
+
+
+# -- the varied corpus and credentials from before the message design ------------------------
+
+
+def test_reference_verifier_accepts_every_credential_of_the_varied_corpus(
+    issuing: IssuingNode,
+) -> None:
+    """The schema-conformance corpus (every result kind, identifier type, image, RTL and emoji
+    text, activity dates...), issued by this chain-backed node one request at a time, as a CSV
+    cohort and as a CLR transcript, verifies in Digital Bazaar's verifier (proof as an array of
+    one), each embedded credential of the CLR too, and checkStatus reads every one as active."""
+    node, institution = issuing.node, issuing.institution
+    suites = list(Cryptosuite)
+    singles = [
+        credential
+        for n, data in enumerate(single_inputs())
+        for credential in node.issuance.issue(institution, [data], cryptosuite=suites[n % 2])
+    ]
+    cohort = node.issuance.issue(institution, cohort_inputs(COHORT_TEMPLATE, COHORT_CSV))
+    learner, courses = clr_parts()
+    clr = node.issuance.issue_clr(institution, learner, courses, name="Transcript")
+    everything = [*singles, *cohort, clr, *clr["credentialSubject"]["verifiableCredential"]]
+    verdicts = issuing.verify(everything)["results"]
+    failures = {
+        c["id"]: v["errors"]
+        for c, v in zip(everything, verdicts, strict=True)
+        if not v["verified"]
+    }
+    assert failures == {}
+    assert {reading(v) for v in verdicts} == {ACTIVE}
+    print(f"\nDigital Bazaar: {len(everything)} of {len(everything)} corpus credentials verified")
+
+
+def test_a_credential_issued_before_the_message_design_still_verifies_with_both_entries(
+    issuing: IssuingNode,
+) -> None:
+    """A credential from before (a revocation + a suspension entry on a 1-bit list pair, proof
+    as an object) keeps verifying, its lists keep being served at `-revocation` / `-suspension`,
+    and checkStatus reads its revocation from them."""
+    node, institution = issuing.node, issuing.institution
+    number, index = 1_000, 5
+    with node.db.session() as session:
+        session.add(
+            StatusList(
+                institution_id=institution.id,
+                list_number=number,
+                capacity=MIN_LIST_LENGTH,
+                next_index=index + 1,
+                status_size=1,
+            )
+        )
+    entries = [
+        status_list_entry(node.issuance.status_list_url(institution, number, p), index, p)
+        for p in ("revocation", "suspension")
+    ]
+    unsigned = build_open_badge(
+        _input("issued before"), node.issuance._profile(institution), credential_status=entries
+    )
+    # What the node stored before: the service's own signing and storing, with the old entries.
+    [stored] = node.issuance._sign_and_store(
+        institution, [unsigned], [(number, index)], Cryptosuite.EDDSA_RDFC_2022, False
+    )
+    old = {**stored, "proof": stored["proof"][0]}
+    [before] = issuing.verify([old])["results"]
+    assert before["verified"] is True, before["errors"]
+    assert statuses(before) == {"revocation": False, "suspension": False}
+
+    _change_status(issuing, [old], StatusAction.REVOKE)
+    [after] = issuing.verify([old])["results"]
+    assert after["verified"] is True, after["errors"]
+    assert statuses(after) == {"revocation": True, "suspension": False}
+    assert {e.get("value") for e in after["statuses"]} == {None}  # 1-bit entries: no 2-bit value
 
 
 # -- key rotation ----------------------------------------------------------------------------
@@ -310,13 +403,13 @@ def test_credentials_signed_before_a_key_rotation_still_verify(
     node = issuing.node
     rotated = node.onboarding.rotate_signing_key(issuing.institution)
     old = issued["kept", Cryptosuite.EDDSA_JCS_2022]
-    assert rotated.verification_method != old["proof"]["verificationMethod"]
+    assert rotated.verification_method != old["proof"][0]["verificationMethod"]
     [new] = node.issuance.issue(rotated, [_input("after rotation")])
     node.worker.drain(timeout=30)
     answer = issuing.verify([old, new])
     assert [v["verified"] for v in answer["results"]] == [True, True], answer["results"]
-    assert new["proof"]["verificationMethod"] == rotated.verification_method
+    assert new["proof"][0]["verificationMethod"] == rotated.verification_method
     assert set(answer["methods"]) == {
-        old["proof"]["verificationMethod"],
+        old["proof"][0]["verificationMethod"],
         rotated.verification_method,
     }

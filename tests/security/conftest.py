@@ -21,9 +21,24 @@ if HARNESS not in sys.path:
 
 @pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, str]]:
-    data_dir: Path = tmp_path_factory.mktemp("security-node")
+    yield from _ready_node(tmp_path_factory.mktemp("security-node"), None)
+
+
+@pytest.fixture(scope="package")
+def live_postgres(
+    tmp_path_factory: pytest.TempPathFactory, package_postgres_url: str
+) -> Iterator[tuple[Node, str]]:
+    """The same ready node on PostgreSQL (its own embedded chain and database)."""
+    yield from _ready_node(tmp_path_factory.mktemp("security-node-pg"), package_postgres_url)
+
+
+def _ready_node(data_dir: Path, database_url: str | None) -> Iterator[tuple[Node, str]]:
     settings = Settings(
-        data_dir=data_dir, confirmations=1, anchor_interval=0.2, verify_rate_limit=100_000
+        data_dir=data_dir,
+        confirmations=1,
+        anchor_interval=0.2,
+        verify_rate_limit=100_000,
+        database_url=database_url,
     )
     node, _, _, admin_key = prepare(settings)
     assert admin_key is not None

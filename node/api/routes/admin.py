@@ -11,17 +11,19 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from node.access import apikeys
 from node.access.apikeys import ApiKeyInfo, IssuedKey, Scope
 from node.api.auth import Principal, node_database, require_scope
 from node.api.problems import problem_responses
+from node.api.schemas.common import SingleLine
 
 log = logging.getLogger(__name__)
 
 Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+KeyId = Annotated[SingleLine, Path(max_length=64, description="The key's id (not its secret).")]
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -33,9 +35,12 @@ router = APIRouter(
 
 class ApiKeyCreate(BaseModel):
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope), examples=[["issuer"]])
-    label: str = Field("", max_length=200, description="What the key is for, for humans.")
+    label: SingleLine = Field("", max_length=200, description="What the key is for, for humans.")
     institution_id: int | None = Field(
-        None, description="Required for (and only for) `issuer` keys: who the key issues for."
+        None,
+        ge=1,
+        lt=2**63,
+        description="Required for (and only for) `issuer` keys: who the key issues for.",
     )
 
 
@@ -107,7 +112,7 @@ def list_api_keys(request: Request, include_revoked: bool = True) -> list[ApiKey
     summary="Replace a key's secret; the old one stops working at once",
 )
 def rotate_api_key(
-    key_id: str, admin: Admin, request: Request, response: Response
+    key_id: KeyId, admin: Admin, request: Request, response: Response
 ) -> ApiKeyWithSecret:
     issued = apikeys.rotate_key(node_database(request), key_id)
     log.info("API key %s rotated by %s", key_id, admin.key_id)
@@ -121,7 +126,7 @@ def rotate_api_key(
     responses=problem_responses(404),
     summary="Revoke a key for good",
 )
-def revoke_api_key(key_id: str, admin: Admin, request: Request) -> ApiKeyView:
+def revoke_api_key(key_id: KeyId, admin: Admin, request: Request) -> ApiKeyView:
     key = apikeys.revoke_key(node_database(request), key_id)
     log.info("API key %s revoked by %s", key_id, admin.key_id)
     return ApiKeyView.of(key)

@@ -3,15 +3,17 @@ issuer-scoped API key, each accredited (or not) by the consortium."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from node.access import apikeys
 from node.access.apikeys import Scope
 from node.api.auth import Principal, require_scope
 from node.api.deps import InstitutionDep, NodeDep
+from node.api.schemas.common import SingleLine
+from node.api.schemas.institutions import InstitutionStanding, OnboardedInstitution
 from node.chain.contracts.types import KNOWN_CREDENTIAL_TYPES
 
 router = APIRouter(prefix="/v1", tags=["issuing institution"])
@@ -21,10 +23,13 @@ Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
 class OnboardRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=512)
+    name: SingleLine = Field(min_length=1, max_length=512)
     profile_url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2048)
+    image_url: str | None = Field(
+        None, description="Logo (https URL or data:image/... URI): the issuer profile's image"
+    )
     credential_types: list[str] = Field(default_factory=lambda: list(KNOWN_CREDENTIAL_TYPES))
-    request_accreditation: bool = Field(
+    request_accreditation: StrictBool = Field(
         True, description="Propose the accreditation with this node's operator key."
     )
     did_method: Literal["ethr", "web"] | None = Field(
@@ -35,13 +40,16 @@ class OnboardRequest(BaseModel):
 
 
 @router.post(
-    "/admin/institutions", status_code=status.HTTP_201_CREATED, summary="Onboard an institution"
+    "/admin/institutions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OnboardedInstitution,
+    summary="Onboard an institution",
 )
-def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> dict[str, Any]:
+def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> OnboardedInstitution:
     """Create the institution's account and DID, publish its Ed25519 signing key and profile
     service on the DID, propose its accreditation, and issue its API key (shown once)."""
     institution = node.onboarding.create_institution(
-        body.name, body.profile_url, signs_as=body.did_method
+        body.name, body.profile_url, body.image_url, signs_as=body.did_method
     )
     proposal = None
     if body.request_accreditation:
@@ -52,14 +60,22 @@ def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> dict[str, Any]:
     key = apikeys.create_key(
         node.db, [Scope.ISSUER], label=f"issuer: {body.name}", institution_id=institution.id
     )
-    return {
-        **node.onboarding.standing(institution, node.governance, node.now()),
-        "proposal": None if proposal is None else node.governance.proposal(proposal).as_json(),
-        "apiKey": key.token,
-    }
+    return OnboardedInstitution.model_validate(
+        {
+            **node.onboarding.standing(institution, node.governance, node.now()),
+            "proposal": None if proposal is None else node.governance.proposal(proposal).as_json(),
+            "apiKey": key.token,
+        }
+    )
 
 
-@router.get("/institution", summary="The calling institution's identity and standing")
-def standing(institution: InstitutionDep, node: NodeDep) -> dict[str, Any]:
+@router.get(
+    "/institution",
+    response_model=InstitutionStanding,
+    summary="The calling institution's identity and standing",
+)
+def standing(institution: InstitutionDep, node: NodeDep) -> InstitutionStanding:
     """DID, current signing key, and whether the consortium accredits it right now."""
-    return node.onboarding.standing(institution, node.governance, node.now())
+    return InstitutionStanding.model_validate(
+        node.onboarding.standing(institution, node.governance, node.now())
+    )

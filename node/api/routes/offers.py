@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from node.api.deps import InstitutionDep, NodeDep
 from node.api.limits import rate_limited
+from node.api.schemas.delivery import CredentialOffer
 from node.delivery import qr
 from node.delivery.errors import OfferGone
 from node.delivery.offers import MAX_OFFERS_PER_REQUEST
@@ -177,6 +178,7 @@ async def dcc_request(request: Request, offer_id: str, node: NodeDep) -> dict[st
 @public.get(
     "/offers/{offer_id}/openid-credential-offer",
     summary="OpenID4VCI credential offer (credential_offer_uri)",
+    response_model=CredentialOffer,
 )
 def credential_offer(offer_id: str, node: NodeDep) -> dict[str, Any]:
     offer = node.offers.open_offer(offer_id)

@@ -37,6 +37,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from node.api.schemas.did import DidResolutionResult
 from node.did.errors import InvalidResolutionOptions, RepresentationNotSupported
 from node.did.identifier import split_did_url
 from node.did.resolution import DID_LD_JSON, ResolutionResult, Resolver, dereference_fragment
@@ -123,8 +124,15 @@ def choose_dereferencing_representation(accept: str | None) -> tuple[str, bool]:
 @router.get(
     "/1.0/identifiers/{did:path}",
     summary="Resolve a DID (did:ethr, did:key, hosted did:web) or dereference a DID URL",
-    response_description="The DID resolution result, or the DID document (see Accept); for a "
-    "DID URL with a fragment, the dereferencing result or the resource it names",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "model": DidResolutionResult,
+            "description": "The DID resolution result, or the DID document (see Accept); for a "
+            "DID URL with a fragment, the dereferencing result or the resource it names",
+        },
+        GONE: {"model": DidResolutionResult, "description": "The DID is deactivated"},
+    },
 )
 def resolve_identifier(
     request: Request,
@@ -203,7 +211,7 @@ def _document(result: ResolutionResult, media_type: str) -> dict[str, Any]:
 def _block_number(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdecimal() or not text.isascii():
+    if not text.isdecimal() or not text.isascii() or int(text) >= 2**63:
         raise InvalidResolutionOptions(f"versionId must be a block number, got {text[:80]!r}")
     return int(text)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,8 @@ from starlette.datastructures import UploadFile
 
 from node.api.deps import NodeDep
 from node.api.limits import rate_limited
+from node.api.schemas.verification import VerificationReportView
+from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.report import CHECK_NAMES, VerificationReport
 from node.verification.submission import parse_submission
@@ -77,18 +78,19 @@ _REQUEST_BODY = {
     "/v1/verify",
     summary="Verify a credential or bundle",
     openapi_extra={"requestBody": _REQUEST_BODY},
+    response_model=VerificationReportView,
     response_description="The verification report (also when the verdict is invalid)",
 )
 async def verify_credential(
     request: Request,
     node: NodeDep,
     at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
-) -> dict[str, Any]:
+) -> VerificationReportView:
     """Every check, its status and reason code, the overall verdict, and what the credential
     says (achievement, issuer, learner, skills, dates)."""
     submission = parse_submission(_json(await request.body()), at=at)
     report: VerificationReport = await run_in_threadpool(node.verifier.verify, submission)
-    return report.as_json()
+    return VerificationReportView.model_validate(report.as_json())
 
 
 # The page is for people, not API clients: it answers errors with an HTML page (a problem
@@ -154,7 +156,9 @@ def _json(raw: bytes) -> Any:
             "no credential given: paste its JSON or choose a file", code="empty_body"
         )
     try:
-        return json.loads(raw)
+        # Bounded: a link's base64 and an uploaded file were never seen as JSON by the
+        # request inspection, and json.loads recurses (node/credentials/json_depth.py).
+        return loads_bounded(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"the input is not JSON: {error}", code="invalid_json") from None
 

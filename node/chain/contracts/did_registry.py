@@ -41,6 +41,9 @@ class DidRegistry:
             to_checksum_address(identity), name, value, validity
         )
 
+    def revoke_attribute(self, identity: str, name: bytes, value: bytes) -> ContractFunction:
+        return self.contract.functions.revokeAttribute(to_checksum_address(identity), name, value)
+
     def changed(self, identity: str) -> int:
         """The block of the identity's latest change (0: never changed), at the chain head."""
         call = self.contract.functions.changed(to_checksum_address(identity))

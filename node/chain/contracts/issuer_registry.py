@@ -26,6 +26,18 @@ from node.chain.contracts.types import (
     StatusChange,
 )
 
+#: The events the consortium registry's projection follows (node/registry/projection.py).
+GOVERNANCE_EVENTS: tuple[str, ...] = (
+    "ProposalCreated",
+    "IssuerAccredited",
+    "IssuerSuspended",
+    "IssuerReinstated",
+    "IssuerRemoved",
+    "AliasBound",
+    "MemberAdded",
+    "MemberRemoved",
+)
+
 
 class IssuerRegistry:
     """Typed access to one deployed IssuerRegistry."""
@@ -157,6 +169,19 @@ class IssuerRegistry:
             lambda: self.contract.events.IssuerAccredited().get_logs(from_block=from_block)
         )
         return list(dict.fromkeys(str(log["args"]["issuer"]) for log in logs))
+
+    def published_metadata(self, from_block: int, proposal_id: int | None = None) -> dict[int, str]:
+        """proposal id -> the metadata document its `ProposalCreated` published, for the
+        accreditation proposals since `from_block` (one `eth_getLogs`)."""
+        filters: dict[str, Any] = {"action": int(ProposalAction.ACCREDIT_ISSUER)}
+        if proposal_id is not None:
+            filters["id"] = proposal_id
+        logs = chain_read(
+            lambda: self.contract.events.ProposalCreated().get_logs(
+                from_block=from_block, argument_filters=filters
+            )
+        )
+        return {int(log["args"]["id"]): str(log["args"]["metadata"]) for log in logs}
 
     def event_abi(self) -> list[dict[str, Any]]:
         """The contract's event ABI entries (for indexer subscriptions)."""

@@ -228,14 +228,16 @@ def _hash(value: Any, field: str) -> bytes:
 
 
 def _int(value: Any) -> int | None:
-    """An integer given as a JSON number, a decimal string or a 0x-hex string."""
+    """An integer given as a JSON number, a decimal string or a 0x-hex string; None unless it
+    can be a block number or log index (0 <= n < 2**63: what a node's JSON-RPC accepts)."""
     if isinstance(value, bool):
         return None
+    number = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         try:
-            return int(value, 16) if value.lower().startswith("0x") else int(value, 10)
+            number = int(value, 16) if value.lower().startswith("0x") else int(value, 10)
         except ValueError:
             return None
-    return None
+    return number if number is not None and 0 <= number < 2**63 else None

@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from node.credentials.cohort import cohort_inputs
 from node.credentials.merkle import credential_hash, leaf, process_proof
-from node.credentials.status_list import Bitstring
-from node.store.models import ChainTx, Institution
+from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring, StatusPurpose
+from node.store.models import ChainTx, Institution, StatusList
 from node.wiring.runtime import Node
 
 ACHIEVEMENT = {
@@ -54,7 +54,7 @@ def test_an_issued_credential_is_pending_then_final_with_a_receipt_the_chain_con
     credential = issued["credential"]
     assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert credential["id"].startswith("urn:uuid:")
-    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert credential["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
 
     node.worker.drain()
 
@@ -116,26 +116,23 @@ def test_revoking_100_credentials_is_one_transaction_and_the_status_list_matches
     assert result["onChain"] == "confirmed"
     assert all(change["changed"] for change in result["changes"])
     assert status_txs(node) - before == 1
-    entry = issued[0]["credential"]["credentialStatus"][0]
-    assert entry["statusPurpose"] == "revocation"
+    entry = issued[0]["credential"]["credentialStatus"]
+    assert (entry["statusPurpose"], entry["statusSize"]) == ("message", 2)
     list_id = entry["statusListCredential"].rsplit("/", 1)[1]
+    assert list_id == f"{institution.address}-0-status"
     served = api.get(f"/v1/status-lists/{list_id}").json()
     assert served["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert served["credentialSubject"]["statusPurpose"] == "message"
     bits = Bitstring.decode(served["credentialSubject"]["encodedList"])
-    chain = Bitstring.from_words(
-        list(node.status.chain_words(institution.address, 0, bits_purpose(served)))
-    )
-    assert bits.set_indices() == chain.set_indices()
-    revoked_indexes = {
-        int(c["credential"]["credentialStatus"][0]["statusListIndex"]) for c in issued
-    }
-    assert revoked_indexes <= set(bits.set_indices())
-
-
-def bits_purpose(list_credential: dict[str, Any]) -> Any:
-    from node.credentials.status_list import StatusPurpose
-
-    return StatusPurpose(list_credential["credentialSubject"]["statusPurpose"])
+    revoked_on_chain = Bitstring.from_words(
+        list(node.status.chain_words(institution.address, 0, StatusPurpose.REVOCATION))
+    ).set_indices()
+    revoked_indexes = {int(c["credential"]["credentialStatus"]["statusListIndex"]) for c in issued}
+    assert revoked_indexes == set(revoked_on_chain)
+    # Each revoked entry i: value 0x2 at bits [2i, 2i+1], plus the 1-bit compatibility bit i.
+    expected = {2 * i for i in revoked_indexes} | revoked_indexes
+    assert set(bits.set_indices()) == expected
+    assert len(bits) == 2 * MIN_LIST_LENGTH
 
 
 def test_suspension_is_reversible_and_revocation_is_permanent(node: Node, api: TestClient) -> None:
@@ -192,3 +189,34 @@ def test_bad_issue_requests_get_problems_and_issue_nothing(api: TestClient) -> N
     )
     assert unauthenticated.status_code == 401
     assert api.get("/v1/credentials/urn:uuid:nope").json()["code"] == "credential_not_found"
+
+
+def test_values_that_split_json_ld_processors_are_refused_before_anything_is_spent(
+    node: Node, api: TestClient
+) -> None:
+    """`1e-7` canonicalizes as "0" in jsonld.js and "1.0E-7" in pyld; NUL and other control
+    characters are serialized differently by stock pyld; a lone surrogate cannot even be encoded
+    by pyld. Each is a 4xx problem (never a 500), and no status entry is allocated for it."""
+    with node.db.session() as session:
+        allocated_before = sum(row.next_index for row in session.exec(select(StatusList)).all())
+    tiny = {**ACHIEVEMENT, "credits_available": 1e-7}
+    nul = {**ACHIEVEMENT, "name": "Welding\u0000"}
+    good_then_bad = {"credentials": [one_credential(), {**one_credential(), "achievement": nul}]}
+    for body in (
+        {"credential": {**one_credential(), "achievement": tiny}},
+        {"credential": {**one_credential(), "achievement": nul}},
+        good_then_bad,
+    ):
+        refused = api.post("/v1/credentials", json=body)
+        assert refused.status_code == 422, refused.text
+        # NUL is refused even earlier, by the request inspection every route shares.
+        assert refused.json()["code"] in ("non_portable_value", "nul_character")
+    surrogate = api.post(
+        "/v1/credentials",
+        content=b'{"credential": {"learner": {"name": "\\ud800"}, "achievement": {}}}',
+        headers={"content-type": "application/json"},
+    )
+    assert surrogate.status_code in (400, 422), surrogate.text
+    with node.db.session() as session:
+        allocated_after = sum(row.next_index for row in session.exec(select(StatusList)).all())
+    assert allocated_after == allocated_before

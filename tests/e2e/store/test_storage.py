@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
-from node.errors import ConfigurationError, StorageError
+from node.errors import ConfigurationError, NotFound, StorageError
 from node.issuance.service import ChainInfo, IssuanceService
+from node.issuance.status import StatusService
 from node.store.db import Database
 from node.store.models import Credential, Institution, StatusList
 
@@ -58,10 +59,12 @@ def test_concurrent_issuers_never_get_the_same_status_index(database: Database) 
         thread.join()
 
     assert len(slots) == len(set(slots)) == 480
+    # 2-bit lists hand out only the upper half of their entries: [250, 500) of each list.
+    assert all(250 <= index < 500 for _, index in slots)
     with database.session() as session:
         lists = session.exec(select(StatusList).order_by(StatusList.list_number)).all()
-    assert [status_list.list_number for status_list in lists] == [0, 1]  # pre-opened at 90%
-    assert sum(status_list.next_index for status_list in lists) == 480
+    assert [status_list.list_number for status_list in lists] == [0, 1, 2]  # pre-opened at 90%
+    assert sum(status_list.next_index - 250 for status_list in lists) == 480
 
 
 def test_an_unreachable_database_is_a_retryable_error_not_a_crash() -> None:
@@ -77,3 +80,52 @@ def test_a_malformed_database_url_is_one_clear_configuration_error(url: str) -> 
     with pytest.raises(ConfigurationError) as raised:
         Database(url)
     assert raised.value.code in {"invalid_database_url"}
+
+
+def test_lists_from_before_the_message_design_are_served_but_never_allocated_from(
+    database: Database,
+) -> None:
+    """A 1-bit list (status_size 1, as the migration marks existing ones) with room left is
+    skipped: new entries go to a new 2-bit list numbered after it, from its upper half; the old
+    list is served only as `-revocation` / `-suspension`, a 2-bit list only as `-status`."""
+    with database.session() as session:
+        institution = Institution(name="U", address="0x" + "3" * 40, did="did:ethr:0x1:v")
+        session.add(institution)
+        session.flush()
+        session.add(
+            StatusList(
+                institution_id=institution.id,  # type: ignore[arg-type]
+                list_number=0,
+                capacity=1000,
+                next_index=10,
+                status_size=1,
+            )
+        )
+        session.refresh(institution)
+        session.expunge(institution)
+    service = IssuanceService(
+        database,
+        "http://node",
+        signing_key=lambda _: None,  # type: ignore[arg-type,return-value]
+        chain_info=ChainInfo(1, "0x0"),
+        on_queued=lambda _: None,
+        list_capacity=1000,
+    )
+    assert service._allocate(institution, 3) == [(1, 500), (1, 501), (1, 502)]
+    [entry] = service._entries(institution, (1, 500))
+    address = "0x" + "3" * 40
+    assert entry["statusListCredential"] == f"http://node/v1/status-lists/{address}-1-status"
+
+    status = StatusService(
+        database,
+        None,  # type: ignore[arg-type]  # no chain: list ids are resolved from the database
+        lambda _: None,  # type: ignore[arg-type,return-value]
+        lambda: None,
+        service.status_list_url,
+        "http://node/v1/status-lists/",
+    )
+    for list_id in (f"{address}-0-status", f"{address}-1-revocation", f"{address}-1-message"):
+        with pytest.raises(NotFound):
+            status._parse_list_id(list_id)
+    assert status._parse_list_id(f"{address}-0-suspension")[1].status_size == 1
+    assert status._parse_list_id(f"{address}-1-status")[1].status_size == 2

@@ -19,7 +19,7 @@ from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.merkle import credential_hash, leaf
 from node.credentials.model import build_clr
 from node.credentials.proofs import sign
-from node.credentials.status_list import Bitstring, status_list_credential
+from node.credentials.status_list import MIN_LIST_LENGTH, Bitstring, status_list_credential
 from node.did.attributes import publish_ed25519_key
 from node.errors import ContractRevert
 from node.issuance.onboarding import ATTRIBUTE_VALIDITY
@@ -146,8 +146,8 @@ def test_a_key_rotated_later_still_verifies_what_it_signed(site: IssuerSite) -> 
     site.institution = site.node.onboarding.rotate_signing_key(site.institution)
     after = site.issue()
     assert (
-        before["credential"]["proof"]["verificationMethod"]
-        != (after["credential"]["proof"]["verificationMethod"])
+        before["credential"]["proof"][0]["verificationMethod"]
+        != (after["credential"]["proof"][0]["verificationMethod"])
     )
     assert site.verify(before).verdict == "valid"
     assert site.verify(after).verdict == "valid"
@@ -259,16 +259,17 @@ def test_a_status_list_supplied_by_the_holder_must_agree_with_the_chain(
     site: IssuerSite,
 ) -> None:
     bundle = site.issue()
-    entry = bundle["credential"]["credentialStatus"][0]
-    assert entry["statusPurpose"] == "revocation"
+    entry = bundle["credential"]["credentialStatus"]
+    assert entry["statusPurpose"] == "message"
     served = site.node.status.list_credential(entry["statusListCredential"].rsplit("/", 1)[1])
     assert site.verify({**bundle, "statusListCredentials": [served]}).verdict == "valid"
 
+    index = int(entry["statusListIndex"])
     claims_revoked = status_list_credential(
         entry["statusListCredential"],
         site.institution.did,
-        "revocation",
-        Bitstring.from_indices([int(entry["statusListIndex"])]),
+        "message",
+        Bitstring.from_indices([2 * index, index], 2 * MIN_LIST_LENGTH),
         valid_from=datetime.now(UTC),
     )
     report = site.verify({**bundle, "statusListCredentials": [claims_revoked]})
@@ -335,7 +336,7 @@ def test_bad_input_is_a_problem_document_never_a_500(
 def test_unsupported_proofs_and_did_methods_are_problems(site: IssuerSite, api: TestClient) -> None:
     credential = site.issue()["credential"]
     cases: list[tuple[dict[str, Any], str]] = [
-        ({**credential, "proof": {**credential["proof"], "type": "JsonWebSignature2020"}},
+        ({**credential, "proof": [{**credential["proof"][0], "type": "JsonWebSignature2020"}]},
          "unsupported_proof_type"),
         ({**credential, "issuer": {**credential["issuer"], "id": "did:web:example.edu"}},
          "unsupported_did_method"),

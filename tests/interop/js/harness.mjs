@@ -69,7 +69,9 @@ async function canonize({documents}) {
 
 async function verify({credential, documents, now}) {
   const documentLoader = makeLoader(documents);
-  const name = credential.proof?.cryptosuite;
+  // OB 3.0 wants `proof` as an array (of one, for the node's credentials).
+  const proof = Array.isArray(credential.proof) ? credential.proof[0] : credential.proof;
+  const name = proof?.cryptosuite;
   const suite = new DataIntegrityProof({cryptosuite: suiteFor(name, 'verify')});
   const result = await vc.verifyCredential({
     credential, suite, documentLoader, now,

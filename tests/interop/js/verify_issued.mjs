@@ -9,6 +9,9 @@
 // (one {statusPurpose, statusListIndex, status} per entry); null when verification stopped
 // before the status check. Note: checkStatus's `verified` means "the status could be checked",
 // a set bit (revoked / suspended) is `status: true`, so the caller must look at the bits.
+// checkStatus reads one bit at statusListIndex whatever the entry's statusSize; for an entry
+// with statusSize 2 the answer also carries `value`: the 2-bit status at bits [2i, 2i+1] of the
+// same list, decoded with the library's own `decodeList` (the exact state a 2-bit reader sees).
 //
 // It does what an integrator of Digital Bazaar's stack does: `vc.verifyCredential` with a
 // DataIntegrityProof per eddsa cryptosuite and `vc-bitstring-status-list`'s `checkStatus`, and a
@@ -28,7 +31,7 @@ import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as rdfcSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {createVerifyCryptosuite as jcsVerify} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
-import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
+import {checkStatus, decodeList} from '@digitalbazaar/vc-bitstring-status-list';
 import {Resolver} from 'did-resolver';
 import {getResolver} from 'ethr-did-resolver';
 
@@ -110,6 +113,22 @@ function errorsOf(result) {
   return [...new Set(errors)];
 }
 
+// The value of a statusSize-bit entry: bits [i * size, (i + 1) * size), most significant first.
+async function entryValue(entry, documentLoader) {
+  const size = entry.statusSize;
+  if(!Number.isInteger(size) || size < 2) {
+    return undefined;
+  }
+  const {document} = await documentLoader(entry.statusListCredential);
+  const list = await decodeList({encodedList: document.credentialSubject.encodedList});
+  const index = parseInt(entry.statusListIndex, 10);
+  let value = 0;
+  for(let bit = 0; bit < size; bit++) {
+    value = (value << 1) | (list.getStatus(index * size + bit) ? 1 : 0);
+  }
+  return value;
+}
+
 async function verifyOne(credential, documentLoader) {
   // Both suites: the credential may use either, its status list credentials use eddsa-rdfc-2022.
   const suite = [
@@ -117,11 +136,18 @@ async function verifyOne(credential, documentLoader) {
     new DataIntegrityProof({cryptosuite: jcsVerify()})
   ];
   const result = await vc.verifyCredential({credential, suite, documentLoader, checkStatus});
-  const statuses = result.statusResult?.results?.map(r => ({
-    statusPurpose: r.credentialStatus.statusPurpose,
-    statusListIndex: r.credentialStatus.statusListIndex,
-    status: r.status
-  })) ?? null;
+  let statuses = null;
+  if(result.statusResult?.results) {
+    statuses = [];
+    for(const r of result.statusResult.results) {
+      statuses.push({
+        statusPurpose: r.credentialStatus.statusPurpose,
+        statusListIndex: r.credentialStatus.statusListIndex,
+        status: r.status,
+        value: await entryValue(r.credentialStatus, documentLoader)
+      });
+    }
+  }
   return {verified: result.verified, errors: errorsOf(result), statuses};
 }
 

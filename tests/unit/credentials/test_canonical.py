@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from node.credentials.canonical import canonize, escape_literal
+from node.credentials.canonical import (
+    canonize,
+    ensure_portable,
+    escape_literal,
+    number_is_portable,
+)
 from node.errors import InvalidInput
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
@@ -99,3 +104,37 @@ def test_a_relative_context_is_invalid_jsonld_not_a_crash() -> None:
     with pytest.raises(InvalidInput) as raised:
         canonize({"@context": "x", "id": "urn:a"})
     assert raised.value.code in {"invalid_jsonld", "unknown_context"}
+
+
+@pytest.mark.parametrize(
+    ("number", "portable"),
+    [
+        (7.5, True),
+        (0.25, True),
+        (120, True),
+        (1e-6, True),
+        (1.5e-7, True),
+        (1e-7, False),  # jsonld.js: "1e-7" has no "." -> integer "0"; pyld: "1.0E-7"
+        (5e-324, False),
+        (1234567890123456.5, False),  # a tie: toExponential rounds up, pyld to even
+        (2**53 + 1, False),  # JSON.parse rounds it
+        (float("inf"), False),
+        (float("nan"), False),
+    ],
+)
+def test_a_number_is_portable_only_when_jsonld_js_and_pyld_give_it_the_same_literal(
+    number: float, portable: bool
+) -> None:
+    assert number_is_portable(number) is portable
+
+
+@pytest.mark.parametrize("text", ["NUL \x00", "bell \x07", "form feed \x0c", "DEL \x7f", "\ud800"])
+def test_text_with_control_characters_or_lone_surrogates_is_not_portable(text: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        ensure_portable({"name": [{"deep": text}]})
+    assert raised.value.code == "non_portable_value"
+    assert raised.value.extra["path"] == "/name/0/deep"
+
+
+def test_tabs_newlines_rtl_and_emoji_are_portable() -> None:
+    ensure_portable({"name": "tab\t nl\n cr\r شهادة 🎓 \u202e \x85", "credits": 7.5, "ok": True})

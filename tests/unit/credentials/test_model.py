@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from node.credentials.canonical import canonize
+from node.credentials.cohort import cohort_inputs
 from node.credentials.format_check import check_format, credential_kind
 from node.credentials.inputs import (
     AchievementInput,
@@ -18,6 +19,7 @@ from node.credentials.inputs import (
     AlignmentInput,
     CredentialInput,
     EvidenceInput,
+    ImageInput,
     IssuerProfile,
     LearnerInput,
     ResultInput,
@@ -83,7 +85,9 @@ def test_each_credential_gets_a_fresh_random_id() -> None:
     assert build_open_badge(_input(), ISSUER)["id"] != build_open_badge(_input(), ISSUER)["id"]
 
 
-def test_employment_records_use_the_ext_type_with_role_and_period() -> None:
+def test_employment_records_use_the_ext_type_with_role_and_period_as_date_times() -> None:
+    """OB 3.0 activity dates are date-times: a plain date (what older clients send) is 00:00 UTC;
+    a date-time keeps its instant, written in UTC."""
     data = _input(
         achievement={
             "achievement_type": AchievementType.EMPLOYMENT,
@@ -93,12 +97,16 @@ def test_employment_records_use_the_ext_type_with_role_and_period() -> None:
         },
         role="Senior engineer",
         activity_start_date="2021-01-01",
-        activity_end_date="2024-12-31",
+        activity_end_date="2024-12-31T17:30:00+02:00",
     )
     credential = build_open_badge(data, ISSUER)
     subject = credential["credentialSubject"]
     assert subject["achievement"]["achievementType"] == "ext:EmploymentRecord"
-    assert (subject["role"], subject["activityEndDate"]) == ("Senior engineer", "2024-12-31")
+    assert subject["role"] == "Senior engineer"
+    assert (subject["activityStartDate"], subject["activityEndDate"]) == (
+        "2021-01-01T00:00:00Z",
+        "2024-12-31T15:30:00Z",
+    )
     canonize(credential)
 
 
@@ -171,3 +179,63 @@ def test_input_models_are_reusable_from_plain_json() -> None:
     assert AlignmentInput(target_name="a", target_url="https://x").target_type is None
     assert ResultInput(status="Completed").status == "Completed"
     assert EvidenceInput(narrative="n").id is None
+
+
+def test_ob3_identifier_types_extensions_and_the_old_student_id_spelling() -> None:
+    learner = LearnerInput.model_validate(
+        {
+            "identifiers": [
+                {"identity_type": "studentId", "value": "S-1"},
+                {"identity_type": "ltiUserId", "value": "u-2", "hashed": False},
+                {"identity_type": "ext:BadgeNumber", "value": "77", "hashed": False},
+            ]
+        }
+    )
+    data = _input(learner=learner.model_dump())
+    identifiers = build_open_badge(data, ISSUER)["credentialSubject"]["identifier"]
+    types = [i["identityType"] for i in identifiers]
+    assert types == ["sisSourcedId", "ltiUserId", "ext:BadgeNumber"]
+    with pytest.raises(ValidationError):
+        LearnerInput.model_validate({"identifiers": [{"identity_type": "shoeSize", "value": "9"}]})
+
+
+def test_a_cohort_student_id_column_becomes_an_sis_sourced_id() -> None:
+    template = {"achievement": {"name": "N", "description": "D", "criteria_narrative": "C"}}
+    [data] = cohort_inputs(template, "name,student_id,result_status\nAda,S-9,Withdrawn\n")
+    assert data.learner.identifiers[0].identity_type == "sisSourcedId"
+    assert data.results[0].status == "Withdrew"  # OB 3.0's spelling of the older "Withdrawn"
+
+
+def test_achievement_and_issuer_images_are_ob3_image_objects() -> None:
+    logo = ImageInput(id="https://uni.example/logo.png", caption="Uni")
+    issuer = ISSUER.model_copy(update={"image": logo})
+    achievement = {
+        "name": "N",
+        "description": "D",
+        "criteria_narrative": "C",
+        "image": {"id": "data:image/png;base64,iVBORw0KGgo="},
+    }
+    credential = build_open_badge(_input(achievement=achievement), issuer)
+    assert credential["issuer"]["image"] == {
+        "id": "https://uni.example/logo.png",
+        "type": "Image",
+        "caption": "Uni",
+    }
+    image = credential["credentialSubject"]["achievement"]["image"]
+    assert image == {"id": "data:image/png;base64,iVBORw0KGgo=", "type": "Image"}
+    canonize(credential)
+    for bad in ("javascript:alert(1)", "ftp://x/y.png", "data:text/html,<b>"):
+        with pytest.raises(ValidationError):
+            ImageInput(id=bad)
+
+
+def test_credentials_name_the_1edtech_schema_and_its_context() -> None:
+    credential = build_open_badge(_input(), ISSUER)
+    assert credential["credentialSchema"] == [
+        {
+            "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+            "ob_v3p0_achievementcredential_schema.json",
+            "type": "1EdTechJsonSchemaValidator2019",
+        }
+    ]
+    assert credential["@context"][-1] == "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"

@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
+    REVOKED,
+    SUSPENDED,
     Bitstring,
     entry_index,
+    entry_value,
+    first_allocatable,
+    message_bitstring,
     status_list_credential,
     status_list_entry,
 )
@@ -100,3 +105,50 @@ def test_entries_with_non_numeric_indices_are_malformed() -> None:
     with pytest.raises(InvalidInput) as raised:
         entry_index({"statusListIndex": 7})
     assert raised.value.code == "invalid_status_entry"
+
+
+# -- the 2-bit message list -------------------------------------------------------------------
+
+UPPER_HALF = range(MIN_LIST_LENGTH // 2, MIN_LIST_LENGTH)
+
+
+def test_a_message_entry_says_its_size_and_what_each_value_means() -> None:
+    entry = status_list_entry("https://n.example/v1/status-lists/0xabc-0-status", 70_000, "message")
+    assert (entry["statusPurpose"], entry["statusSize"]) == ("message", 2)
+    assert [m["status"] for m in entry["statusMessage"]] == ["0x0", "0x1", "0x2", "0x3"]
+    assert [m["message"] for m in entry["statusMessage"]] == [
+        "active",
+        "suspended",
+        "revoked",
+        "revoked",
+    ]
+
+
+def test_entries_are_allocated_from_the_upper_half() -> None:
+    assert first_allocatable(MIN_LIST_LENGTH) == MIN_LIST_LENGTH // 2
+    assert first_allocatable(5) == 3  # odd capacities round up, so no window overlaps
+
+
+@given(
+    st.sets(st.sampled_from(UPPER_HALF), max_size=30),
+    st.sets(st.sampled_from(UPPER_HALF), max_size=30),
+)
+def test_2_bit_values_and_1_bit_compatibility_bits_never_disturb_each_other(
+    revoked: set[int], suspended: set[int]
+) -> None:
+    bits = message_bitstring(revoked, suspended, allocatable=UPPER_HALF)
+    assert len(bits) == 2 * MIN_LIST_LENGTH
+    for index in revoked | suspended | {MIN_LIST_LENGTH // 2, MIN_LIST_LENGTH - 1}:
+        value = (REVOKED if index in revoked else 0) | (SUSPENDED if index in suspended else 0)
+        assert entry_value(bits, index) == value
+        assert bits.get(index) == (value != 0)  # what a reader ignoring statusSize sees
+
+
+def test_chain_bits_outside_the_allocatable_range_are_ignored() -> None:
+    bits = message_bitstring([10, 65_536], [], allocatable=UPPER_HALF)
+    assert bits.set_indices() == [65_536, 131_072]
+
+
+def test_an_allocatable_range_that_could_overlap_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        message_bitstring([], [], allocatable=range(10, 100))

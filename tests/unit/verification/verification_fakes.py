@@ -61,8 +61,10 @@ ACHIEVEMENT = {
 }
 
 
-def status_url(issuer: str = ISSUER, purpose: str = "revocation", number: int = 0) -> str:
-    return f"{BASE_URL}/v1/status-lists/{issuer}-{number}-{purpose}"
+def status_url(issuer: str = ISSUER, purpose: str = "message", number: int = 0) -> str:
+    """A node list URL: `-status` for the 2-bit message list, `-{purpose}` for older lists."""
+    suffix = "status" if purpose == "message" else purpose
+    return f"{BASE_URL}/v1/status-lists/{issuer}-{number}-{suffix}"
 
 
 def key_method(key_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
@@ -160,7 +162,11 @@ class World:
         self.chain.accredit(ISSUER, "OpenBadgeCredential", ACCREDITED_AT)
         self.chain.accredit(ISSUER, "ClrCredential", ACCREDITED_AT)
 
-    def unsigned(self, *, issuer_did: str = ISSUER_DID, **fields: Any) -> dict[str, Any]:
+    def unsigned(
+        self, *, issuer_did: str = ISSUER_DID, legacy_status: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """An OpenBadgeCredential with the one `message` status entry the node issues, or
+        (`legacy_status`) the revocation + suspension pair of credentials issued before it."""
         data = CredentialInput.model_validate(
             {
                 "learner": {"name": "Ada Lovelace", "email": "ada@example.edu"},
@@ -169,9 +175,10 @@ class World:
                 **fields,
             }
         )
+        purposes = ("revocation", "suspension") if legacy_status else ("message",)
         entries = [
             status_list_entry(status_url(purpose=purpose), STATUS_INDEX, purpose)
-            for purpose in ("revocation", "suspension")
+            for purpose in purposes
         ]
         profile = IssuerProfile(id=issuer_did, name="Example Technical College")
         return build_open_badge(data, profile, credential_status=entries)

@@ -1,7 +1,7 @@
 """institution did:web, the DID it signs as, and the DID of each status list
 
-Revision ID: 0003_did
-Revises: 0002_wallet
+Revision ID: 0005_did
+Revises: 0004_reg
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0003_did'
-down_revision = '0002_wallet'
+revision = '0005_did'
+down_revision = '0004_reg'
 branch_labels = None
 depends_on = None
 
