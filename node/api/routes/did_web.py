@@ -1,7 +1,8 @@
 """did:web documents of this node's institutions (docs/did-web.md).
 
-`did:web:<host>` is served at `/.well-known/did.json` and `did:web:<host>:<segments>` at
-`/<segments>/did.json`, as the did:web method maps them. Each document carries the institution's
+`did:web:<host>` is served at `/.well-known/did.json` and `did:web:<host>:institutions:<id>` at
+`/institutions/<id>/did.json`, as the did:web method maps them (the names the node mints;
+other `.../did.json` paths stay free for other routes). Each document carries the institution's
 did:ethr Ed25519 keys as `Multikey` methods and names the did:ethr in `alsoKnownAs`. Documents are
 public and fetched by browser-based verifiers too, hence CORS `*` and a short cache lifetime.
 """
@@ -62,11 +63,11 @@ def well_known_document(request: Request, response: Response) -> dict[str, Any]:
 
 
 @router.get(
-    "/{path:path}/did.json",
+    "/institutions/{institution_id:int}/did.json",
     summary="The did:web document of an institution (path form)",
     **_DOCUMENT_ROUTE,
 )
-def path_document(request: Request, response: Response, path: str) -> dict[str, Any]:
+def path_document(request: Request, response: Response, institution_id: int) -> dict[str, Any]:
     return _document(request, response)
 
 
