@@ -13,8 +13,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -181,6 +182,27 @@ class Settings(BaseSettings):
         description="Issued credentials carry a termsOfUse entry (IssuanceCertificate) pointing "
         "at the registry entry (the consortium decision) that accredits their issuer.",
     )
+    issuer_did_method: Literal["ethr", "web"] = Field(
+        "ethr",
+        description="DID new institutions sign under: ethr (their did:ethr) or web (a did:web "
+        "this node serves at PUBLIC_URL, which then needs a DNS host name; docs/did-web.md).",
+    )
+    did_web_allow_private: bool = Field(
+        False,
+        description="Let the verifier fetch did:web documents from loopback, private and "
+        "link-local addresses (tests, closed networks only).",
+    )
+    did_web_http_origins: list[str] = Field(
+        [],
+        description="Origins (http://host:port) whose did:web documents may be fetched over plain "
+        "HTTP, as a JSON list (tests, local development only). Everything else is HTTPS only.",
+    )
+    did_web_timeout: float = Field(
+        5.0, gt=0, le=60, description="Seconds a did:web document fetch may take in all."
+    )
+    did_web_cache_ttl: float = Field(
+        60.0, ge=0, description="Seconds a fetched did:web document is reused."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -196,6 +218,24 @@ class Settings(BaseSettings):
         if toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+    @field_validator("issuer_did_method")
+    @classmethod
+    def _did_web_needs_a_host_name(cls, value: str, info: ValidationInfo) -> str:
+        """Refuse at start what would otherwise fail at the first onboarding: a did:web names
+        a DNS host (the method forbids IP addresses), taken from PUBLIC_URL (or HOST)."""
+        if value != "web":
+            return value
+        url = info.data.get("public_url") or f"http://{info.data.get('host')}"
+        host = urlsplit(url).hostname or ""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host:
+                return value
+        raise ValueError(
+            f"web needs LERNODE_PUBLIC_URL with a DNS host name (the did:web's), not {url!r}"
+        )
 
     @field_validator("database_url")
     @classmethod

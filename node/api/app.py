@@ -18,6 +18,7 @@ from node.api.problems import install_problem_handlers
 from node.api.routes import (
     admin,
     credentials,
+    did_web,
     ebsi_tir,
     exchanges,
     federation,
@@ -64,6 +65,7 @@ def create_app(node: Node) -> FastAPI:
     for module in (status_lists, governance):
         app.include_router(module.router, dependencies=[Depends(rate_limited("public"))])
     app.include_router(vcapi.router)
+    app.include_router(did_web.router, dependencies=[Depends(rate_limited("public"))])
     # Wallet delivery: the institution's offers API, the learner's page, the wallet protocols.
     for router in (offers.router, offers.public, exchanges.router, oid4vci.router):
         app.include_router(router)

@@ -53,6 +53,9 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
         # What a verifier needs: public chain data, readable by anyone (rate-limit these).
         "GET /v1/status-lists/{list_id}",
         "GET /1.0/identifiers/{did:path}",
+        # did:web documents of this node's institutions (public by the did:web method).
+        "GET /.well-known/did.json",
+        "GET /institutions/{institution_id:int}/did.json",
         "GET /v1/issuers",
         "GET /v1/issuers/{address}",
         # Consortium transparency: governance state is on chain for anyone to read anyway.

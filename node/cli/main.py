@@ -343,6 +343,10 @@ def onboard(
     image_url: Annotated[
         str | None, typer.Option(help="Logo for the issuer profile (https://... or data:image/...)")
     ] = None,
+    did_method: Annotated[
+        str | None,
+        typer.Option(help="Sign under its did:ethr (ethr) or a did:web this node serves (web)"),
+    ] = None,
     node_url: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
@@ -352,6 +356,7 @@ def onboard(
         "profile_url": profile_url,
         "image_url": image_url,
         "request_accreditation": accreditation,
+        "did_method": did_method,
     }
     result = _client(node_url, api_key).post("/v1/admin/institutions", json=body)
     _print_standing(result)
@@ -373,6 +378,9 @@ def status(node_url: NodeOption = None, api_key: KeyOption = None) -> None:
 
 def _print_standing(standing: dict[str, Any]) -> None:
     console.print(f"{standing['name']}: {standing['did']}")
+    if standing.get("didWeb"):
+        signs = " (signs as this DID)" if standing.get("signsAs") == "web" else ""
+        console.print(f"  did:web      {standing['didWeb']}{signs}")
     console.print(f"  signing key  {standing['verificationMethod']}")
     accredited = [t for t, ok in standing["accreditedNow"].items() if ok]
     console.print(

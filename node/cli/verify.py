@@ -28,9 +28,10 @@ from web3.exceptions import Web3Exception
 
 from node.chain.client import ChainClient
 from node.credentials.json_depth import loads_bounded
+from node.did.router import DidMethodRouter
+from node.did.web_fetch import WebDidResolver, WebPolicy
 from node.errors import InvalidInput, LernodeError
 from node.verification.engine import VerificationLimits, Verifier
-from node.verification.offchain import OffChainDids
 from node.verification.presentations import (
     PresentationReport,
     PresentationVerifier,
@@ -106,7 +107,7 @@ def _verify(
         submission = parse_submission(document, at=instant)
         require_verifiable(submission.credential)  # refuse bad input before dialling the chain
     source = RpcChainSource(ChainClient(rpc_url), registry_address, did_registry=did_registry)
-    dids = OffChainDids()
+    dids = DidMethodRouter(others={"web": WebDidResolver(WebPolicy())})
     verifier = Verifier(source, dids, limits=VerificationLimits(cpu_seconds=None))
     if submission is not None:
         return verifier.verify(submission)

@@ -69,3 +69,32 @@ class InvalidResolutionOptions(DidResolutionError):
     title = "Invalid resolution options"
     status = 400
     did_error = "invalidOptions"
+
+
+class InvalidPublicKey(DidResolutionError):
+    """A `did:key` whose key bytes are not a key of the type its multicodec header names."""
+
+    code = "invalid_public_key"
+    title = "Invalid public key in did:key"
+    status = 400
+    did_error = "invalidPublicKey"
+
+
+class UnsupportedPublicKeyType(DidResolutionError):
+    """A well-formed `did:key` of a key type this resolver does not handle (only Ed25519)."""
+
+    code = "unsupported_public_key_type"
+    title = "did:key type not supported"
+    status = 501
+    did_error = "unsupportedPublicKeyType"
+
+
+class DidWebUnavailable(DidResolutionError):
+    """A `did:web` document that could not be fetched safely: refused address or scheme,
+    redirect, timeout, size limit, HTTP error, or a body that is not this DID's document.
+    `code` says which; to a DID Resolution client it is `notFound`."""
+
+    code = "did_web_unavailable"
+    title = "did:web document unavailable"
+    status = 404
+    did_error = "notFound"

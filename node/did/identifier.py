@@ -74,6 +74,33 @@ def format_ethr_did(chain_id: int, address: str) -> str:
     return f"did:ethr:{hex(chain_id)}:{address.lower()}"
 
 
+def did_method(text: str) -> str:
+    """The method name of a bare DID (`ethr`, `key`, `web`, ...); `invalid_did` when it is none.
+
+    Only DID Core's generic syntax is checked: each method's parser judges the rest.
+    """
+    if not isinstance(text, str):
+        raise InvalidDid("a DID must be a string")
+    match = _GENERIC_DID.fullmatch(text)
+    if match is None:
+        raise InvalidDid(f"not a DID: {_quote(text)} (expected did:<method>:<identifier>)")
+    return match["method"]
+
+
+def split_did_url(text: str) -> tuple[str, str | None]:
+    """(DID, fragment or None) of a DID URL without path or query, for any method."""
+    if not isinstance(text, str):
+        raise InvalidDid("a DID URL must be a string")
+    did, has_fragment, fragment = text.partition("#")
+    if "?" in did or "/" in did:
+        raise InvalidDid(
+            f"only DID URLs of the form did[#fragment] are understood here: {_quote(text)}",
+            code="invalid_did_url",
+        )
+    did_method(did)
+    return did, fragment if has_fragment else None
+
+
 def parse_ethr_did(text: str) -> EthrDid:
     """Parse a bare DID (no query, fragment or path); `invalid_did` / `method_not_supported`."""
     if not isinstance(text, str):

@@ -9,19 +9,26 @@ Versions: `version_id` is a block number (as in ethr-did-resolver: the document 
 block, validity judged at that block's time); `version_time` is an instant (the document after the
 last change at or before it, validity judged at that instant). `resolve_key` is what credential
 verification needs: the verification method a DID URL names, as of the issuance instant.
+
+Other methods: `others` maps a method name to a `DidDocumentSource` (by default the pure
+`did:key` resolver; the node adds the did:web documents it hosts). They have no versions, so
+`versionId` / `versionTime` do not apply to them. `dereference_fragment` picks the resource a DID
+URL's fragment names out of a resolved document (a verification method or a service).
 """
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hexbytes import HexBytes
 from sqlmodel import col, func, select
 
+from node.did.did_key import DidKeyResolver
 from node.did.document import (
     AttributeChanged,
     DelegateChanged,
@@ -32,9 +39,12 @@ from node.did.document import (
     iso_time,
 )
 from node.did.errors import DidNotFound, InvalidResolutionOptions
-from node.did.identifier import EthrDid, parse_did_url, parse_ethr_did
+from node.did.identifier import EthrDid, did_method, parse_did_url, parse_ethr_did, split_did_url
 from node.store.db import Database
 from node.store.models import DidChange, DidChangeKind
+
+if TYPE_CHECKING:
+    from node.did.sources import DidDocumentSource
 
 #: Verification relationships a method can be referenced from.
 RELATIONSHIPS = ("authentication", "assertionMethod", "keyAgreement")
@@ -99,8 +109,12 @@ class Resolver:
         *,
         clock: Callable[[], float] = time.time,
         block_time: Callable[[int], int | None] | None = None,
+        others: Mapping[str, DidDocumentSource] | None = None,
     ) -> None:
         self.db = db
+        self.others: dict[str, DidDocumentSource] = (
+            {"key": DidKeyResolver()} if others is None else dict(others)
+        )
         self.chain_id = chain_id
         self.registry = registry_address.lower()
         self.clock = clock
@@ -118,6 +132,13 @@ class Resolver:
         """Resolve `did`; `invalid_did`, `method_not_supported`, `did_not_found` otherwise."""
         if version_id is not None and version_time is not None:
             raise InvalidResolutionOptions("give versionId or versionTime, not both")
+        method = did_method(did)
+        if method != "ethr" and method in self.others:
+            return ResolutionResult(
+                did_document=self.others[method].document_at(did, None),
+                did_resolution_metadata={"contentType": content_type},
+                did_document_metadata={},
+            )
         parsed = self._ours(parse_ethr_did(did))
         if version_id is None and version_time is None:
             return self._result(self._latest(parsed), content_type)
@@ -245,6 +266,31 @@ class Resolver:
         if timestamp is None:
             raise DidNotFound(f"block {number} is unknown to this node", code="version_not_found")
         return timestamp
+
+
+def dereference_fragment(document: Mapping[str, Any], did_url: str) -> dict[str, Any]:
+    """The verification method or service of `document` that `did_url` (`did#fragment`) names,
+    matched by absolute or relative (`#fragment`) id; `verification_method_not_found` if none."""
+    did, fragment = split_did_url(did_url)
+    if fragment is None:
+        raise InvalidResolutionOptions(
+            f"{did_url[:120]!r} has no fragment to dereference", code="invalid_did_url"
+        )
+    wanted = {f"{did}#{fragment}", f"#{fragment}"}
+    embedded = [
+        entry
+        for relationship in (*RELATIONSHIPS, "capabilityInvocation", "capabilityDelegation")
+        for entry in document.get(relationship, []) or []
+        if isinstance(entry, Mapping)
+    ]
+    listed = [*document.get("verificationMethod", []), *document.get("service", [])]
+    for resource in [*listed, *embedded]:
+        if isinstance(resource, Mapping) and resource.get("id") in wanted:
+            return copy.deepcopy(dict(resource))
+    raise DidNotFound(
+        f"{did_url[:200]} names nothing in the DID document of {did}",
+        code="verification_method_not_found",
+    )
 
 
 def _metadata(version: DocumentVersion) -> dict[str, Any]:

@@ -3,6 +3,12 @@
 An institution gets an Ethereum account (its DID is `did:ethr:<chain>:<account>`), an Ed25519
 key that signs its credentials, published on the DID as an assertion key, a profile service on
 the DID, and then asks the consortium for accreditation with a governance proposal.
+
+It may also get a did:web served by this node (docs/did-web.md): the node mints it, the
+institution links back to its origin with a `did/svc/LinkedDomains` attribute on its did:ethr,
+and the did:web is one of the aliases its accreditation proposal asks the consortium to bind.
+Which of the two DIDs it signs with is `Institution.signs_as` (default: the node's
+`issuer_did_method` setting).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from node.chain.bindings import Contracts
 from node.chain.client import ChainClient
@@ -23,9 +29,11 @@ from node.credentials.inputs import ImageInput
 from node.credentials.multikey import base58btc_multibase
 from node.did.attributes import Attribute, publish_ed25519_key, publish_service
 from node.did.chain_history import fetch_did_history
+from node.did.did_web import did_web_for, parse_web_did
 from node.did.document import build_document
+from node.did.hosting import SignsAs, check_signs_as, mint_did_web
 from node.did.identifier import format_ethr_did, parse_ethr_did
-from node.errors import InvalidInput, NotFound
+from node.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from node.governance.metadata import IssuerMetadata
 from node.governance.service import GovernanceService
 from node.keystore import KeyStore
@@ -48,6 +56,7 @@ class OnboardingService:
         sender_for: Callable[[LocalAccount], TransactionSender],
         fund: Callable[[str], None],
         base_url: str,
+        default_signs_as: str = "ethr",
     ) -> None:
         self.db = db
         self.chain = chain
@@ -56,6 +65,7 @@ class OnboardingService:
         self._sender_for = sender_for
         self._fund = fund
         self.base_url = base_url
+        self.default_signs_as: SignsAs = check_signs_as(default_signs_as)
         self._accounts: dict[int, LocalAccount] = {}
         self._lock = threading.Lock()
 
@@ -74,10 +84,16 @@ class OnboardingService:
             return account
 
     def create_institution(
-        self, name: str, profile_url: str | None = None, image_url: str | None = None
+        self,
+        name: str,
+        profile_url: str | None = None,
+        image_url: str | None = None,
+        *,
+        signs_as: str | None = None,
     ) -> Institution:
         """Create the institution's keys and DID, and publish its signing key and profile.
-        `image_url` (a logo URL or data: URI) becomes the issuer profile's OB 3.0 `image`."""
+        `image_url` (a logo URL or data: URI) becomes the issuer profile's OB 3.0 `image`;
+        `signs_as="web"` (or the node's default) also gives it a did:web and signs under it."""
         if image_url is not None:
             try:
                 ImageInput(id=image_url)
@@ -85,6 +101,12 @@ class OnboardingService:
                 raise InvalidInput(
                     f"image_url: {error.errors()[0]['msg']}", code="invalid_input"
                 ) from None
+        chosen = check_signs_as(signs_as or self.default_signs_as)
+        if chosen == "web":
+            try:
+                did_web_for(self.base_url)  # fail before creating anything
+            except ConfigurationError as error:
+                raise Conflict(error.detail, code=error.code) from None
         with self.db.session() as session:
             institution = Institution(
                 name=name, address="pending", did="pending", image_url=image_url
@@ -107,7 +129,53 @@ class OnboardingService:
                 "LinkedDomains" if profile_url else "IssuerProfile", institution.profile_url
             ),
         )
+        if chosen == "web":
+            self.link_did_web(institution)
+            return self.sign_as(self.get(institution.id), "web")
         return self.get(institution.id)
+
+    def link_did_web(self, institution: Institution) -> Institution:
+        """Give the institution a did:web served by this node and link its did:ethr to the
+        did:web's origin (`did/svc/LinkedDomains`), the institution's half of the binding.
+
+        Idempotent for the DID; the consortium's half is the alias in its accreditation
+        proposal (`accreditation_aliases`).
+        """
+        assert institution.id is not None
+        did_web = institution.did_web
+        if did_web is None:
+            with self.db.session() as session:
+                first = session.exec(select(Institution.id).order_by(col(Institution.id))).first()
+            did_web = mint_did_web(self.base_url, institution.id, root=first == institution.id)
+        self._set_attribute(
+            self.account(institution),
+            publish_service("LinkedDomains", parse_web_did(did_web).origin),
+        )
+        with self.db.session() as session:
+            stored = session.get(Institution, institution.id)
+            assert stored is not None
+            stored.did_web = did_web
+            session.add(stored)
+        return self.get(institution.id)
+
+    def sign_as(self, institution: Institution, method: str) -> Institution:
+        """Sign the institution's credentials and status lists under its did:ethr or did:web
+        from now on (what it signed before keeps verifying under the DID it names)."""
+        chosen = check_signs_as(method)
+        if chosen == "web" and not institution.did_web:
+            raise Conflict(f"{institution.did} has no did:web yet", code="no_did_web")
+        with self.db.session() as session:
+            stored = session.get(Institution, institution.id)
+            assert stored is not None
+            stored.signs_as = chosen
+            session.add(stored)
+        return self.get(institution.id)  # type: ignore[arg-type]
+
+    @staticmethod
+    def accreditation_aliases(institution: Institution) -> list[str]:
+        """DIDs the consortium binds to the institution's address with its accreditation
+        (`proposeAccreditation(..., aliases)`, TEAM decision 1)."""
+        return [institution.did_web] if institution.did_web else []
 
     def rotate_signing_key(self, institution: Institution) -> Institution:
         """Publish a new Ed25519 key on the DID and sign with it from now on.
@@ -155,7 +223,7 @@ class OnboardingService:
             institution.address,
             credential_types,
             metadata=self.profile_metadata(institution),
-            aliases=aliases,
+            aliases=list(dict.fromkeys([*self.accreditation_aliases(institution), *aliases])),
         )
 
     def standing(
@@ -167,6 +235,8 @@ class OnboardingService:
             "id": institution.id,
             "name": institution.name,
             "did": institution.did,
+            "didWeb": institution.did_web,
+            "signsAs": institution.signs_as,
             "address": institution.address,
             "verificationMethod": institution.verification_method,
             "profileUrl": institution.profile_url,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials import jcs
@@ -34,6 +34,7 @@ from node.credentials.status_list import (
     first_allocatable,
     status_list_entry,
 )
+from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.keystore import Ed25519Key
 from node.store.db import Database
@@ -220,7 +221,10 @@ class IssuanceService:
             else ImageInput(id=institution.image_url, caption=institution.name)
         )
         return IssuerProfile(
-            id=institution.did, name=institution.name, url=institution.profile_url, image=image
+            id=signing_identity(institution).did,
+            name=institution.name,
+            url=institution.profile_url,
+            image=image,
         )
 
     def _terms(self, profile: IssuerProfile) -> list[dict[str, Any]]:
@@ -253,12 +257,10 @@ class IssuanceService:
         within: Callable[[Session], None] | None = None,
     ) -> list[dict[str, Any]]:
         key = self._signing_key(institution)
-        assert institution.verification_method is not None
+        method = signing_identity(institution).verification_method
+        assert method is not None
         now = datetime.now(UTC)
-        signed = [
-            sign(doc, key.private_key, institution.verification_method, cryptosuite, created=now)
-            for doc in documents
-        ]
+        signed = [sign(doc, key.private_key, method, cryptosuite, created=now) for doc in documents]
         with self.db.session() as session:
             if before is not None:
                 before(session)
@@ -326,7 +328,12 @@ class IssuanceService:
         self, session: Session, institution: Institution
     ) -> tuple[int, int, int, int]:
         """(id, number, capacity, used) of the lowest 2-bit list with room, creating one if none
-        (1-bit lists from before the message design are never allocated from again)."""
+        (1-bit lists from before the message design are never allocated from again).
+
+        Only lists signed under the DID the institution issues as now qualify: a verifier
+        requires a credential and its status list to name the same issuer (docs/did-web.md).
+        """
+        issuer = signing_identity(institution).did
         query = (
             select(
                 StatusList.id, StatusList.list_number, StatusList.capacity, StatusList.next_index
@@ -335,6 +342,7 @@ class IssuanceService:
                 StatusList.institution_id == institution.id,
                 StatusList.status_size == STATUS_SIZE,
                 col(StatusList.next_index) < col(StatusList.capacity),
+                func.coalesce(col(StatusList.issuer), institution.did) == issuer,
             )
             .order_by(col(StatusList.list_number))
             .limit(1)
@@ -365,6 +373,7 @@ class IssuanceService:
                     capacity=self.list_capacity,
                     next_index=first_allocatable(self.list_capacity),
                     status_size=STATUS_SIZE,
+                    issuer=signing_identity(institution).did,
                 )
             )
             session.flush()

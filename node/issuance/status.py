@@ -30,6 +30,7 @@ from node.credentials.status_list import (
     message_bitstring,
     status_list_credential,
 )
+from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.issuance.service import MESSAGE_LIST_SUFFIX
 from node.keystore import Ed25519Key
@@ -70,7 +71,7 @@ class StatusService:
         self._list_url = list_url
         self._list_url_prefix = list_url_prefix
         self._cache: dict[
-            tuple[str, int, str], tuple[tuple[tuple[int, ...], ...], dict[str, Any]]
+            tuple[str, int, str, str], tuple[tuple[tuple[int, ...], ...], dict[str, Any]]
         ] = {}
         self._words: dict[tuple[str, int, str], tuple[int, tuple[int, ...]]] = {}
         self._cache_lock = threading.Lock()
@@ -192,7 +193,8 @@ class StatusService:
     def list_credential(self, list_id: str) -> dict[str, Any]:
         """The signed BitstringStatusListCredential for `{address}-{number}-status` (2 bits per
         entry, from both chain bitmaps) or, for lists from before that design,
-        `{address}-{number}-{revocation|suspension}` (1 bit, one bitmap)."""
+        `{address}-{number}-{revocation|suspension}` (1 bit, one bitmap). It is signed under the
+        DID the list belongs to (`StatusList.issuer`; docs/did-web.md)."""
         institution, row, purpose = self._parse_list_id(list_id)
         number = row.list_number
         chain_purposes = (
@@ -201,7 +203,8 @@ class StatusService:
             else (purpose,)
         )
         words = tuple(self.chain_words(institution.address, number, p) for p in chain_purposes)
-        key = (institution.address, number, purpose.value)
+        identity = signing_identity(institution, row.issuer or institution.did)
+        key = (institution.address, number, purpose.value, identity.did)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None and cached[0] == words:
@@ -214,17 +217,17 @@ class StatusService:
             bits = Bitstring.from_words(list(words[0]))
         credential = status_list_credential(
             self._list_url(institution, number, purpose.value),
-            institution.did,
+            identity.did,
             purpose,
             bits,
             valid_from=datetime.now(UTC).replace(microsecond=0),
         )
         signing_key = self._signing_key(institution)
-        assert institution.verification_method is not None
+        assert identity.verification_method is not None
         signed = sign(
             credential,
             signing_key.private_key,
-            institution.verification_method,
+            identity.verification_method,
             Cryptosuite.EDDSA_RDFC_2022,
         )
         with self._cache_lock:

@@ -72,6 +72,11 @@ class Institution(SQLModel, table=True):
     #: URL (or data: URI) of the logo shown as the issuer profile's OB 3.0 `image`.
     image_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # -- did:web (docs/did-web.md) ------------------------------------------------------------
+    #: The did:web this node serves for the institution (same keys as `did`), if it has one.
+    did_web: str | None = Field(default=None, unique=True)
+    #: Which DID signs its credentials and status lists: "ethr" (`did`) or "web" (`did_web`).
+    signs_as: str = Field(default="ethr", sa_column_kwargs={"server_default": "ethr"})
 
 
 class ApiKey(SQLModel, table=True):
@@ -184,6 +189,9 @@ class StatusList(SQLModel, table=True):
     next_index: int = 0
     status_size: int = 2
     created_at: datetime = Field(default_factory=utcnow)
+    #: The DID its status list credential is signed under (NULL: the institution's did:ethr).
+    #: Entries go only into lists of the DID the credential names (docs/did-web.md).
+    issuer: str | None = None
 
 
 class StatusUpdate(SQLModel, table=True):

@@ -29,9 +29,16 @@ from node.config import Settings
 from node.delivery.holder import verify_did_auth
 from node.delivery.offers import DeliverySettings, OfferService
 from node.delivery.oid4vci import Oid4vciIssuer
+from node.did.binding import DidWebChain
+from node.did.chain_resolver import ChainDidResolver
+from node.did.did_key import DidKeyResolver
+from node.did.hosting import DidWebHosting
 from node.did.identifier import format_ethr_did
 from node.did.projection import did_registry_subscription
 from node.did.resolution import Resolver
+from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
+from node.did.sources import IndexedDidSource
+from node.did.web_fetch import WebDidResolver, WebPolicy
 from node.errors import ConfigurationError, LernodeError
 from node.governance.service import GovernanceService
 from node.indexing.indexer import Indexer
@@ -49,7 +56,6 @@ from node.registry.service import REGISTRY_CURSOR, ConsortiumRegistry
 from node.store.db import Database
 from node.store.models import Credential, CredentialState, Institution
 from node.verification.engine import VerificationLimits, Verifier
-from node.verification.offchain import OffChainDids
 from node.verification.presentations import PresentationVerifier
 from node.verification.readers.abi import registry_abi
 from node.verification.readers.indexed import IndexedChainSource
@@ -255,6 +261,7 @@ class Node:
             self.sender,
             self.fund,
             self.settings.base_url,
+            default_signs_as=self.settings.issuer_did_method,
         )
 
     @cached_property
@@ -300,6 +307,12 @@ class Node:
             self.deployment.chain_id,
             self.deployment.did_registry,
             block_time=self.chain.block_timestamp,
+            # The public resolver answers did:web only for DIDs this node hosts (never fetches).
+            others={
+                "key": DidKeyResolver(),
+                # Late-bound: the hosting reads did:ethr documents through this resolver.
+                "web": HostedOnly(lambda did: self.did_web_hosting.hosted_document(did)),  # noqa: PLW0108
+            },
         )
 
     @cached_property
@@ -321,9 +334,11 @@ class Node:
         return _verifier(self)
 
     @cached_property
-    def off_chain_dids(self) -> OffChainDids:
-        """did:key (pure) and, once wired, did:web documents for holders and off-chain issuers."""
-        return OffChainDids()
+    def off_chain_dids(self) -> DidMethodRouter:
+        """DID documents of presentation holders and off-chain issuers: did:key (pure) and
+        did:web (this node's own from its data, any other over HTTPS under the SSRF guard)."""
+        web = HostedFirst(self.did_web_hosting.hosted_document, self.web_dids)
+        return DidMethodRouter(others={"web": web})
 
     @cached_property
     def presentations(self) -> PresentationVerifier:
@@ -423,6 +438,47 @@ class Node:
                 key = self.keystore.load_signing_key(institution.signing_key_id)
                 self._signing_keys[institution.signing_key_id] = key
             return key
+
+    # -- DIDs beyond did:ethr (docs/did-web.md) -----------------------------------------------
+
+    @cached_property
+    def ethr_documents(self) -> IndexedDidSource:
+        """did:ethr documents at a block: the index, or the chain while the index lags."""
+        return IndexedDidSource(
+            self.resolver,
+            self.indexer.position,
+            self.chain.latest_block,
+            ChainDidResolver(self.chain, self.contracts.did_registry),
+        )
+
+    @cached_property
+    def did_web_hosting(self) -> DidWebHosting:
+        """The did:web documents this node serves for its institutions."""
+        return DidWebHosting(self.db, self.settings.base_url, self.ethr_documents)
+
+    @cached_property
+    def web_dids(self) -> WebDidResolver:
+        """did:web documents of other hosts, fetched under the SSRF guard."""
+        settings = self.settings
+        policy = WebPolicy(
+            allow_private=settings.did_web_allow_private,
+            http_origins=frozenset(settings.did_web_http_origins),
+            timeout=settings.did_web_timeout,
+        )
+        return WebDidResolver(policy, ttl=settings.did_web_cache_ttl)
+
+    @cached_property
+    def did_documents(self) -> DidMethodRouter:
+        """Every DID method the verifier reads: did:ethr (index/chain), did:key, did:web
+        (this node's own from its data, any other over HTTPS)."""
+        return DidMethodRouter(self.ethr_documents, self.off_chain_dids.sources)
+
+    @cached_property
+    def did_web_chain(self) -> DidWebChain:
+        """What `did_web_binding` reads: the consortium's aliases and did:ethr documents."""
+        return DidWebChain.from_registry(
+            self.deployment.chain_id, self.contracts.issuer_registry, self.ethr_documents
+        )
 
     # -- facts --------------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from node.did.attributes import ED25519_ASSERTION_KEY
+from node.did.attributes import ED25519_ASSERTION_KEY, publish_service
+from node.did.binding import linked_origins
+from node.did.did_web import parse_web_did
 
 if TYPE_CHECKING:
     from conftest import DevChain, DidRegistryDriver, DidResolution
@@ -185,3 +187,56 @@ def test_fifty_changes_resolve_the_same_at_the_latest_and_historical_versions(
     for block in [*blocks[::7], blocks[-1]]:
         assert block is not None
         assert_same(did_resolution, did_registry, did, version_id=block)
+
+
+def test_the_link_back_to_a_did_web_origin_resolves_the_same(
+    did_registry: DidRegistryDriver, did_resolution: DidResolution
+) -> None:
+    """What onboarding publishes for a did:web institution (docs/did-web.md): the key, then
+    `did/svc/LinkedDomains` -> the did:web's origin, read by `did_web_binding`."""
+    chain = did_registry.chain
+    issuer = chain.accounts[4].address
+    origin = parse_web_did("did:web:college.example%3A8443:institutions:4").origin
+    link = publish_service("LinkedDomains", origin)
+    did_registry.set_attribute(issuer, ED25519_ASSERTION_KEY, ED25519_KEY, YEAR)
+    did_registry.send("setAttribute", issuer, link.name, link.value, YEAR, sender=issuer)
+    result = assert_same(did_resolution, did_registry, did_of(chain, issuer))
+    services = result["didDocument"]["service"]
+    assert {"type": "LinkedDomains", "serviceEndpoint": "https://college.example:8443"} in [
+        {k: s[k] for k in ("type", "serviceEndpoint")} for s in services
+    ]
+    assert linked_origins(result["didDocument"]) == {origin}
+
+
+#: Every plausible way to ask ethr-did-resolver 11.1.3 for a Multikey / JWK rendering. Its
+#: `wrapDidDocument` derives the key property from the encoding word only (hex, base64, base58,
+#: pem, else a bare `value`), so none of them yields `publicKeyMultibase` or `publicKeyJwk`
+#: (docs/did-ethr.md): our replay must still match it byte for byte on each.
+MULTIKEY = b"\xed\x01" + ED25519_KEY
+KEY_FORMS = [
+    ("did/pub/Multikey/veriKey/base58", MULTIKEY),
+    ("did/pub/Multikey/veriKey/hex", MULTIKEY),
+    ("did/pub/Multikey/veriKey", MULTIKEY),
+    ("did/pub/Multikey/sigAuth/base64", MULTIKEY),
+    ("did/pub/Ed25519/veriKey/base64", ED25519_KEY),
+    ("did/pub/Ed25519/veriKey/multibase", ED25519_KEY),
+    ("did/pub/JsonWebKey/veriKey/jwk", b'{"kty":"OKP","crv":"Ed25519"}'),
+]
+
+
+def test_multikey_and_jwk_attribute_forms_resolve_the_same_and_none_gives_multibase(
+    did_registry: DidRegistryDriver, did_resolution: DidResolution
+) -> None:
+    chain = did_registry.chain
+    issuer = chain.accounts[3].address
+    for name, value in KEY_FORMS:
+        if len(name.encode()) <= 32:  # `.../multibase` does not fit a bytes32 name at all
+            did_registry.set_attribute(issuer, name, value, YEAR)
+    result = assert_same(did_resolution, did_registry, did_of(chain, issuer))
+    methods = result["didDocument"]["verificationMethod"]
+    assert {m["type"] for m in methods[1:]} == {
+        "Multikey",
+        "Ed25519VerificationKey2018",
+        "JsonWebKey",
+    }
+    assert not any("publicKeyMultibase" in m or "publicKeyJwk" in m for m in methods)

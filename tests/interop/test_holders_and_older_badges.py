@@ -17,8 +17,8 @@ from interop_harness import run_node_script
 from node.chain.contracts.types import Grant, StatusChange
 from node.credentials.multikey import encode_public_key
 from node.did.document import DidEvent
+from node.did.router import DidMethodRouter
 from node.verification.engine import Verifier
-from node.verification.offchain import OffChainDids
 from node.verification.presentations import PresentationVerifier
 from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
 from node.verification.report import Submission
@@ -113,7 +113,7 @@ def older_badge(js: Js) -> dict[str, Any]:
 
 
 def verifier() -> Verifier:
-    return Verifier(EmptyChain(), OffChainDids())
+    return Verifier(EmptyChain(), DidMethodRouter())
 
 
 def statuses(report: Any) -> dict[str, tuple[str, str]]:
@@ -152,7 +152,7 @@ def test_a_presentation_made_with_digital_bazaars_vc_library_verifies(js: Js, su
     )
     presentation = made["presentation"]
     assert made["did"] == did_key(HOLDER_SEED)
-    checker = PresentationVerifier(verifier(), OffChainDids())
+    checker = PresentationVerifier(verifier(), DidMethodRouter())
     report = checker.verify(presentation, challenge=CHALLENGE, domain=DOMAIN)
     assert statuses(report) == {
         "format": ("passed", "well_formed"),

@@ -48,6 +48,13 @@ def step(result: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
+def status_step(result: dict[str, Any]) -> dict[str, Any]:
+    """verifier-core names its status step after the entry's purpose: `message_status` for the
+    one 2-bit entry (docs/design.md), `revocation_status` for a 1-bit revocation entry."""
+    ids = {entry["id"] for entry in result["log"]}
+    return step(result, "message_status" if "message_status" in ids else "revocation_status")
+
+
 def lernode_verify(bundle: Path, rpc: str, registry: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "node.cli", "verify", str(bundle), "--rpc", rpc,
@@ -106,11 +113,11 @@ def test_verifier_core_verifies_did_web_credentials_and_the_chain_alone_agrees(
         good, bad = answer["results"]
         assert "errors" not in good, good
         assert step(good, "valid_signature")["valid"] is True
-        assert step(good, "revocation_status")["valid"] is True
+        assert status_step(good)["valid"] is True
         assert step(good, "expiration")["valid"] is True
         assert "errors" not in bad, bad
         assert step(bad, "valid_signature")["valid"] is True
-        assert step(bad, "revocation_status")["valid"] is False
+        assert status_step(bad)["valid"] is False
 
         # The issuer's node is gone (its web server too): the chain alone decides.
         registry = deployment.credential_registry

@@ -74,6 +74,17 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
     assert "\n" not in str(raised.value)
 
 
+def test_signing_under_did_web_needs_a_public_url_with_a_host_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LERNODE_ISSUER_DID_METHOD", "web")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()  # default PUBLIC_URL is http://127.0.0.1:8000
+    assert "LERNODE_ISSUER_DID_METHOD" in str(raised.value)
+    monkeypatch.setenv("LERNODE_PUBLIC_URL", "https://registry.college.example")
+    assert load_settings().issuer_did_method == "web"
+
+
 def test_an_unknown_key_in_the_config_file_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -3,7 +3,7 @@ issuer-scoped API key, each accredited (or not) by the consortium."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -32,6 +32,11 @@ class OnboardRequest(BaseModel):
     request_accreditation: StrictBool = Field(
         True, description="Propose the accreditation with this node's operator key."
     )
+    did_method: Literal["ethr", "web"] | None = Field(
+        None,
+        description="Sign under the institution's did:ethr, or under a did:web this node serves "
+        "(same keys, bound on chain). Default: the node's LERNODE_ISSUER_DID_METHOD.",
+    )
 
 
 @router.post(
@@ -44,7 +49,7 @@ def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> OnboardedInstituti
     """Create the institution's account and DID, publish its Ed25519 signing key and profile
     service on the DID, propose its accreditation, and issue its API key (shown once)."""
     institution = node.onboarding.create_institution(
-        body.name, body.profile_url, body.image_url
+        body.name, body.profile_url, body.image_url, signs_as=body.did_method
     )
     proposal = None
     if body.request_accreditation:

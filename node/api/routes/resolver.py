@@ -10,6 +10,16 @@ The `Accept` header picks the representation:
 - `application/did`, `application/did+ld+json`: the bare document, with `@context`;
   `application/did+json`: the bare document without `@context`.
 
+A DID URL with a fragment (`did:ethr:...#delegate-1`, the `#` sent as `%23`) is dereferenced,
+as the DIF Universal Resolver does: `application/did-url-dereferencing` (or
+`application/did-resolution`, or the legacy ld+json profiles) answers the dereferencing result
+`{contentStream, dereferencingMetadata, contentMetadata}`; any other acceptable type answers the
+resource itself (the verification method or service; with the document's `@context` unless JSON
+was asked for).
+
+Besides did:ethr, `did:key` resolves (pure computation) and so do the did:web DIDs this node hosts;
+other DIDs are `methodNotSupported` (this endpoint never fetches from the web).
+
 `?versionId=<block>` and `?versionTime=<XML datetime>` select an earlier version. Failures are
 RFC 9457 problems (rendered by the API's problem handlers) whose `code` is snake_case and whose
 `error` is the DID Resolution error name: `invalidDid` 400, `notFound` 404,
@@ -19,26 +29,41 @@ its (empty) document and `deactivated: true` metadata, as the binding requires.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from node.api.schemas.did import DidResolutionResult
 from node.did.errors import InvalidResolutionOptions, RepresentationNotSupported
-from node.did.resolution import DID_LD_JSON, ResolutionResult, Resolver
+from node.did.identifier import split_did_url
+from node.did.resolution import DID_LD_JSON, ResolutionResult, Resolver, dereference_fragment
 
 router = APIRouter(tags=["DID resolution"])
 
 DID_RESOLUTION = "application/did-resolution"
 LEGACY_RESOLUTION_PROFILE = "https://w3id.org/did-resolution"
+DID_URL_DEREFERENCING = "application/did-url-dereferencing"
+LEGACY_DEREFERENCING_PROFILE = "https://w3id.org/did-url-dereferencing"
+DID_RESOLUTION_CONTEXT = "https://w3id.org/did-resolution/v1"
+#: Media types answered with the bare resource a fragment names, and whether with `@context`.
+_RESOURCE_TYPES = {
+    "application/did": True,
+    DID_LD_JSON: True,
+    "application/ld+json": True,
+    "application/did+json": False,
+    "application/json": False,
+}
 DID = "application/did"
 DID_JSON = "application/did+json"
 #: Media types answered with the resolution result, the default of the binding.
 _RESULT_TYPES = (DID_RESOLUTION, "application/json", "*/*", "application/*")
 _DOCUMENT_TYPES = (DID, DID_LD_JSON, DID_JSON)
 GONE = 410
+_ENCODED_COLON = re.compile(r"%3[Aa]")
 
 
 def choose_representation(accept: str | None) -> tuple[str, bool]:
@@ -67,14 +92,44 @@ def choose_representation(accept: str | None) -> tuple[str, bool]:
     )
 
 
+def choose_dereferencing_representation(accept: str | None) -> tuple[str, bool]:
+    """(response media type, whether it is the dereferencing result) for a DID URL's Accept.
+
+    No Accept header, or a wildcard, answers the resource itself, as the Universal Resolver does.
+    """
+    if not accept or not accept.strip():
+        return DID_LD_JSON, False
+    for entry in accept.split(","):
+        media_type, *params = (part.strip() for part in entry.split(";"))
+        media_type = media_type.lower()
+        profile = next(
+            (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("profile=")),
+            None,
+        )
+        if media_type in (DID_URL_DEREFERENCING, DID_RESOLUTION) or (
+            media_type == "application/ld+json"
+            and profile in (LEGACY_DEREFERENCING_PROFILE, LEGACY_RESOLUTION_PROFILE)
+        ):
+            return DID_URL_DEREFERENCING, True
+        if media_type in ("*/*", "application/*"):
+            return DID_LD_JSON, False
+        if media_type in _RESOURCE_TYPES:
+            return media_type, False
+    raise RepresentationNotSupported(
+        f"cannot answer Accept: {accept[:200]} for a DID URL; use {DID_URL_DEREFERENCING}, "
+        f"{DID_LD_JSON} or application/did+json"
+    )
+
+
 @router.get(
     "/1.0/identifiers/{did:path}",
-    summary="Resolve a did:ethr DID",
+    summary="Resolve a DID (did:ethr, did:key, hosted did:web) or dereference a DID URL",
     response_class=JSONResponse,
     responses={
         200: {
             "model": DidResolutionResult,
-            "description": "The DID resolution result, or the DID document (see Accept)",
+            "description": "The DID resolution result, or the DID document (see Accept); for a "
+            "DID URL with a fragment, the dereferencing result or the resource it names",
         },
         GONE: {"model": DidResolutionResult, "description": "The DID is deactivated"},
     },
@@ -87,6 +142,9 @@ def resolve_identifier(
         None, alias="versionTime", description="XML datetime, e.g. 2025-01-01T00:00:00Z."
     ),
 ) -> JSONResponse:
+    did = _as_sent(request, did)
+    if "#" in did:
+        return _dereference(request, did, version_id, version_time)
     media_type, full_result = choose_representation(request.headers.get("accept"))
     resolver: Resolver = request.app.state.node.resolver
     document_type = DID_JSON if media_type == DID_JSON else DID_LD_JSON
@@ -99,6 +157,48 @@ def resolve_identifier(
     status = GONE if result.deactivated else 200
     body: dict[str, Any] = result.as_json() if full_result else _document(result, media_type)
     return JSONResponse(body, status_code=status, media_type=media_type)
+
+
+def _dereference(
+    request: Request, did_url: str, version_id: str | None, version_time: str | None
+) -> JSONResponse:
+    """A DID URL with a fragment: the verification method (or service) it names."""
+    media_type, full_result = choose_dereferencing_representation(request.headers.get("accept"))
+    did, _ = split_did_url(did_url)
+    resolver: Resolver = request.app.state.node.resolver
+    result = resolver.resolve(
+        did, version_id=_block_number(version_id), version_time=_instant(version_time)
+    )
+    resource = dereference_fragment(result.did_document, did_url)
+    context = result.did_document.get("@context")
+    with_context = resource if context is None else {"@context": context, **resource}
+    if not full_result:
+        body = with_context if _RESOURCE_TYPES.get(media_type, True) else resource
+        return JSONResponse(body, media_type=media_type)
+    return JSONResponse(
+        {
+            "@context": DID_RESOLUTION_CONTEXT,
+            "dereferencingMetadata": {"contentType": DID_LD_JSON},
+            "contentStream": with_context,
+            "contentMetadata": {},
+        },
+        media_type=DID_URL_DEREFERENCING,
+    )
+
+
+def _as_sent(request: Request, decoded: str) -> str:
+    """The identifier as the client meant it. A did:web with a port contains `%3A`; clients that
+    encode only the `#` (as `%23`) send that `%3A` as is, and decoding it would turn the port into
+    a path segment. So when the raw path still has literal colons, `%3A` is kept; a fully
+    percent-encoded identifier (no literal colon) is decoded once, as usual."""
+    raw = request.scope.get("raw_path")
+    prefix = b"/1.0/identifiers/"
+    if not isinstance(raw, bytes) or not raw.startswith(prefix):
+        return decoded
+    text = raw[len(prefix) :].decode("latin-1")
+    if ":" not in text:
+        return decoded
+    return "%3A".join(unquote(part) for part in _ENCODED_COLON.split(text))
 
 
 def _document(result: ResolutionResult, media_type: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ accreditation proposal and issuer API key — and it issues only once the consor
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from node.store.models import Institution
 from node.wiring.runtime import Node
@@ -55,3 +56,17 @@ def test_only_an_admin_key_onboards(api: TestClient, node: Node) -> None:
     bad = api.post("/v1/admin/institutions", json={"name": ""})
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_did_web_institution_needs_a_node_with_a_public_host_name(
+    api: TestClient, node: Node
+) -> None:
+    def institutions() -> int:
+        with node.db.session() as session:
+            return len(session.exec(select(Institution)).all())
+
+    before = institutions()
+    refused = api.post("/v1/admin/institutions", json={"name": "Web U", "did_method": "web"})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "did_web_needs_public_host"  # PUBLIC_URL is an IP here
+    assert institutions() == before  # refused before anything was created

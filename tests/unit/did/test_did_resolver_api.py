@@ -134,3 +134,96 @@ def test_failures_are_problems_with_code_and_did_resolution_error(
     assert problem["code"] == code
     assert problem["detail"]
     assert problem["error"] == error
+
+
+# -- DID URL dereferencing (a 1EdTech validator asks for `did:...#key` at a Universal Resolver) ---
+
+DELEGATE = f"{DID}#delegate-2"
+DEREF = "application/did-url-dereferencing"
+
+
+def encoded(did_url: str) -> str:
+    """The path clients send: `#` percent-encoded (a bare one never leaves the client)."""
+    return f"/1.0/identifiers/{did_url.replace('#', '%23')}"
+
+
+def test_a_verification_method_url_dereferences_to_the_method(client: TestClient) -> None:
+    answer = client.get(encoded(DELEGATE))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/did+ld+json")
+    document = client.get(f"/1.0/identifiers/{DID}").json()["didDocument"]
+    method = next(m for m in document["verificationMethod"] if m["id"] == DELEGATE)
+    assert answer.json() == {"@context": document["@context"], **method}
+
+
+def test_the_dereferencing_result_has_the_did_resolution_shape(client: TestClient) -> None:
+    answer = client.get(encoded(DELEGATE), headers={"Accept": DEREF})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith(DEREF)
+    body = answer.json()
+    assert set(body) == {"@context", "dereferencingMetadata", "contentStream", "contentMetadata"}
+    assert body["dereferencingMetadata"] == {"contentType": "application/did+ld+json"}
+    assert body["contentStream"]["id"] == DELEGATE
+    assert body["contentStream"]["type"] == "Ed25519VerificationKey2018"
+    assert body["contentMetadata"] == {}
+    legacy = 'application/ld+json;profile="https://w3id.org/did-url-dereferencing"'
+    again = client.get(encoded(DELEGATE), headers={"Accept": legacy})
+    assert again.json() == body
+
+
+def test_plain_json_asks_for_the_method_without_context(client: TestClient) -> None:
+    answer = client.get(
+        f"/1.0/identifiers/{DID}%23controller", headers={"Accept": "application/did+json"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["type"] == "EcdsaSecp256k1RecoveryMethod2020"
+    assert "@context" not in answer.json()
+
+
+def test_a_fragment_dereferences_in_the_version_asked_for(client: TestClient) -> None:
+    url = encoded(DELEGATE)
+    assert client.get(url, params={"versionId": "20"}).status_code == 200
+    earlier = client.get(url, params={"versionId": "10"})  # delegate-2 came at block 20
+    assert earlier.status_code == 404
+    assert earlier.json()["error"] == "notFound"
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "expected"),
+    [
+        (f"{DID}%23delegate-9", None, (404, "verification_method_not_found", "notFound")),
+        (f"{DID}%23", None, (404, "verification_method_not_found", "notFound")),
+        (f"{DID}/path%23x", None, (400, "invalid_did_url", "invalidDid")),
+        ("did:web:example.com%23key-1", None, (501, "method_not_supported", "methodNotSupported")),
+        (f"{DID}%23delegate-2", "text/html", (406, UNSUPPORTED, "representationNotSupported")),
+    ],
+)
+def test_dereferencing_failures_are_problems(
+    client: TestClient, path: str, accept: str | None, expected: tuple[int, str, str]
+) -> None:
+    status, code, error = expected
+    headers = {"Accept": accept} if accept else {}
+    answer = client.get(f"/1.0/identifiers/{path}", headers=headers)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert (answer.json()["code"], answer.json()["error"]) == (code, error)
+
+
+def test_did_key_resolves_and_dereferences_without_any_chain(client: TestClient) -> None:
+    did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    result = client.get(f"/1.0/identifiers/{did}").json()
+    assert result["didDocument"]["id"] == did
+    assert result["didDocumentMetadata"] == {}
+    method = client.get(f"/1.0/identifiers/{did}%23{did.removeprefix('did:key:')}").json()
+    assert method["type"] == "Multikey"
+    assert method["publicKeyMultibase"] == did.removeprefix("did:key:")
+    secp256k1 = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"
+    refused = client.get(f"/1.0/identifiers/{secp256k1}")
+    assert (refused.status_code, refused.json()["error"]) == (501, "unsupportedPublicKeyType")
+
+
+def test_a_fully_percent_encoded_did_url_is_decoded_once(client: TestClient) -> None:
+    fully = DELEGATE.replace(":", "%3A").replace("#", "%23")
+    answer = client.get(f"/1.0/identifiers/{fully}")
+    assert answer.status_code == 200
+    assert answer.json()["id"] == DELEGATE

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from verification_fakes import ISSUER, ISSUER_DID, World
 
 from node.credentials.multikey import encode_public_key
-from node.verification.offchain import OffChainDids
+from node.did.router import DidMethodRouter
 
 KEY = Ed25519PrivateKey.from_private_bytes(b"\x55" * 32)
 FINGERPRINT = encode_public_key(KEY.public_key())
@@ -28,7 +28,7 @@ def test_a_did_key_issuers_credential_is_verified_as_far_as_it_can_be(world: Wor
     document = world.unsigned(issuer_did=DID_KEY)
     document.pop("credentialStatus")
     credential = world.sign(document, key=KEY, key_id=f"{DID_KEY}#{FINGERPRINT}")
-    report = world.verifier_with(OffChainDids()).verify_credential(credential)
+    report = world.verifier_with(DidMethodRouter()).verify_credential(credential)
     assert statuses(report) == {
         "format": ("passed", "well_formed"),
         "proof": ("passed", "signature_valid"),
@@ -47,7 +47,7 @@ def test_a_did_key_credential_with_status_entries_says_they_were_not_checked(
     credential = world.sign(
         world.unsigned(issuer_did=DID_KEY), key=KEY, key_id=f"{DID_KEY}#{FINGERPRINT}"
     )
-    report = world.verifier_with(OffChainDids()).verify_credential(credential)
+    report = world.verifier_with(DidMethodRouter()).verify_credential(credential)
     assert statuses(report)["status"] == ("unknown", "not_applicable_off_chain")
 
 
@@ -55,7 +55,7 @@ def test_a_forged_did_key_credential_fails_its_proof(world: World) -> None:
     document = world.unsigned(issuer_did=DID_KEY)
     credential = world.sign(document, key=KEY, key_id=f"{DID_KEY}#{FINGERPRINT}")
     credential["name"] = "Forged"
-    report = world.verifier_with(OffChainDids()).verify_credential(credential)
+    report = world.verifier_with(DidMethodRouter()).verify_credential(credential)
     assert statuses(report)["proof"] == ("failed", "proof_invalid")
     assert report.verdict == "invalid"
 
@@ -99,7 +99,7 @@ def test_an_unbound_did_web_is_an_off_chain_issuer(world: World) -> None:
             return document
 
     credential = world.sign(world.unsigned(issuer_did=DID_WEB), key=KEY, key_id=web_key)
-    report = world.verifier_with(OffChainDids({"web": WebDocuments()})).verify_credential(
+    report = world.verifier_with(DidMethodRouter(others={"web": WebDocuments()})).verify_credential(
         credential
     )
     assert statuses(report)["issuer_key"] == ("passed", "key_authorized")
@@ -109,6 +109,6 @@ def test_an_unbound_did_web_is_an_off_chain_issuer(world: World) -> None:
 
 def test_an_off_chain_did_nobody_resolves_is_undecided_not_failed(world: World) -> None:
     credential = world.sign(world.unsigned(issuer_did=DID_WEB), key=KEY, key_id=f"{DID_WEB}#k")
-    report = world.verifier_with(OffChainDids()).verify_credential(credential)
+    report = world.verifier_with(DidMethodRouter()).verify_credential(credential)
     assert statuses(report)["issuer_key"] == ("unknown", "did_unresolvable")
     assert statuses(report)["proof"] == ("unknown", "key_unavailable")

@@ -13,8 +13,8 @@ from verification_fakes import World
 
 from node.credentials.multikey import encode_public_key
 from node.credentials.proofs import Cryptosuite, sign
+from node.did.router import DidMethodRouter
 from node.errors import InvalidInput
-from node.verification.offchain import OffChainDids
 from node.verification.presentations import PresentationReport, PresentationVerifier
 from node.verification.report import Submission
 
@@ -66,7 +66,7 @@ def signed(
 def verify(world: World, vp: Any, **options: Any) -> PresentationReport:
     options.setdefault("challenge", CHALLENGE)
     options.setdefault("domain", DOMAIN)
-    verifier = PresentationVerifier(world.verifier(), OffChainDids())
+    verifier = PresentationVerifier(world.verifier(), DidMethodRouter())
     return verifier.verify(vp, **options)
 
 
@@ -140,7 +140,7 @@ def test_a_did_authentication_presentation_without_credentials_verifies(world: W
 
 
 def test_a_key_not_meant_for_authentication_does_not_bind_the_holder(world: World) -> None:
-    class AssertionOnly(OffChainDids):
+    class AssertionOnly(DidMethodRouter):
         def document_at(self, did: str, block: int | None) -> dict[str, Any]:
             document = super().document_at(did, block)
             document["authentication"] = []

@@ -4,8 +4,8 @@ The chain cursor now also feeds these tables, so it starts over from the deploym
 and the DID projection it fed are cleared and rebuilt from the chain's events (the registry's
 cursor and tables are left as they are).
 
-Revision ID: 0005_ver
-Revises: 0004_reg
+Revision ID: 0006_ver
+Revises: 0005_did
 Create Date: 2026-12-06 04:40:03.750246
 """
 
@@ -16,8 +16,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0005_ver'
-down_revision = '0004_reg'
+revision = '0006_ver'
+down_revision = '0005_did'
 branch_labels = None
 depends_on = None
 
