@@ -1,50 +1,73 @@
-"""Fixtures shared by the whole test suite.
+"""Fixtures shared by the whole test suite, and the user-role markers.
 
 Chain fixtures: one anvil per test session (`anvil`), started in ~50 ms but shared anyway so that
 tests do not pay for redeploying contracts. A test that changes the chain and must not leak the
 change into others asks for `clean_chain`, which reverts to an `evm_snapshot` afterwards.
 A test that needs a chain of its own (restarts, crashes, other chain ids) starts an
-`AnvilProcess` itself.
+`AnvilProcess` itself. The types these fixtures yield live in `tests.support.chain`, which test
+modules import for their annotations (this module is never imported by a test).
 
-Test modules refer to `DevChain` in annotations only, imported under `TYPE_CHECKING`
-(`from conftest import DevChain`), so that this module is never imported twice.
+Roles: every specification written for one user role carries that role's marker (`issuer`,
+`verifier`, `operator`, `holder`), given here by where it lives (`ROLES`), so
+`pytest -m verifier` runs what a verifier relies on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account.signers.local import LocalAccount
 
 from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
 from node.chain.bindings import Contracts, Deployment
-from node.chain.client import ChainClient
 from node.chain.deploy import deploy_all
 from node.chain.sender import TransactionSender
+from tests.support.chain import (
+    DevChain,
+    DidRegistryDriver,
+    DidResolution,
+    fresh_postgres_database,
+)
+
+TESTS = Path(__file__).parent
+
+#: Whose specification a directory or file is (paths relative to tests/; the longest match
+#: wins). A module may also set `pytestmark = pytest.mark.<role>` itself.
+ROLES: dict[str, tuple[str, ...]] = {
+    "e2e/issuer": ("issuer",),
+    "e2e/did/test_did_web_issuer.py": ("issuer",),
+    "e2e/holder": ("holder",),
+    "interop/test_wallet_collection_interop.py": ("holder",),
+    "interop/test_holders_and_older_badges.py": ("holder", "verifier"),
+    "e2e/verification": ("verifier",),
+    "unit/verification": ("verifier",),
+    "e2e/browser/test_verify_page.py": ("verifier",),
+    "interop/test_node_interop.py": ("verifier",),
+    "interop/test_verifier_core_did_web.py": ("verifier",),
+    "interop/test_registry_interop.py": ("verifier", "operator"),
+    "e2e/operator": ("operator",),
+    "e2e/node": ("operator",),
+    "unit/registry": ("operator",),
+    "reliability": ("operator",),
+}
+
+
+def roles_of(path: Path) -> tuple[str, ...]:
+    """The roles `ROLES` gives a test file (the longest matching entry), or none."""
+    relative = path.resolve().relative_to(TESTS.resolve()).as_posix()
+    matches = [key for key in ROLES if relative == key or relative.startswith(key + "/")]
+    return ROLES[max(matches, key=len)] if matches else ()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for role in roles_of(item.path):
+            item.add_marker(getattr(pytest.mark, role))
+
 
 DEV_ACCOUNT_COUNT = 10
-
-
-@dataclass(frozen=True)
-class DevChain:
-    """A running anvil and its funded accounts (10,000 ETH each)."""
-
-    process: AnvilProcess
-    rpc_url: str
-    chain_id: int
-    accounts: tuple[LocalAccount, ...]
-
-    def client(self) -> ChainClient:
-        """A new client: its nonce counters start fresh from the chain."""
-        return ChainClient(self.rpc_url, expected_chain_id=self.chain_id)
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        """A raw JSON-RPC call, e.g. `rpc("anvil_mine", "0x3")`."""
-        return self.client().request(method, params)
 
 
 @pytest.fixture(scope="session")
@@ -86,120 +109,10 @@ def contracts(anvil: DevChain, deployment: Deployment) -> Contracts:
 # -- DID registry (did:ethr resolution tests: tests/e2e/did, tests/interop) --------------------
 
 
-class DidRegistryDriver:
-    """Writes to the session deployment's EthereumDIDRegistry as anvil's unlocked dev accounts.
-
-    Every write passes an explicit gas limit, so it can be queued while automining is off
-    (`same_block`) without an estimate against a state that does not exist yet.
-    """
-
-    GAS = 300_000
-
-    def __init__(self, chain: DevChain, address: str) -> None:
-        from web3 import HTTPProvider, Web3
-
-        from node.chain.artifacts import load_artifact
-
-        self.chain = chain
-        self.w3 = Web3(HTTPProvider(chain.rpc_url))
-        self.address = Web3.to_checksum_address(address)
-        self.abi = load_artifact("EthereumDIDRegistry").abi
-        self.registry = self.w3.eth.contract(address=self.address, abi=self.abi)
-        self._queued: list[Any] = []
-        self._automine = True
-
-    def send(self, function: str, *args: Any, sender: str) -> int | None:
-        """Send `function(*args)` from `sender`; the block number when mined at once."""
-        call = getattr(self.registry.functions, function)(*args)
-        tx_hash = call.transact({"from": sender, "gas": self.GAS})
-        if not self._automine:
-            self._queued.append(tx_hash)
-            return None
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
-        assert receipt["status"] == 1, f"{function} reverted"
-        return int(receipt["blockNumber"])
-
-    def set_attribute(
-        self, identity: str, name: str, value: bytes, validity: int, sender: str | None = None
-    ) -> int | None:
-        from node.did.attributes import encode_bytes32
-
-        return self.send(
-            "setAttribute", identity, encode_bytes32(name), value, validity,
-            sender=sender or identity,
-        )  # fmt: skip
-
-    def revoke_attribute(self, identity: str, name: str, value: bytes) -> int | None:
-        from node.did.attributes import encode_bytes32
-
-        return self.send("revokeAttribute", identity, encode_bytes32(name), value, sender=identity)
-
-    def add_delegate(
-        self, identity: str, delegate_type: str, delegate: str, validity: int
-    ) -> int | None:
-        from node.did.attributes import encode_bytes32
-
-        args = (identity, encode_bytes32(delegate_type), delegate, validity)
-        return self.send("addDelegate", *args, sender=identity)
-
-    def revoke_delegate(self, identity: str, delegate_type: str, delegate: str) -> int | None:
-        from node.did.attributes import encode_bytes32
-
-        args = (identity, encode_bytes32(delegate_type), delegate)
-        return self.send("revokeDelegate", *args, sender=identity)
-
-    def change_owner(self, identity: str, new_owner: str, sender: str | None = None) -> int | None:
-        return self.send("changeOwner", identity, new_owner, sender=sender or identity)
-
-    def same_block(self) -> Any:
-        """Context manager: the writes inside it are mined together in one block."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def batch() -> Iterator[None]:
-            self.chain.rpc("evm_setAutomine", False)
-            self._automine = False
-            try:
-                yield
-                self.chain.rpc("anvil_mine", "0x1")
-                for tx_hash in self._queued:
-                    receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
-                    assert receipt["status"] == 1, "a batched write reverted"
-            finally:
-                self._queued.clear()
-                self._automine = True
-                self.chain.rpc("evm_setAutomine", True)
-
-        return batch()
-
-    def advance(self, seconds: int) -> int:
-        """Mine an empty block `seconds` after the latest one; return its number."""
-        self.chain.rpc("evm_increaseTime", hex(seconds))
-        self.chain.rpc("evm_mine")
-        return int(self.w3.eth.block_number)
-
-    def block_time(self, number: int) -> int:
-        return int(self.w3.eth.get_block(number)["timestamp"])
-
-
 @pytest.fixture
 def did_registry(clean_chain: DevChain, deployment: Deployment) -> DidRegistryDriver:
     """The session DID registry, on a chain reverted after the test."""
     return DidRegistryDriver(clean_chain, deployment.did_registry)
-
-
-@dataclass
-class DidResolution:
-    """A database fed by the indexer from the DID registry, and the resolver reading it."""
-
-    db: Any
-    indexer: Any
-    resolver: Any
-
-    def sync(self) -> int:
-        """Index everything mined so far; the number of events applied."""
-        applied: int = self.indexer.poll_once()
-        return applied
 
 
 @pytest.fixture
@@ -232,29 +145,7 @@ def did_resolution(
     db.dispose()
 
 
-# --------------------------------------------------------------------------------------------
-# PostgreSQL
-# --------------------------------------------------------------------------------------------
-
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new database on the PostgreSQL server at 127.0.0.1:5432, dropped (connections and all)
-    on exit."""
-    import uuid
-
-    import psycopg
-
-    name = f"lernode_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+# -- PostgreSQL -------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from contract_helpers import PROPOSAL_LIFETIME, Chain, Consortium
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.contract import Contract
 from web3.providers.eth_tester import EthereumTesterProvider
+
+from tests.support.contracts import PROPOSAL_LIFETIME, Chain, Consortium
 
 
 @pytest.fixture(scope="session")

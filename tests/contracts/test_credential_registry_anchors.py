@@ -4,12 +4,12 @@ no issuer can anchor in another's way; inclusion proofs agree with the node's tr
 from __future__ import annotations
 
 import pytest
-from contract_helpers import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
 from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import ProposalAction
 from node.credentials.merkle import MerkleTree, leaf
+from tests.support.contracts import CLR, OPEN_BADGE, Chain, Consortium, events, reverts
 
 ROOT = b"\xab" * 32
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract_helpers import OPEN_BADGE, Chain, Consortium
 from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import StatusPurpose
+from tests.support.contracts import OPEN_BADGE, Chain, Consortium
 
 
 def test_the_credential_registry_names_the_issuer_and_did_registries(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from contract_helpers import (
+from web3.contract import Contract
+
+from node.chain.contracts.types import ProposalAction, StatusPurpose
+from tests.support.contracts import (
     OPEN_BADGE,
     Chain,
     Consortium,
@@ -13,9 +16,6 @@ from contract_helpers import (
     reverts,
     reverts_without_data,
 )
-from web3.contract import Contract
-
-from node.chain.contracts.types import ProposalAction, StatusPurpose
 
 REVOCATION = StatusPurpose.REVOCATION
 SUSPENSION = StatusPurpose.SUSPENSION

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from contract_helpers import Chain, events, reverts
 from eth_account import Account
 from eth_utils import keccak
 from web3.contract import Contract
+
+from tests.support.contracts import Chain, events, reverts
 
 DELEGATE_TYPE = b"veriKey".ljust(32, b"\x00")
 ATTRIBUTE = b"did/pub/Ed25519/veriKey/base64".ljust(32, b"\x00")

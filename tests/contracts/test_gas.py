@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from contract_helpers import OPEN_BADGE, Chain, Consortium
 from web3.contract import Contract
 
 from node.chain.contracts.types import StatusPurpose
+from tests.support.contracts import OPEN_BADGE, Chain, Consortium
 
 REVOCATION = StatusPurpose.REVOCATION
 #: pytest's `record_property` fixture.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from contract_helpers import CLR, METADATA, OPEN_BADGE, Chain, Consortium, events, reverts
 from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import IssuerStatus, ProposalAction
+from tests.support.contracts import CLR, METADATA, OPEN_BADGE, Chain, Consortium, events, reverts
 
 OPEN = 2**64 - 1
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from contract_helpers import (
+from eth_utils import keccak
+from web3.contract import Contract
+
+from node.chain.contracts.types import ProposalAction
+from tests.support.contracts import (
     METADATA,
     OPEN_BADGE,
     PROPOSAL_LIFETIME,
@@ -12,10 +16,6 @@ from contract_helpers import (
     events,
     reverts,
 )
-from eth_utils import keccak
-from web3.contract import Contract
-
-from node.chain.contracts.types import ProposalAction
 
 
 def test_constructor_sets_members_threshold_and_lifetime(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from contract_helpers import CLR, METADATA, OPEN_BADGE, Chain, Consortium, events, reverts
 from eth_utils import keccak
 from web3.contract import Contract
 
 from node.chain.contracts.types import IssuerStatus, ProposalAction
+from tests.support.contracts import CLR, METADATA, OPEN_BADGE, Chain, Consortium, events, reverts
 
 ALIAS = "did:web:registrar.example.edu"
 OTHER_ALIAS = "did:web:example.edu:registrar"

@@ -10,7 +10,6 @@ from typing import Any
 import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from interop_harness import ISSUER_DID, KEY_ID, RunJs, controller_documents
 
 from node.credentials.canonical import canonize
 from node.credentials.inputs import (
@@ -26,6 +25,7 @@ from node.credentials.multikey import encode_public_key, encode_secret_key, raw_
 from node.credentials.proofs import sign, verify
 from node.credentials.status_list import Bitstring
 from node.errors import InvalidInput
+from tests.support.interop import ISSUER_DID, KEY_ID, RunJs, controller_documents
 
 pytestmark = pytest.mark.interop
 

@@ -20,7 +20,7 @@ from node.did.binding import linked_origins
 from node.did.did_web import parse_web_did
 
 if TYPE_CHECKING:
-    from conftest import DevChain, DidRegistryDriver, DidResolution
+    from tests.support.chain import DevChain, DidRegistryDriver, DidResolution
 
 pytestmark = [pytest.mark.anvil, pytest.mark.interop]
 

@@ -5,14 +5,12 @@ eddsa-rdfc-2022 or Ed25519Signature2020 as LCW's DIDAuth uses), with its challen
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from interop_harness import run_node_script
 
 from node.chain.contracts.types import Grant, StatusChange
 from node.credentials.multikey import encode_public_key
@@ -22,6 +20,7 @@ from node.verification.engine import Verifier
 from node.verification.presentations import PresentationVerifier
 from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
 from node.verification.report import Submission
+from tests.support.interop import node_binary, run_node_script
 
 pytestmark = pytest.mark.interop
 
@@ -75,10 +74,7 @@ class Js:
 
 @pytest.fixture(scope="module")
 def js() -> Js:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    return Js(node)
+    return Js(node_binary())
 
 
 def older_badge(js: Js) -> dict[str, Any]:

@@ -28,22 +28,17 @@ drop that context or rewrite the method to a Multikey (docs/did-ethr.md).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import base58
 import pytest
 from fastapi.testclient import TestClient
-from interop_harness import VERIFY_ISSUED, run_node_script
-from ob3_corpus import COHORT_CSV, COHORT_TEMPLATE, clr_parts, single_inputs
 
 from node.api.app import create_app
 from node.chain.bindings import DID_REGISTRY
 from node.chain.deploy import deploy_contract
-from node.config import Settings
 from node.credentials.cohort import cohort_inputs
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput, ResultInput
 from node.credentials.model import build_open_badge
@@ -56,8 +51,11 @@ from node.credentials.status_list import (
 )
 from node.issuance.status import StatusAction
 from node.store.models import CredentialState, Institution, StatusList
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
+from tests.support import interop
+from tests.support.interop import VERIFY_ISSUED, run_node_script
+from tests.support.nodes import ready_node
+from tests.support.ob3_corpus import COHORT_CSV, COHORT_TEMPLATE, clr_parts, single_inputs
 
 pytestmark = [pytest.mark.anvil, pytest.mark.interop]
 
@@ -159,18 +157,11 @@ def issuing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuingNode]:
     """One node for the module, as `lernode up` makes it (prepare() on a fresh data dir), with
     confirmations=1 so `drain()` reaches finality in about a block. The background threads are
     not started: the tests drive the worker with `drain()`, so every state is deterministic."""
-    node_binary = shutil.which("node")
-    if node_binary is None:
-        pytest.skip("node is not installed")
-    data_dir: Path = tmp_path_factory.mktemp("interop-node")
-    settings = Settings(data_dir=data_dir, confirmations=1, anchor_interval=0.1)
-    node, institution, accreditation, _ = prepare(settings)
-    try:
-        assert accreditation == "accredited"
-        with TestClient(create_app(node)) as api:
-            yield IssuingNode(node, institution, api, node_binary)
-    finally:
-        node.close()
+    node_binary = interop.node_binary()
+    with ready_node(tmp_path_factory.mktemp("interop-node"), background=False) as ready:
+        assert ready.accreditation == "accredited"
+        with TestClient(create_app(ready.node)) as api:
+            yield IssuingNode(ready.node, ready.institution, api, node_binary)
 
 
 @pytest.fixture(scope="module")

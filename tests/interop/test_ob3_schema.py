@@ -25,7 +25,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft201909Validator, FormatChecker
 from jsonschema.exceptions import best_match
-from ob3_corpus import COHORT_CSV, COHORT_TEMPLATE, clr_parts, single_inputs
 from referencing import Registry, Resource
 
 from node.credentials.cohort import cohort_inputs
@@ -41,6 +40,7 @@ from node.issuance.service import ChainInfo, IssuanceService
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import Institution
+from tests.support.ob3_corpus import COHORT_CSV, COHORT_TEMPLATE, clr_parts, single_inputs
 
 SCHEMAS = Path(__file__).parent / "schemas"
 SHARED_SCHEMAS = Path(__file__).parents[2].parent / "shared" / "schemas" / "ob-3.0"

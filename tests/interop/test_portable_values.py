@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from interop_harness import RunJs
 from pydantic import ValidationError
 from pyld import canon as pyld_canon
 from pyld import jsonld as pyld
@@ -33,6 +32,7 @@ from node.credentials.inputs import CredentialInput, IssuerProfile
 from node.credentials.jsonld import offline_document_loader
 from node.credentials.model import build_open_badge
 from node.errors import InvalidInput
+from tests.support.interop import RunJs
 
 pytestmark = pytest.mark.interop
 

@@ -14,8 +14,6 @@ NODE_EXTRA_CA_CERTS. One chain story per module: accredited, then removed.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +21,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from interop_harness import run_node_script
-from registry_harness import make_test_tls, reserve_port, serve
 
 from node.api.app import create_app
 from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
 from node.chain.artifacts import load_artifact
-from node.chain.client import ChainClient
 from node.chain.contracts.types import ProposalAction
-from node.chain.deploy import deploy_all
-from node.chain.sender import TransactionSender
 from node.config import Settings
 from node.credentials.inputs import AchievementInput, CredentialInput, IssuerProfile, LearnerInput
 from node.credentials.model import build_open_badge
@@ -43,10 +36,12 @@ from node.governance.metadata import IssuerMetadata
 from node.registry.foreign import FetchPolicy, GuardedFetch, RegistryUnavailable
 from node.wiring.bootstrap import ensure_registry_key
 from node.wiring.runtime import Node
+from tests.support.interop import JS, node_binary, run_node_script
+from tests.support.nodes import joining
+from tests.support.tls import make_test_tls, reserve_port, serve
 
 pytestmark = [pytest.mark.interop, pytest.mark.anvil]
 
-JS = Path(__file__).parent / "js"
 METADATA = IssuerMetadata(
     organization_name="Harbor Technical College",
     legal_name="Harbor Technical College District",
@@ -83,18 +78,7 @@ class Registry:
 
 
 def run_js(registry: Registry, script: str, request: dict[str, Any]) -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    previous = os.environ.get("NODE_EXTRA_CA_CERTS")
-    os.environ["NODE_EXTRA_CA_CERTS"] = str(registry.ca)
-    try:
-        return run_node_script(node, JS / script, request)
-    finally:
-        if previous is None:
-            del os.environ["NODE_EXTRA_CA_CERTS"]
-        else:
-            os.environ["NODE_EXTRA_CA_CERTS"] = previous
+    return run_node_script(node_binary(), JS / script, request, ca=registry.ca)
 
 
 def observe(registry: Registry, stage: str) -> None:
@@ -173,21 +157,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     accounts = dev_accounts(8)
     operator, issuer = accounts[2], accounts[6]
     with AnvilProcess(accounts=8) as process:
-        chain = ChainClient(process.rpc_url, expected_chain_id=DEFAULT_CHAIN_ID)
-        deployment = deploy_all(
-            TransactionSender(chain, operator), [operator.address], 1, proposal_lifetime=3600
-        )
-        deployment.save(tmp / "deployment.json")
-        node = Node.open(
-            Settings(
-                data_dir=tmp / "node",
-                rpc_url=process.rpc_url,
-                deployment_file=tmp / "deployment.json",
-                account_key="0x" + operator.key.hex(),
-                confirmations=0,
-                public_url=base,
-            )
-        )
+        chain = joining(process, tmp, operator)
+        node = Node.open(Settings(data_dir=tmp / "node", **chain, confirmations=0, public_url=base))
         try:
             assert ensure_registry_key(node)
             app = create_app(node)

@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tls_node import free_port, make_test_tls, run_js, serve_https
 
 from node.api.app import create_app
-from node.chain.anvil import AnvilProcess, dev_accounts
-from node.chain.client import ChainClient
-from node.chain.deploy import deploy_all
-from node.chain.sender import TransactionSender
+from node.chain.anvil import AnvilProcess
 from node.config import Settings
 from node.credentials.inputs import CredentialInput
 from node.issuance.status import StatusAction
-from node.wiring.bootstrap import prepare
+from tests.support.interop import run_js
+from tests.support.nodes import joining, open_ready_node
+from tests.support.tls import free_port, make_test_tls, serve
 
 pytestmark = [pytest.mark.interop, pytest.mark.anvil]
 
@@ -72,32 +70,19 @@ def test_verifier_core_verifies_did_web_credentials_and_the_chain_alone_agrees(
     port = free_port()
     base = f"https://localhost:{port}"
     with AnvilProcess() as chain:
-        operator = dev_accounts(1)[0]
-        deployment_file = tmp_path / "deployment.json"
-        client = ChainClient(chain.rpc_url, expected_chain_id=chain.chain_id)
-        deployment = deploy_all(
-            TransactionSender(client, operator),
-            members=[operator.address],
-            threshold=1,
-            proposal_lifetime=3600,
-        )
-        deployment.save(deployment_file)
-        settings = Settings(
-            data_dir=tmp_path / "node",
-            rpc_url=chain.rpc_url,
-            chain_id=chain.chain_id,
-            deployment_file=deployment_file,
-            account_key="0x" + operator.key.hex(),
+        ready = open_ready_node(
+            tmp_path / "node",
+            **joining(chain, tmp_path),
             confirmations=0,
-            anchor_interval=0.1,
             port=port,
             public_url=base,
             institution_name="Lamarr Institute of Technology",
             issuer_did_method="web",
         )
-        node, institution, _, _ = prepare(settings)
+        node, institution = ready.node, ready.institution
+        registry = node.deployment.credential_registry
         try:
-            with serve_https(create_app(node), port, tls):
+            with serve(create_app(node), port, tls):
                 kept, revoked = node.issuance.issue(
                     institution, [CredentialInput.model_validate(LEARNER)] * 2
                 )
@@ -120,7 +105,6 @@ def test_verifier_core_verifies_did_web_credentials_and_the_chain_alone_agrees(
         assert status_step(bad)["valid"] is False
 
         # The issuer's node is gone (its web server too): the chain alone decides.
-        registry = deployment.credential_registry
         paths = []
         for name, bundle in zip(("kept", "revoked"), bundles, strict=True):
             paths.append(tmp_path / f"{name}.json")

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tls_node import TlsFiles, free_port, make_test_tls, run_js, serve_https
 
 from node.api.app import create_app
-from node.config import Settings
-from node.wiring.bootstrap import prepare
+from tests.support.interop import run_js
+from tests.support.nodes import ready_node
+from tests.support.tls import TlsFiles, free_port, make_test_tls, serve
 
 pytestmark = [pytest.mark.interop, pytest.mark.anvil]
 
@@ -86,21 +86,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tls = make_test_tls(directory)
     port = free_port()
     base = f"https://127.0.0.1:{port}"
-    settings = Settings(
-        data_dir=directory / "node",
-        confirmations=1,
-        anchor_interval=0.1,
-        public_url=base,
-        verify_rate_limit=100_000,
-    )
-    node, _, _, admin_key = prepare(settings)
-    assert admin_key is not None
-    node.start_background()
-    try:
-        with serve_https(create_app(node), port, tls):
-            yield Site(base, tls, admin_key)
-    finally:
-        node.close()
+    with (
+        ready_node(directory / "node", public_url=base, verify_rate_limit=100_000) as ready,
+        serve(create_app(ready.node), port, tls),
+    ):
+        yield Site(base, tls, ready.admin_key)
 
 
 def seed() -> str:

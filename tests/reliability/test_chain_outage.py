@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_harness import (
+
+from node.chain.anvil import free_port
+from tests.support.processes import (
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
@@ -25,8 +27,6 @@ from reliability_harness import (
     states,
     wait_until,
 )
-
-from node.chain.anvil import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(400)]
 

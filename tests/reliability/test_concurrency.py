@@ -20,7 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_harness import (
+from sqlalchemy import create_engine, text
+
+from node.chain.contracts.types import StatusPurpose
+from tests.support.processes import (
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
@@ -30,9 +33,6 @@ from reliability_harness import (
     external_chain,
     wait_until,
 )
-from sqlalchemy import create_engine, text
-
-from node.chain.contracts.types import StatusPurpose
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.postgres, pytest.mark.timeout(400)]
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_harness import (
+from sqlalchemy import create_engine, text
+
+from tests.support.processes import (
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
@@ -35,7 +37,6 @@ from reliability_harness import (
     states,
     wait_until,
 )
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(600)]
 

@@ -21,7 +21,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from reliability_harness import (
+from sqlalchemy import create_engine, text
+
+from tests.support.processes import (
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
@@ -31,7 +33,6 @@ from reliability_harness import (
     external_chain,
     wait_until,
 )
-from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.postgres, pytest.mark.timeout(300)]
 

@@ -24,7 +24,7 @@ from node.registry.service import REGISTRY_CURSOR, ConsortiumRegistry, UnknownSu
 from node.store.db import Database
 
 if TYPE_CHECKING:
-    from tests.conftest import DevChain
+    from tests.support.chain import DevChain
 
 pytestmark = pytest.mark.anvil
 

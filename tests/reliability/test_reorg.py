@@ -19,7 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_harness import (
+
+from node.credentials.status_list import REVOKED, Bitstring, entry_value
+from tests.support.processes import (
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
@@ -31,8 +33,6 @@ from reliability_harness import (
     states,
     wait_until,
 )
-
-from node.credentials.status_list import REVOKED, Bitstring, entry_value
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(300)]
 

@@ -1,22 +1,16 @@
 """Security specifications share one real node (embedded anvil, SQLite, an accredited
-institution, an admin key), started once for the package."""
+institution, an admin key), started once for the package; the tests that need real `lernode up`
+processes use `tests.support.processes`."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from node.config import Settings
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
-
-#: The process harness of the fault tests (real `lernode up` subprocesses) is shared.
-HARNESS = str(Path(__file__).parents[1] / "reliability")
-if HARNESS not in sys.path:
-    sys.path.insert(0, HARNESS)
+from tests.support.nodes import ready_node
 
 
 @pytest.fixture(scope="package")
@@ -33,17 +27,6 @@ def live_postgres(
 
 
 def _ready_node(data_dir: Path, database_url: str | None) -> Iterator[tuple[Node, str]]:
-    settings = Settings(
-        data_dir=data_dir,
-        confirmations=1,
-        anchor_interval=0.2,
-        verify_rate_limit=100_000,
-        database_url=database_url,
-    )
-    node, _, _, admin_key = prepare(settings)
-    assert admin_key is not None
-    node.start_background()
-    try:
-        yield node, admin_key
-    finally:
-        node.close()
+    settings = {"anchor_interval": 0.2, "verify_rate_limit": 100_000, "database_url": database_url}
+    with ready_node(data_dir, **settings) as ready:
+        yield ready.node, ready.admin_key

@@ -200,7 +200,7 @@ def test_a_body_split_in_small_chunks_is_measured_across_them(client: TestClient
 
 @pytest.fixture(scope="module")
 def real_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from reliability_harness import NodeProcess, deploy, external_chain
+    from tests.support.processes import NodeProcess, deploy, external_chain
 
     data_dir = tmp_path_factory.mktemp("nesting-node")
     with external_chain() as chain:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_harness import LERNODE, credential_input
 
 from node.keystore import KeyStore
+from tests.support.processes import LERNODE, credential_input
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 

@@ -7,23 +7,20 @@ import base64
 import json
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from lxml import html as lxml_html
 
 from node.api.app import create_app
 from node.chain.anvil import free_port
-from node.config import Settings
 from node.credentials.inputs import CredentialInput
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
+from tests.support.nodes import ready_node
+from tests.support.tls import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 
@@ -62,23 +59,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, str
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (CI installs the `chromium` package)")
     port = free_port()
-    settings = Settings(data_dir=tmp_path_factory.mktemp("page-node"), port=port)
-    node, _institution, _status, _key = prepare(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield node, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        node.close()
+    data_dir = tmp_path_factory.mktemp("page-node")
+    with (
+        ready_node(data_dir, background=False, port=port) as ready,
+        serve(create_app(ready.node), port),
+    ):
+        yield ready.node, f"http://127.0.0.1:{port}"
 
 
 def issue_bundle(node: Node, **fields: Any) -> dict[str, Any]:

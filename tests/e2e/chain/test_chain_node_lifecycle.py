@@ -18,7 +18,7 @@ from node.chain.sender import TransactionSender
 from node.errors import ChainError, ConfigurationError
 
 if TYPE_CHECKING:
-    from conftest import DevChain
+    from tests.support.chain import DevChain
 
 pytestmark = pytest.mark.anvil
 

@@ -15,7 +15,7 @@ from node.chain.sender import Call, Receipt, SignedTx, TransactionSender
 from node.errors import ChainError, ContractRevert
 
 if TYPE_CHECKING:
-    from conftest import DevChain
+    from tests.support.chain import DevChain
 
 pytestmark = pytest.mark.anvil
 
@@ -66,9 +66,7 @@ def test_revert_is_decoded_at_gas_estimation(clean_chain: DevChain, contracts: C
     nonce_before = clean_chain.client().nonce(outsider.address)
 
     with pytest.raises(ContractRevert) as caught:
-        sender.transact(
-            contracts.credential_registry.anchor(b"\x01" * 32, 1, CREDENTIAL_TYPE)
-        )
+        sender.transact(contracts.credential_registry.anchor(b"\x01" * 32, 1, CREDENTIAL_TYPE))
 
     assert caught.value.code == "not_accredited"
     assert caught.value.detail == (

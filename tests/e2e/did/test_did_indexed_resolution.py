@@ -22,7 +22,7 @@ from node.errors import ContractRevert
 from node.indexing.indexer import Indexer
 
 if TYPE_CHECKING:
-    from conftest import DidRegistryDriver, DidResolution
+    from tests.support.chain import DidRegistryDriver, DidResolution
 
 pytestmark = pytest.mark.anvil
 

@@ -9,19 +9,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
 from node.chain.anvil import free_port
-from node.config import Settings
 from node.credentials.inputs import CredentialInput
 from node.credentials.multikey import (
     encode_public_key,
@@ -33,8 +29,9 @@ from node.did.binding import DidWebChain, did_web_binding, linked_origins
 from node.did.chain_resolver import ChainDidResolver
 from node.did.did_web import ethr_method_id, parse_web_did
 from node.store.models import Institution
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
+from tests.support.nodes import ready_node
+from tests.support.tls import serve
 
 pytestmark = pytest.mark.anvil
 HARNESS = Path(__file__).parents[2] / "interop" / "js" / "harness.mjs"
@@ -61,33 +58,19 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = free_port()
     origin = f"http://localhost:{port}"
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("did-web-node"),
-        port=port,
-        public_url=origin,
-        confirmations=1,
-        anchor_interval=0.1,
-        issuer_did_method="web",
-        did_web_allow_private=True,
-        did_web_http_origins=[origin],
-    )
-    node, institution, _status, admin_key = prepare(settings)
-    assert admin_key is not None
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield Served(node, institution, admin_key, port)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        node.close()
+    settings = {
+        "port": port,
+        "public_url": origin,
+        "issuer_did_method": "web",
+        "did_web_allow_private": True,
+        "did_web_http_origins": [origin],
+    }
+    data_dir = tmp_path_factory.mktemp("did-web-node")
+    with (
+        ready_node(data_dir, background=False, **settings) as ready,
+        serve(create_app(ready.node), port),
+    ):
+        yield Served(ready.node, ready.institution, ready.admin_key, port)
 
 
 def ethr_document(node: Node, did: str) -> dict[str, Any]:

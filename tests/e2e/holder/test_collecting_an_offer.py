@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from holder_support import Holder, issue, offer
 from sqlmodel import col, func, select
 
 from node.store.models import Credential, CredentialEvent, Offer
 from node.wiring.runtime import Node
+from tests.support.holders import Holder, issue, offer
 
 DOMAIN = "node.example.edu"
 

@@ -11,13 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from holder_support import Holder, issue, offer
 from sqlmodel import select
 
 from node.api.app import create_app
-from node.config import Settings
 from node.store.models import Credential
-from node.wiring.bootstrap import prepare
+from tests.support.holders import Holder, issue, offer
+from tests.support.nodes import ready_node
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anvil]
 
@@ -25,21 +24,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.anvil]
 def test_concurrent_collections_and_a_concurrent_revocation_on_postgresql(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=postgres_url,
-        confirmations=1,
-        anchor_interval=0.1,
-        public_url="https://node.example.edu",
-        verify_rate_limit=100_000,
-    )
-    node, _, _, admin_key = prepare(settings)
-    try:
+    public_url = "https://node.example.edu"
+    quick = {"public_url": public_url, "verify_rate_limit": 100_000}
+    with ready_node(tmp_path, background=False, database_url=postgres_url, **quick) as ready:
+        node, admin_key = ready.node, ready.admin_key
         app = create_app(node)
-        api = TestClient(
-            app, base_url=settings.base_url, headers={"Authorization": f"Bearer {admin_key}"}
-        )
-        wallet = TestClient(app, base_url=settings.base_url)
+        api = TestClient(app, base_url=public_url, headers={"Authorization": f"Bearer {admin_key}"})
+        wallet = TestClient(app, base_url=public_url)
         credential_id = issue(api)
         made = offer(api, credential_id)
         challenge = parse_qs(urlsplit(made["links"]["lcw"]).query)["challenge"][0]
@@ -72,5 +63,3 @@ def test_concurrent_collections_and_a_concurrent_revocation_on_postgresql(
         assert all(copy.revoked for copy in copies)
         collected = [r for r in results if r.request.url.path.endswith("/request")]
         assert {r.status_code for r in collected} <= {200, 409}
-    finally:
-        node.close()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from holder_support import issue
 
 from node.cli import main as cli
 from node.cli.client import NodeClient
+from tests.support.holders import issue
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
-from holder_support import Holder, issue, offer
 
 from node.wiring.runtime import Node
+from tests.support.holders import Holder, issue, offer
 
 
 def test_the_offer_page_shows_what_is_offered_and_how_to_collect_it(

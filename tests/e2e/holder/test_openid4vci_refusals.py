@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from holder_support import Holder, issue, offer
 
 from node.wiring.runtime import Node
+from tests.support.holders import Holder, issue, offer
 
 ISSUER = "https://node.example.edu"
 GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"

@@ -4,43 +4,32 @@ issuing-institution specifications, and an API client holding its admin key."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from node.api.app import create_app
-from node.config import Settings
 from node.store.models import Institution
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
+from tests.support.nodes import ReadyNode, ready_node
 
 
 @pytest.fixture(scope="package")
-def ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Institution, str]]:
-    data_dir: Path = tmp_path_factory.mktemp("issuer-node")
-    settings = Settings(data_dir=data_dir, confirmations=1, anchor_interval=0.1)
-    node, institution, _, admin_key = prepare(settings)
-    assert admin_key is not None
-    node.start_background()
-    try:
-        yield node, institution, admin_key
-    finally:
-        node.close()
+def ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadyNode]:
+    with ready_node(tmp_path_factory.mktemp("issuer-node")) as made:
+        yield made
 
 
 @pytest.fixture(scope="package")
-def node(ready: tuple[Node, Institution, str]) -> Node:
-    return ready[0]
+def node(ready: ReadyNode) -> Node:
+    return ready.node
 
 
 @pytest.fixture(scope="package")
-def institution(ready: tuple[Node, Institution, str]) -> Institution:
-    return ready[1]
+def institution(ready: ReadyNode) -> Institution:
+    return ready.institution
 
 
 @pytest.fixture(scope="package")
-def api(ready: tuple[Node, Institution, str]) -> Iterator[TestClient]:
-    node, _, admin_key = ready
-    with TestClient(create_app(node), headers={"Authorization": f"Bearer {admin_key}"}) as client:
+def api(ready: ReadyNode) -> Iterator[TestClient]:
+    with ready.client() as client:
         yield client

@@ -22,7 +22,7 @@ from node.wiring.bootstrap import ensure_admin_key, ensure_own_institution
 from node.wiring.runtime import Node
 
 if TYPE_CHECKING:
-    from tests.conftest import DevChain
+    from tests.support.chain import DevChain
 
 OB = "OpenBadgeCredential"
 CREDENTIAL = {

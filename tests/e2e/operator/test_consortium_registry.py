@@ -18,7 +18,6 @@ import jsonschema
 import pytest
 from eth_hash.auto import keccak
 from fastapi.testclient import TestClient
-from trqp_schemas import AUTHORIZATION_REQUEST, AUTHORIZATION_RESPONSE, RECOGNITION_RESPONSE
 
 from node.api.app import create_app
 from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
@@ -31,6 +30,11 @@ from node.did.identifier import format_ethr_did
 from node.registry.jose import decode_unverified, verify_jws
 from node.wiring.bootstrap import ensure_admin_key, ensure_registry_key
 from node.wiring.runtime import Node
+from tests.support.trqp_schemas import (
+    AUTHORIZATION_REQUEST,
+    AUTHORIZATION_RESPONSE,
+    RECOGNITION_RESPONSE,
+)
 
 pytestmark = pytest.mark.anvil
 

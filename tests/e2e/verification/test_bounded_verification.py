@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from verification_nodes import IssuerSite, credential_input, start_chain
 
 from node.api.app import create_app
 from node.credentials.inputs import LearnerInput
 from node.credentials.proofs import Cryptosuite
+from tests.support.verification_nodes import IssuerSite, credential_input, start_chain
 
 pytestmark = pytest.mark.anvil
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from verification_nodes import IssuerSite, failing, index, start_chain, write_bundle
 
 from node.chain.contracts.types import credential_type_id
 from node.credentials.merkle import credential_hash, leaf
 from node.credentials.proofs import sign
 from node.store.models import Institution
 from node.verification.submission import parse_submission
+from tests.support.verification_nodes import IssuerSite, failing, index, start_chain, write_bundle
 
 pytestmark = pytest.mark.anvil
 

@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from rpc_proxy import rpc_proxy
-from verification_nodes import IssuerSite, advance, failing, index, start_chain, write_bundle
 
 from node.api.app import create_app
 from node.chain.contracts.types import ProposalAction
@@ -28,6 +26,15 @@ from node.verification.readers.facts import ReadPlan
 from node.verification.readers.indexed import IndexedChainSource
 from node.verification.readers.rpc import RpcChainSource
 from node.wiring.runtime import Node
+from tests.support.rpc_proxy import rpc_proxy
+from tests.support.verification_nodes import (
+    IssuerSite,
+    advance,
+    failing,
+    index,
+    start_chain,
+    write_bundle,
+)
 
 pytestmark = pytest.mark.anvil
 
@@ -214,9 +221,8 @@ def test_a_clr_with_many_achievements_is_still_two_round_trips(
     site: IssuerSite, tmp_path: Path
 ) -> None:
     node = site.node
-    from verification_nodes import credential_input
-
     from node.credentials.inputs import LearnerInput
+    from tests.support.verification_nodes import credential_input
 
     clr = node.issuance.issue_clr(
         site.institution,

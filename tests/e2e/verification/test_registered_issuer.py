@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from verification_nodes import IssuerSite
 
 from node.api.app import create_app
 from node.chain.anvil import AnvilProcess
 from node.registry.jose import decode_unverified
-from tests.interop.registry_harness import reserve_port, serve
+from tests.support.tls import reserve_port, serve
+from tests.support.verification_nodes import IssuerSite
 
 pytestmark = pytest.mark.anvil
 

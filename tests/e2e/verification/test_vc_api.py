@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from verification_nodes import IssuerSite, start_chain
 
 from node.access.apikeys import create_key
 from node.api.app import create_app
 from node.credentials.multikey import encode_public_key
 from node.credentials.proofs import sign
+from tests.support.verification_nodes import IssuerSite, start_chain
 
 pytestmark = pytest.mark.anvil
 

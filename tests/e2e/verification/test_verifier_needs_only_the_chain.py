@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from verification_nodes import IssuerSite, failing, start_chain, write_bundle
 
 from node.api.app import create_app
 from node.config import Settings
 from node.verification.submission import parse_submission
 from node.wiring.runtime import Node
+from tests.support.verification_nodes import IssuerSite, failing, start_chain, write_bundle
 
 pytestmark = pytest.mark.anvil
 

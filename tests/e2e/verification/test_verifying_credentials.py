@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from verification_nodes import IssuerSite, advance, credential_input, failing, start_chain
 
 from node.api.app import create_app
 from node.chain.contracts.types import ProposalAction, credential_type_id
@@ -26,6 +25,13 @@ from node.errors import ContractRevert
 from node.issuance.onboarding import ATTRIBUTE_VALIDITY
 from node.issuance.status import StatusAction
 from node.store.models import Institution
+from tests.support.verification_nodes import (
+    IssuerSite,
+    advance,
+    credential_input,
+    failing,
+    start_chain,
+)
 
 pytestmark = pytest.mark.anvil
 

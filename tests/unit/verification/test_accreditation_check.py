@@ -3,9 +3,8 @@ was suspended, removed, never accredited, or not accredited for this kind of cre
 
 from __future__ import annotations
 
-from verification_fakes import ANCHOR_TIME, ISSUER, OPEN, World
-
 from node.chain.contracts.types import Grant, IssuerStatus, credential_type_id
+from tests.support.verification_fakes import ANCHOR_TIME, ISSUER, OPEN, World
 
 
 def accreditation(world: World) -> tuple[str, str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from verification_fakes import CHAIN_ID, ISSUER, World
+
+from tests.support.verification_fakes import CHAIN_ID, ISSUER, World
 
 
 def anchor_check(world: World, credential: dict[str, Any], receipt: Any) -> tuple[str, str]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from verification_fakes import ISSUER, ISSUER_DID, World
 
 from node.credentials.multikey import encode_public_key
 from node.did.router import DidMethodRouter
+from tests.support.verification_fakes import ISSUER, ISSUER_DID, World
 
 KEY = Ed25519PrivateKey.from_private_bytes(b"\x55" * 32)
 FINGERPRINT = encode_public_key(KEY.public_key())

@@ -9,13 +9,13 @@ import copy
 from typing import Any
 
 import pytest
-from verification_fakes import ISSUER_DID, World
 
 from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.model import build_clr
 from node.errors import InvalidInput
 from node.verification.engine import Budget, VerificationBudgetExceeded, VerificationLimits
 from node.verification.report import Submission
+from tests.support.verification_fakes import ISSUER_DID, World
 
 
 def transcript(world: World, parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,7 +5,9 @@ published after the anchor cannot have signed it."""
 from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from verification_fakes import (
+
+from node.credentials.proofs import Cryptosuite
+from tests.support.verification_fakes import (
     ANCHOR_BLOCK,
     ISSUER_DID,
     KEY_ID,
@@ -13,8 +15,6 @@ from verification_fakes import (
     World,
     key_method,
 )
-
-from node.credentials.proofs import Cryptosuite
 
 NEW_KEY = Ed25519PrivateKey.from_private_bytes(b"\x22" * 32)
 

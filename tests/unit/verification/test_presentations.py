@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from verification_fakes import World
 
 from node.credentials.multikey import encode_public_key
 from node.credentials.proofs import Cryptosuite, sign
@@ -17,6 +16,7 @@ from node.did.router import DidMethodRouter
 from node.errors import InvalidInput
 from node.verification.presentations import PresentationReport, PresentationVerifier
 from node.verification.report import Submission
+from tests.support.verification_fakes import World
 
 HOLDER = Ed25519PrivateKey.from_private_bytes(b"\x33" * 32)
 STRANGER = Ed25519PrivateKey.from_private_bytes(b"\x44" * 32)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from verification_fakes import ISSUER, STATUS_INDEX, World, status_url
 
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
@@ -20,6 +19,7 @@ from node.credentials.status_list import (
     status_list_credential,
 )
 from node.verification.report import Submission
+from tests.support.verification_fakes import ISSUER, STATUS_INDEX, World, status_url
 
 REVOCATION, SUSPENSION = 0, 1
 #: The fake credentials use index 7, so a list of capacity 8 allocates [4, 8).

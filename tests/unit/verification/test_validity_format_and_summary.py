@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from verification_fakes import ISSUER_DID, World
-
 from node.verification.report import Submission
+from tests.support.verification_fakes import ISSUER_DID, World
 
 
 def validity(world: World, at: datetime | None = None, **fields: object) -> tuple[str, str]:

@@ -5,11 +5,11 @@ whose anchor is unknown is an error (not established), as is any failed check.""
 from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from verification_fakes import World
 
 from node.credentials.multikey import encode_public_key
 from node.did.router import DidMethodRouter
 from node.verification.results import credential_result
+from tests.support.verification_fakes import World
 
 KEY = Ed25519PrivateKey.from_private_bytes(b"\x99" * 32)
 FINGERPRINT = encode_public_key(KEY.public_key())

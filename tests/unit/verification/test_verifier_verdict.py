@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from verification_fakes import ANCHOR_BLOCK, ISSUER, ISSUER_DID, STATUS_INDEX, World
 
 from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.merkle import credential_hash
@@ -15,6 +14,7 @@ from node.credentials.model import build_clr
 from node.errors import InvalidInput
 from node.verification.report import CHECK_NAMES, Submission
 from node.verification.submission import parse_submission
+from tests.support.verification_fakes import ANCHOR_BLOCK, ISSUER, ISSUER_DID, STATUS_INDEX, World
 
 
 def statuses(report: Any) -> dict[str, tuple[str, str]]:

@@ -1,6 +1,7 @@
-"""A node's API over real HTTPS on loopback, for clients that insist on `https://` (verifier-core,
-its did:web resolver, OpenID Federation clients): a throwaway CA the JS side trusts through
-NODE_EXTRA_CA_CERTS, a server certificate for localhost, and uvicorn in a thread."""
+"""A node's API over real HTTPS on loopback, for clients that insist on `https://` (wallets,
+OpenID4VCI's issuer identifier, verifier-core and its did:web resolver, OpenID Federation
+clients): a throwaway CA that JavaScript trusts through NODE_EXTRA_CA_CERTS and Python through
+`verify=<ca file>`, a server certificate for localhost and 127.0.0.1, and uvicorn in a thread."""
 
 from __future__ import annotations
 
@@ -21,11 +22,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from node.chain.anvil import free_port
+
+__all__ = ["TlsFiles", "free_port", "make_test_tls", "reserve_port", "serve"]
+
 
 @dataclass(frozen=True)
-class TestTls:
+class TlsFiles:
     ca: Path
-    cert: Path
+    certificate: Path
     key: Path
 
 
@@ -33,8 +38,20 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_test_tls(directory: Path) -> TestTls:
-    """A CA and a localhost/127.0.0.1 server certificate it signed (valid for a day)."""
+def _alt_names(host: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    try:
+        extra: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        extra = x509.DNSName(host)
+    return names if extra in names else [*names, extra]
+
+
+def make_test_tls(directory: Path, host: str = "127.0.0.1") -> TlsFiles:
+    """A CA and a server certificate it signed for localhost, 127.0.0.1 and `host` (a day)."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -57,34 +74,29 @@ def make_test_tls(directory: Path) -> TestTls:
         .sign(ca_key, hashes.SHA256())
     )  # fmt: skip
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
+    certificate = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
+        .subject_name(_name(host))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(_alt_names(host)), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    tls = TestTls(directory / "ca.pem", directory / "cert.pem", directory / "key.pem")
-    tls.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tls.key.write_bytes(
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
-    return tls
+    return files
 
 
 def reserve_port() -> socket.socket:
@@ -96,13 +108,21 @@ def reserve_port() -> socket.socket:
 
 
 @contextmanager
-def serve(app: Any, sock: socket.socket, tls: TestTls | None = None) -> Iterator[None]:
-    """Serve `app` on `sock` (HTTPS when `tls` is given) until the block ends."""
-    options: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
+def serve(
+    app: Any, at: socket.socket | int, tls: TlsFiles | None = None, lifespan: str = "off"
+) -> Iterator[None]:
+    """Serve `app` on a reserved socket or a loopback port (HTTPS when `tls` is given), in a
+    thread, until the block ends."""
+    options: dict[str, Any] = {"log_level": "warning", "lifespan": lifespan}
     if tls is not None:
-        options.update(ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))
+        options.update(ssl_certfile=str(tls.certificate), ssl_keyfile=str(tls.key))
+    run: dict[str, Any] = {}
+    if isinstance(at, socket.socket):
+        run["sockets"] = [at]
+    else:
+        options.update(host="127.0.0.1", port=at)
     server = uvicorn.Server(uvicorn.Config(app, **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:

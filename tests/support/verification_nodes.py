@@ -13,17 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
-from node.chain.client import ChainClient
-from node.chain.deploy import deploy_all
-from node.chain.sender import TransactionSender
+from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess
 from node.config import Settings
 from node.credentials.inputs import CredentialInput
 from node.store.models import Institution
 from node.verification.report import VerificationReport
 from node.verification.submission import parse_submission
-from node.wiring.bootstrap import prepare
 from node.wiring.runtime import Node
+from tests.support.nodes import joining, open_ready_node
 
 ACHIEVEMENT = {
     "name": "Industrial Electrician",
@@ -70,28 +67,14 @@ class IssuerSite:
     def open(cls, data_dir: Path, chain: AnvilProcess, **settings: Any) -> IssuerSite:
         """Deploy the consortium on `chain` (operator = dev account 0) and open an accredited
         institution's node on it."""
-        operator = dev_accounts(1)[0]
-        deployment_file = data_dir / "deployment.json"
-        client = ChainClient(chain.rpc_url, expected_chain_id=chain.chain_id)
-        deploy_all(
-            TransactionSender(client, operator),
-            members=[operator.address],
-            threshold=1,
-            proposal_lifetime=3600,
-        ).save(deployment_file)
-        config = Settings(
-            data_dir=data_dir,
-            rpc_url=chain.rpc_url,
-            chain_id=chain.chain_id,
-            deployment_file=deployment_file,
-            account_key="0x" + operator.key.hex(),
+        ready = open_ready_node(
+            data_dir,
+            **joining(chain, data_dir),
             confirmations=0,
-            anchor_interval=0.1,
             institution_name="Northwind Technical Institute",
             **settings,
         )
-        node, institution, _status, _key = prepare(config)
-        return cls(node, institution, config)
+        return cls(ready.node, ready.institution, ready.settings)
 
     def issue(self, institution: Institution | None = None, **fields: Any) -> dict[str, Any]:
         """Issue one credential and anchor it; its bundle {credential, receipt}."""
