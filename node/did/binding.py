@@ -23,9 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from node.chain.contracts.issuer_registry import IssuerRegistry
-from node.did.did_web import origin_of, parse_web_did
+from node.did.did_web import parse_web_did
 from node.did.identifier import format_ethr_did
 from node.did.sources import DidDocumentSource
+from node.net.guarded import origin_of
 
 LINKED_DOMAINS = "LinkedDomains"
 

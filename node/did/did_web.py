@@ -26,6 +26,7 @@ from node.did.did_key import DID_CONTEXT_V1, MULTIKEY_CONTEXT
 from node.did.errors import InvalidDid
 from node.did.identifier import did_method
 from node.errors import ConfigurationError, InvalidInput
+from node.net.guarded import origin_of
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.ASCII)
@@ -59,12 +60,6 @@ class WebDid:
         """Where the DID document lives (`scheme` is `http` only for configured test origins)."""
         segments = self.path or WELL_KNOWN
         return f"{origin_of(scheme, self.host, self.port)}/{'/'.join(segments)}/{DOCUMENT_NAME}"
-
-
-def origin_of(scheme: str, host: str, port: int | None) -> str:
-    """`scheme://host[:port]` with the scheme's default port left out (RFC 6454 serialization)."""
-    default = {"https": 443, "http": 80}.get(scheme)
-    return f"{scheme}://{host.lower()}" + ("" if port in (None, default) else f":{port}")
 
 
 def parse_web_did(text: str) -> WebDid:

@@ -1,7 +1,8 @@
 """Fetching `did:web` documents without becoming a tool for reaching the node's own network.
 
 A verifier resolves whatever did:web a submitted credential names, so the DID is attacker input
-and its document fetch is a server-side request. The guard (`WebPolicy`):
+and its document fetch is a server-side request, made through the node's one guarded GET
+(node.net.guarded) under `WebPolicy`:
 
 - HTTPS only; plain HTTP only for origins listed explicitly (tests, a local development node);
 - every address the host name resolves to must be public (not loopback, private, link-local,
@@ -18,80 +19,58 @@ and its document fetch is a server-side request. The guard (`WebPolicy`):
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import http.client
-import ipaddress
 import json
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from node.did.did_web import origin_of, parse_web_did
+from node.did.did_web import parse_web_did
 from node.did.errors import DidWebUnavailable
+from node.net.guarded import (
+    REDIRECTS,
+    AddressLookup,
+    FetchPolicy,
+    FetchRefused,
+    guarded_get,
+    is_public_address,
+    origin_of,
+    url_origin,
+)
+from node.net.guarded import system_lookup as _guarded_lookup
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "AddressLookup",
+    "WebDidResolver",
+    "WebPolicy",
+    "fetch_did_web",
+    "is_public_address",
+    "system_lookup",
+]
 
 MAX_DOCUMENT_BYTES = 64 * 1024
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = "application/did+json, application/did+ld+json, application/json;q=0.9"
-
-#: host, port -> the IP addresses it resolves to (tests substitute their own).
-AddressLookup = Callable[[str, int], list[str]]
-#: The system resolver has no deadline of its own; lookups run here so the fetch's deadline holds
-#: (a lookup that overruns finishes in the background and is discarded).
-_DNS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="did-web-dns")
 
 
 @dataclass(frozen=True)
-class WebPolicy:
+class WebPolicy(FetchPolicy):
     """What a did:web fetch may do. The defaults are the production guard."""
 
-    allow_private: bool = False
-    http_origins: frozenset[str] = field(default_factory=frozenset)
     max_bytes: int = MAX_DOCUMENT_BYTES
-    timeout: float = 5.0
     max_redirects: int = 2
-
-    def __post_init__(self) -> None:
-        normalized = set()
-        for origin in self.http_origins:
-            parts = urlsplit(origin)
-            normalized.add(origin_of(parts.scheme, parts.hostname or "", parts.port))
-        object.__setattr__(self, "http_origins", frozenset(normalized))
 
 
 def system_lookup(host: str, port: int) -> list[str]:
     """The host's addresses from the system resolver (every family)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise DidWebUnavailable(
-            f"cannot resolve {host}: {error}", code="did_web_host_not_found"
-        ) from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def is_public_address(text: str) -> bool:
-    """True only for globally routable unicast addresses (what the public internet is)."""
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None:
-            return is_public_address(str(mapped))
-        if address.teredo is not None:
-            return False
-    return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_unspecified
-    )
+        return _guarded_lookup(host, port)
+    except FetchRefused as refused:
+        raise _unavailable(refused) from None
 
 
 def fetch_did_web(
@@ -108,28 +87,33 @@ def fetch_did_web(
     context = ssl_context or ssl.create_default_context()
     deadline = time.monotonic() + policy.timeout
     for _ in range(policy.max_redirects + 1):
-        status, location, body = _get(url, policy, lookup, context, deadline)
-        if status in _REDIRECTS:
-            target = urljoin(url, location or "")
-            if _origin(target) != _origin(url):
+        try:
+            answer = guarded_get(
+                url, policy, lookup=lookup, ssl_context=context, accept=_ACCEPT, deadline=deadline
+            )
+        except FetchRefused as refused:
+            raise _unavailable(refused) from None
+        if answer.status in REDIRECTS:
+            target = urljoin(url, answer.location or "")
+            if url_origin(target) != url_origin(url):
                 raise DidWebUnavailable(
-                    f"{url} redirects to another origin ({_origin(target)}); not followed",
+                    f"{url} redirects to another origin ({url_origin(target)}); not followed",
                     code="did_web_redirect_refused",
                 )
             url = target
             continue
-        if status != 200:
+        if answer.status != 200:
             raise DidWebUnavailable(
-                f"{url} answered HTTP {status}",
-                code="did_web_not_found" if status in (404, 410) else "did_web_http_error",
+                f"{url} answered HTTP {answer.status}",
+                code="did_web_not_found" if answer.status in (404, 410) else "did_web_http_error",
             )
-        return _document(did, url, body)
+        return _document(did, url, answer.body)
     raise DidWebUnavailable(f"{did}: too many redirects", code="did_web_redirect_refused")
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return origin_of(parts.scheme, parts.hostname or "", parts.port)
+def _unavailable(refused: FetchRefused) -> DidWebUnavailable:
+    """The guard's refusal as did:web's error: one code per reason (`did_web_timeout`, ...)."""
+    return DidWebUnavailable(str(refused), code=f"did_web_{refused.reason}")
 
 
 def _document(did: str, url: str, body: bytes) -> dict[str, Any]:
@@ -147,162 +131,6 @@ def _document(did: str, url: str, body: bytes) -> dict[str, Any]:
             code="did_web_id_mismatch",
         )
     return document
-
-
-def _get(
-    url: str,
-    policy: WebPolicy,
-    lookup: AddressLookup,
-    context: ssl.SSLContext,
-    deadline: float,
-) -> tuple[int, str | None, bytes]:
-    """One guarded GET: (status, Location, body of at most `max_bytes`)."""
-    parts = urlsplit(url)
-    host, scheme = parts.hostname or "", parts.scheme
-    port = parts.port or (443 if scheme == "https" else 80)
-    if scheme == "http" and _origin(url) not in policy.http_origins:
-        raise DidWebUnavailable(
-            f"{url}: did:web documents are fetched over HTTPS only", code="did_web_insecure"
-        )
-    if scheme not in ("http", "https"):
-        raise DidWebUnavailable(f"{url}: unsupported scheme", code="did_web_insecure")
-    addresses = _lookup_in_time(lookup, host, port, deadline, policy)
-    refused = [a for a in addresses if not is_public_address(a)]
-    if not addresses or (refused and not policy.allow_private):
-        raise DidWebUnavailable(
-            f"{host} resolves to a non-public address ({', '.join(refused[:3]) or 'none'}); "
-            "refused",
-            code="did_web_address_refused",
-        )
-    connection = _connect(scheme, host, port, addresses, context, deadline, policy.timeout)
-    watchdog = threading.Timer(max(deadline - time.monotonic(), 0), _abort, (connection,))
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request(
-            "GET",
-            target,
-            headers={"Accept": _ACCEPT, "Accept-Encoding": "identity", "User-Agent": "lernode"},
-        )
-        response = connection.getresponse()
-        if response.status in _REDIRECTS:
-            return response.status, response.getheader("Location"), b""
-        declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > policy.max_bytes:
-            raise _too_large(url, policy)
-        body = bytearray()
-        while chunk := response.read1(16_384):
-            body += chunk
-            if len(body) > policy.max_bytes:
-                raise _too_large(url, policy)
-            if time.monotonic() > deadline:
-                raise TimeoutError
-        if time.monotonic() >= deadline:  # the watchdog cut the body short
-            raise TimeoutError
-        return response.status, None, bytes(body)
-    except DidWebUnavailable:
-        raise
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        if time.monotonic() >= deadline or isinstance(error, TimeoutError):
-            raise DidWebUnavailable(
-                f"{url}: no complete answer within {policy.timeout:g} s", code="did_web_timeout"
-            ) from None
-        raise DidWebUnavailable(
-            f"{url}: {type(error).__name__}: {error}", code="did_web_unreachable"
-        ) from None
-    finally:
-        watchdog.cancel()
-        connection.close()
-
-
-def _lookup_in_time(
-    lookup: AddressLookup, host: str, port: int, deadline: float, policy: WebPolicy
-) -> list[str]:
-    future = _DNS.submit(lookup, host, port)
-    try:
-        return future.result(timeout=max(deadline - time.monotonic(), 0))
-    except FutureTimeout:
-        future.cancel()
-        raise DidWebUnavailable(
-            f"{host}: no DNS answer within {policy.timeout:g} s", code="did_web_timeout"
-        ) from None
-
-
-def _too_large(url: str, policy: WebPolicy) -> DidWebUnavailable:
-    return DidWebUnavailable(
-        f"{url} is larger than {policy.max_bytes} bytes", code="did_web_too_large"
-    )
-
-
-def _connect(
-    scheme: str,
-    host: str,
-    port: int,
-    addresses: list[str],
-    context: ssl.SSLContext,
-    deadline: float,
-    timeout: float,
-) -> http.client.HTTPConnection:
-    """A connection to the first checked address that answers (TLS verified for `host`)."""
-    last: Exception | None = None
-    for address in addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            connection = _PinnedHTTPS(host, port, address, min(timeout, remaining), context)
-        else:
-            connection = _PinnedHTTP(host, port, address, min(timeout, remaining))
-        try:
-            connection.connect()
-            return connection
-        except (OSError, ssl.SSLError) as error:
-            connection.close()
-            last = error
-            if isinstance(error, ssl.SSLCertVerificationError):
-                break
-    code = "did_web_tls_error" if isinstance(last, ssl.SSLError) else "did_web_unreachable"
-    raise DidWebUnavailable(f"cannot connect to {host}:{port}: {last}", code=code)
-
-
-def _abort(connection: http.client.HTTPConnection) -> None:
-    """Wake a read blocked past the deadline (shutdown interrupts a recv in another thread)."""
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-class _PinnedHTTP(http.client.HTTPConnection):
-    """HTTP to a pre-checked address (the Host header still names the host)."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to a pre-checked address, certificate and SNI checked against the host name."""
-
-    def __init__(
-        self, host: str, port: int, address: str, timeout: float, context: ssl.SSLContext
-    ) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._address = address
-        self._tls = context
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
-        try:
-            self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
-        except BaseException:
-            raw.close()
-            raise
 
 
 @dataclass

@@ -17,24 +17,31 @@ deadline and a size cap. Answers are cached (entity configurations ~10 min, look
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import httpx
+from urllib.parse import quote
 
 from node.errors import LernodeError
+from node.net import guarded
+from node.net.guarded import AddressLookup, FetchRefused, guarded_get, is_public_address
 from node.registry.jose import MAX_JWS_BYTES, JwsInvalid, decode_unverified, verify_jws
 
+__all__ = [
+    "AddressLookup",
+    "FetchPolicy",
+    "GuardedFetch",
+    "OidfRegistries",
+    "RegistryUnavailable",
+    "is_public_address",
+    "system_lookup",
+]
+
 ENTITY_STATEMENT_TYP = "entity-statement+jwt"
-#: host, port -> its addresses (tests substitute their own resolver).
-AddressLookup = Callable[[str, int], list[str]]
 
 
 class RegistryUnavailable(LernodeError):
@@ -46,97 +53,46 @@ class RegistryUnavailable(LernodeError):
 
 def system_lookup(host: str, port: int) -> list[str]:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise RegistryUnavailable(f"cannot resolve {host}: {error}") from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def is_public_address(text: str) -> bool:
-    """Globally routable unicast only (no loopback, private, link-local, CGNAT, reserved...)."""
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None:
-            return is_public_address(str(mapped))
-        if address.teredo is not None:
-            return False
-    return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_unspecified
-    )
+        return guarded.system_lookup(host, port)
+    except FetchRefused as refused:
+        raise RegistryUnavailable(str(refused)) from None
 
 
 @dataclass(frozen=True)
-class FetchPolicy:
-    allow_private: bool = False
-    http_origins: frozenset[str] = field(default_factory=frozenset)
+class FetchPolicy(guarded.FetchPolicy):
     max_bytes: int = MAX_JWS_BYTES
-    timeout: float = 5.0
 
 
 class GuardedFetch:
-    """A GET that cannot be turned against the node's own network; see the module docstring."""
+    """A GET that cannot be turned against the node's own network (node.net.guarded; a redirect
+    is answered, not followed); every refusal is `registry_unavailable`."""
 
     def __init__(
         self,
         policy: FetchPolicy | None = None,
         *,
         lookup: AddressLookup = system_lookup,
-        verify: Any = True,
+        verify: bool | ssl.SSLContext = True,
     ) -> None:
         self.policy = policy or FetchPolicy()
         self._lookup = lookup
-        self._verify = verify
+        self._context = verify if isinstance(verify, ssl.SSLContext) else _context(verify)
 
     def __call__(self, url: str) -> tuple[int, str, bytes]:
         """(status, content type, body) of a GET of `url`."""
-        parts = urlsplit(url)
-        host, scheme = parts.hostname or "", parts.scheme
-        origin = f"{scheme}://{parts.netloc}".lower()
-        if parts.username or parts.password:
-            raise RegistryUnavailable(f"{url[:200]}: credentials in registry URLs are refused")
-        if scheme != "https" and not (scheme == "http" and origin in self.policy.http_origins):
-            raise RegistryUnavailable(f"{url[:200]}: registries are fetched over HTTPS only")
-        port = parts.port or (443 if scheme == "https" else 80)
-        addresses = self._lookup(host, port)
-        refused = [a for a in addresses if not is_public_address(a)]
-        if not addresses or (refused and not self.policy.allow_private):
-            raise RegistryUnavailable(f"{host} resolves to a non-public address; refused")
-        pinned = addresses[0]
-        literal = f"[{pinned}]" if ":" in pinned else pinned
-        target = parts._replace(netloc=f"{literal}:{port}").geturl()
-        deadline = time.monotonic() + self.policy.timeout
         try:
-            with (
-                httpx.Client(
-                    timeout=self.policy.timeout,
-                    follow_redirects=False,
-                    trust_env=False,
-                    verify=self._verify,
-                ) as client,
-                client.stream(
-                    "GET",
-                    target,
-                    headers={
-                        "Host": parts.netloc.rsplit("@", 1)[-1],
-                        "Accept-Encoding": "identity",
-                    },
-                    extensions={"sni_hostname": host},
-                ) as response,
-            ):
-                body = bytearray()
-                for chunk in response.iter_raw():
-                    body += chunk
-                    if len(body) > self.policy.max_bytes:
-                        raise RegistryUnavailable(f"{url[:200]}: answer too large")
-                    if time.monotonic() > deadline:
-                        raise RegistryUnavailable(f"{url[:200]}: too slow")
-                return response.status_code, response.headers.get("content-type", ""), bytes(body)
-        except httpx.HTTPError as error:
-            raise RegistryUnavailable(f"{url[:200]}: {type(error).__name__}") from None
+            answer = guarded_get(url, self.policy, lookup=self._lookup, ssl_context=self._context)
+        except FetchRefused as refused:
+            raise RegistryUnavailable(str(refused)) from None
+        return answer.status, answer.content_type, answer.body
+
+
+def _context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class _TtlCache:
