@@ -4,13 +4,12 @@ Two proofs reach the node: a DIDAuth presentation (DCC deep link and VC-API: an 
 Verifiable Presentation signed by the holder's `did:key` with `proofPurpose: authentication`
 and the node's challenge, and for VC-API its domain) and an OpenID4VCI proof JWT (oid4vci.py).
 
-The presentation check below is the delivery package's port (`PresentationCheck`). The node's
-verification engine gets a presentation verifier of its own (`node/verification/
-presentations.py`); until it is wired here this module checks what wallets send today:
-`DataIntegrityProof` (eddsa-rdfc-2022 / eddsa-jcs-2022) and `Ed25519Signature2020`, which is
-what the Learner Credential Wallet signs with (the `@digitalcredentials/vc` stack). The two
-RDFC suites hash identically (sha256 of the canonical proof options, then of the document), so
-Ed25519Signature2020 costs only its own proof-type check.
+The presentation check below is the delivery package's port (`PresentationCheck`): a DIDAuth
+presentation carries no credentials and answers with one refusal code, so it is checked here
+rather than by the verifier's `PresentationVerifier`, with the same pieces: the proof suites the
+verifier accepts (`credentials.suites`: `DataIntegrityProof` eddsa-rdfc-2022 / eddsa-jcs-2022,
+and `Ed25519Signature2020`, which the Learner Credential Wallet signs with) and did:key decoding
+(`did.did_key`).
 
 Holder DIDs are `did:key` (Ed25519 `z6Mk...`, P-256 `zDn...`): self-certifying, nothing to
 fetch, and what LCW and most wallets use.
@@ -18,31 +17,25 @@ fetch, and what LCW and most wallets use.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.credentials.canonical import canonize
-from node.credentials.jsonld import offline_document_loader
-from node.credentials.multikey import decode_base58btc_multibase, decode_public_key
-from node.credentials.proofs import verify as verify_data_integrity
+from node.credentials.suites import verify_proof
 from node.delivery.errors import HolderRefused
+from node.did.did_key import holder_public_key
+from node.did.errors import DidResolutionError
 from node.errors import InvalidInput
 
 #: (presentation, challenge, domain or None) -> the DID that proved control; `HolderRefused`
 #: (with a specific code) otherwise.
 PresentationCheck = Callable[[Mapping[str, Any], str, str | None], str]
 
-ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
-_P256_HEADER = b"\x80\x24"
-_ED25519_HEADER = b"\xed\x01"
 #: Largest DIDAuth presentation checked (LCW's is about 1 KB).
 MAX_PRESENTATION_BYTES = 16_384
 #: Longest DID a holder may bind (a did:key is ~56 characters; did:jwk of a P-256 key ~200).
@@ -64,15 +57,9 @@ def did_key(did: str) -> HolderKey:
             f"holder DID {str(did)[:80]!r} is not a did:key (Ed25519 or P-256)",
             code="unsupported_holder_did",
         )
-    value = did.removeprefix("did:key:")
     try:
-        raw = decode_base58btc_multibase(value)
-        if raw.startswith(_ED25519_HEADER):
-            return HolderKey(did, decode_public_key(value))
-        if raw.startswith(_P256_HEADER) and len(raw) == 35:
-            point = raw[len(_P256_HEADER) :]
-            return HolderKey(did, EllipticCurvePublicKey.from_encoded_point(SECP256R1(), point))
-    except (InvalidInput, ValueError):
+        return HolderKey(did, holder_public_key(did))
+    except (DidResolutionError, InvalidInput, ValueError):
         pass
     raise HolderRefused(
         f"holder DID {did[:80]!r} is not an Ed25519 or P-256 did:key",
@@ -139,45 +126,15 @@ def verify_did_auth(presentation: Mapping[str, Any], challenge: str, domain: str
             "presentations are verified for Ed25519 did:key holders", code="unsupported_holder_did"
         )
     try:
-        if proof.get("type") == ED25519_SIGNATURE_2020:
-            _verify_ed25519_signature_2020(presentation, proof, holder.key)
-        else:
-            verify_data_integrity(
-                {**presentation, "proof": proof},
-                holder.key,
-                expected_proof_purpose="authentication",
-            )
+        verify_proof(
+            {**presentation, "proof": proof}, holder.key, expected_proof_purpose="authentication"
+        )
     except InvalidInput as error:
         raise HolderRefused(
             f"the holder's signature does not verify: {error.detail}",
             code="holder_proof_invalid",
         ) from None
     return holder.did
-
-
-def _verify_ed25519_signature_2020(
-    presentation: Mapping[str, Any], proof: Mapping[str, Any], key: Ed25519PublicKey
-) -> None:
-    """jsonld-signatures' Ed25519Signature2020: the eddsa-rdfc-2022 hash, its own proof type."""
-    value = proof.get("proofValue")
-    if not isinstance(value, str):
-        raise InvalidInput("proof.proofValue must be a string", code="proof_malformed")
-    unsecured = {k: v for k, v in presentation.items() if k != "proof"}
-    options = {
-        "@context": unsecured.get("@context"),
-        **{k: v for k, v in proof.items() if k != "proofValue"},
-    }
-    loader = offline_document_loader
-    hash_data = (
-        hashlib.sha256(canonize(options, loader).encode()).digest()
-        + hashlib.sha256(canonize(unsecured, loader).encode()).digest()
-    )
-    try:
-        key.verify(decode_base58btc_multibase(value), hash_data)
-    except InvalidSignature:
-        raise InvalidInput(
-            "the proof signature does not match the presentation", code="proof_invalid"
-        ) from None
 
 
 def _single_proof(proof: Any) -> Mapping[str, Any]:

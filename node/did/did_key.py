@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import base58
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node.did.errors import InvalidDid, InvalidPublicKey, UnsupportedPublicKeyType
 from node.did.identifier import did_method
@@ -25,6 +27,9 @@ DID_CONTEXT_V1 = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 ED25519_CODEC = 0xED
 ED25519_KEY_LENGTH = 32
+P256_CODEC = 0x1200
+#: A compressed P-256 point.
+P256_KEY_LENGTH = 33
 #: Names of other multicodec public key types, for a clear refusal.
 _KNOWN_CODECS = {
     0xE7: "secp256k1-pub",
@@ -54,9 +59,8 @@ def did_key_of(public_key: bytes) -> str:
     return "did:key:z" + base58.b58encode(bytes([ED25519_CODEC, 0x01]) + public_key).decode()
 
 
-def parse_did_key(did: str) -> bytes:
-    """The raw Ed25519 public key a `did:key` names; `invalid_did`, `invalid_public_key` or
-    `unsupported_public_key_type` otherwise."""
+def decode_did_key(did: str) -> tuple[int, bytes]:
+    """The multicodec and the raw key bytes of a `did:key`; `invalid_did` otherwise."""
     if did_method(did) != "key":
         raise InvalidDid(f"not a did:key: {did[:120]!r}")
     if len(did) > MAX_LENGTH:
@@ -71,7 +75,13 @@ def parse_did_key(did: str) -> bytes:
         data = base58.b58decode(value[1:])
     except ValueError:
         raise InvalidDid(f"{did[:120]!r} is not valid base58btc", code="invalid_did_key") from None
-    codec, key = _read_varint(data, did)
+    return _read_varint(data, did)
+
+
+def parse_did_key(did: str) -> bytes:
+    """The raw Ed25519 public key a `did:key` names; `invalid_did`, `invalid_public_key` or
+    `unsupported_public_key_type` otherwise."""
+    codec, key = decode_did_key(did)
     if codec != ED25519_CODEC:
         name = _KNOWN_CODECS.get(codec, f"multicodec 0x{codec:x}")
         raise UnsupportedPublicKeyType(
@@ -86,6 +96,21 @@ def parse_did_key(did: str) -> bytes:
     if not is_ed25519_point(key):
         raise InvalidPublicKey(f"{did} does not encode a point of the Ed25519 curve")
     return key
+
+
+def holder_public_key(did: str) -> Ed25519PublicKey | EllipticCurvePublicKey:
+    """The public key of an Ed25519 or P-256 `did:key`: what wallets sign DIDAuth presentations
+    and OpenID4VCI proof JWTs (ES256) with. Not a point check: a key that is not on its curve
+    fails the signature that follows. `unsupported_public_key_type` for other keys."""
+    codec, key = decode_did_key(did)
+    if codec == ED25519_CODEC and len(key) == ED25519_KEY_LENGTH:
+        return Ed25519PublicKey.from_public_bytes(key)
+    if codec == P256_CODEC and len(key) == P256_KEY_LENGTH:
+        return EllipticCurvePublicKey.from_encoded_point(SECP256R1(), key)
+    name = _KNOWN_CODECS.get(codec, f"multicodec 0x{codec:x}")
+    raise UnsupportedPublicKeyType(
+        f"{did[:60]}... is a {name} key; holders use Ed25519 or P-256", key_type=name
+    )
 
 
 def did_key_document(did: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from node.chain.contracts.types import IssuerStatus
 from node.errors import NotFound
-from node.registry.history import OPEN, EventRef, GrantEntry
+from node.governance.history import OPEN, EventRef, GrantEntry
 from node.registry.jose import JwsSigner
 from node.registry.service import ConsortiumRegistry, RegistryEntry, UnknownSubject, type_label
 from node.registry.trqp import rfc3339

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.registry.history import OPEN, EventRef, GrantEntry, StatusEntry
+from node.governance.history import OPEN, EventRef, GrantEntry, StatusEntry
 from node.store.models import IssuerAlias
 
 

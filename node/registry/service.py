@@ -25,6 +25,13 @@ from sqlmodel import col, func, select
 from node.chain.contracts.types import IssuerStatus, credential_type_id, credential_type_name
 from node.did.identifier import format_ethr_did, parse_ethr_did
 from node.errors import LernodeError, NotFound
+from node.governance.history import (
+    Decision,
+    EventRef,
+    IssuerHistory,
+    member_at,
+    replay_issuer,
+)
 from node.governance.metadata import IssuerMetadata
 from node.registry.evidence import (
     Evidence,
@@ -33,13 +40,6 @@ from node.registry.evidence import (
     grant_json,
     ref_json,
     status_json,
-)
-from node.registry.history import (
-    Decision,
-    EventRef,
-    IssuerHistory,
-    member_at,
-    replay_issuer,
 )
 from node.store.db import Database
 from node.store.models import (

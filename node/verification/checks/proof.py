@@ -7,7 +7,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from node.credentials import ed25519_signature_2020, proofs
+from node.credentials import proofs, suites
 from node.errors import InvalidInput
 from node.verification.report import (
     Check,
@@ -36,14 +36,9 @@ def check_proof(
             "key_unavailable",
             "The signature cannot be checked without the issuer's key (see issuer_key).",
         )
-    legacy = proof.get("type") == ed25519_signature_2020.PROOF_TYPE
+    legacy = suites.is_legacy(proof)
     try:
-        if legacy:
-            ed25519_signature_2020.verify(
-                credential, public_key, expected_proof_purpose=proof_purpose
-            )
-        else:
-            proofs.verify(credential, public_key, expected_proof_purpose=proof_purpose)
+        suites.verify_proof(credential, public_key, expected_proof_purpose=proof_purpose)
     except InvalidInput as error:
         return failed(name, error.code, f"{error.detail}.")
     except ValueError as error:  # JSON-LD processing errors the canonicalizer does not map

@@ -10,24 +10,25 @@ verification needs, so a node verifies from its database alone:
 - `Anchored` -> `AnchorEvent` (who anchored which root, when, in which transaction);
 - `StatusWordChanged` -> `StatusWordEvent` (it carries the full new word);
 - an issuer's `GovernanceEvent` rows -> the grants and status history the IssuerRegistry stores
-  (`replay_issuer`, the contract's own rules).
+  (`replay_issuer`, the contract's own rules, replayed once in `node.governance.history`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
 from sqlmodel import Session, SQLModel, col, delete
 
-from node.chain.contracts.types import Grant, IssuerStatus, StatusChange
+from node.chain.contracts.types import Grant, StatusChange
+from node.governance.history import OPEN
+from node.governance.history import replay_issuer as replay_history
 from node.indexing.indexer import DecodedLog, Subscription
-from node.store.models import AnchorEvent, GovernanceEvent, GovernanceEventKind, StatusWordEvent
+from node.store.models import AnchorEvent, GovernanceEvent, StatusWordEvent
 from node.verification.readers.abi import RegistryAbi
 
-OPEN = 2**64 - 1
+__all__ = ["OPEN", "credential_registry_subscription", "replay_issuer"]
 
 
 def credential_registry_subscription(credential_registry: str, abi: RegistryAbi) -> Subscription:
@@ -90,46 +91,20 @@ def _rollback(contract: str, *tables: type[SQLModel]) -> Callable[[Session, int]
 
 def replay_issuer(rows: Sequence[GovernanceEvent]) -> tuple[list[Grant], list[StatusChange]]:
     """The grants and status history the IssuerRegistry stores, rebuilt from the issuer's
-    events in chain order with their block times (`_accredit`, `_changeIssuerStatus` in the
-    contract); membership events are not the issuer's standing and are skipped."""
-    grants: list[Grant] = []
-    statuses: list[StatusChange] = []
-    first_open = 0
-
-    def close_open(at: int) -> None:
-        nonlocal first_open
-        for i in range(first_open, len(grants)):
-            grant = grants[i]
-            grants[i] = Grant(
-                grant.credential_type, grant.granted_at, at, grant.valid_from, grant.valid_until
-            )
-        first_open = len(grants)
-
-    for row in rows:
-        at = int(row.block_time)
-        current = statuses[-1].status if statuses else IssuerStatus.NONE
-        if row.kind is GovernanceEventKind.ACCREDITED:
-            close_open(at)
-            if current not in (IssuerStatus.SUSPENDED, IssuerStatus.ACTIVE):
-                statuses.append(StatusChange(IssuerStatus.ACTIVE, at))
-            for type_id in json.loads(row.credential_types or "[]"):
-                grants.append(
-                    Grant(
-                        bytes(HexBytes(type_id)),
-                        at,
-                        OPEN,
-                        int(row.valid_from or 0),
-                        int(row.valid_until or 0),
-                    )
-                )
-        elif row.kind is GovernanceEventKind.SUSPENDED:
-            statuses.append(StatusChange(IssuerStatus.SUSPENDED, at))
-        elif row.kind is GovernanceEventKind.REINSTATED:
-            statuses.append(StatusChange(IssuerStatus.ACTIVE, at))
-        elif row.kind is GovernanceEventKind.REMOVED:
-            close_open(at)
-            statuses.append(StatusChange(IssuerStatus.REMOVED, at))
-    return grants, statuses
+    events in chain order by the contract's rules (`governance.history`, the one replay), in the
+    contract's own shapes; membership events are not the issuer's standing and are skipped."""
+    history = replay_history("", rows)
+    grants = [
+        Grant(
+            bytes(HexBytes(entry.credential_type)),
+            entry.granted_at,
+            entry.granted_until,
+            entry.valid_from,
+            entry.valid_until,
+        )
+        for entry in history.grants
+    ]
+    return grants, [StatusChange(entry.status, entry.at) for entry in history.statuses]
 
 
 def _hex(value: bytes | str | Mapping[str, Any]) -> str:

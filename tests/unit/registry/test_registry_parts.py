@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from node.chain.contracts.types import IssuerStatus
 from node.errors import InvalidInput
+from node.governance.history import OPEN, replay_issuer
 from node.governance.metadata import IssuerMetadata, normalize_alias, normalize_aliases
 from node.registry.foreign import (
     FetchPolicy,
@@ -27,7 +28,6 @@ from node.registry.foreign import (
     RegistryUnavailable,
     is_public_address,
 )
-from node.registry.history import OPEN, replay_issuer
 from node.registry.jose import JwsInvalid, JwsSigner, b64url, thumbprint, verify_jws
 from node.registry.trqp import TrqpBadRequest, parse_time
 from node.store.models import GovernanceEvent, GovernanceEventKind
