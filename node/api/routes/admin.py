@@ -87,14 +87,9 @@ def create_api_key(
     issued = apikeys.create_key(
         node_database(request), body.scopes, label=body.label, institution_id=body.institution_id
     )
-    log.info(
-        "API key %s created with scopes %s by %s",
-        issued.info.id,
-        " ".join(sorted(issued.info.scopes)),
-        admin.key_id,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return ApiKeyWithSecret.issued(issued)
+    scopes = " ".join(sorted(issued.info.scopes))
+    log.info("API key %s created with scopes %s by %s", issued.info.id, scopes, admin.key_id)
+    return _secret_once(issued, response)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyView], summary="List API keys (no secrets)")
@@ -116,8 +111,7 @@ def rotate_api_key(
 ) -> ApiKeyWithSecret:
     issued = apikeys.rotate_key(node_database(request), key_id)
     log.info("API key %s rotated by %s", key_id, admin.key_id)
-    response.headers["Cache-Control"] = "no-store"
-    return ApiKeyWithSecret.issued(issued)
+    return _secret_once(issued, response)
 
 
 @router.delete(
@@ -130,3 +124,9 @@ def revoke_api_key(key_id: KeyId, admin: Admin, request: Request) -> ApiKeyView:
     key = apikeys.revoke_key(node_database(request), key_id)
     log.info("API key %s revoked by %s", key_id, admin.key_id)
     return ApiKeyView.of(key)
+
+
+def _secret_once(issued: IssuedKey, response: Response) -> ApiKeyWithSecret:
+    """The answer that shows a key's secret, the only time it is shown: never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyWithSecret.issued(issued)

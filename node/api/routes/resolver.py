@@ -30,6 +30,7 @@ its (empty) document and `deactivated: true` metadata, as the binding requires.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
@@ -66,6 +67,17 @@ GONE = 410
 _ENCODED_COLON = re.compile(r"%3[Aa]")
 
 
+def _accepted(accept: str) -> Iterator[tuple[str, str | None]]:
+    """(media type in lower case, its `profile` parameter) of each Accept entry, in order."""
+    for entry in accept.split(","):
+        media_type, *params = (part.strip() for part in entry.split(";"))
+        profile = next(
+            (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("profile=")),
+            None,
+        )
+        yield media_type.lower(), profile
+
+
 def choose_representation(accept: str | None) -> tuple[str, bool]:
     """(response media type, whether it is the full resolution result) for an Accept header.
 
@@ -73,13 +85,7 @@ def choose_representation(accept: str | None) -> tuple[str, bool]:
     """
     if not accept or not accept.strip():
         return DID_RESOLUTION, True
-    for entry in accept.split(","):
-        media_type, *params = (part.strip() for part in entry.split(";"))
-        media_type = media_type.lower()
-        profile = next(
-            (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("profile=")),
-            None,
-        )
+    for media_type, profile in _accepted(accept):
         if media_type == "application/ld+json" and profile == LEGACY_RESOLUTION_PROFILE:
             return f'application/ld+json;profile="{LEGACY_RESOLUTION_PROFILE}"', True
         if media_type in _RESULT_TYPES:
@@ -99,13 +105,7 @@ def choose_dereferencing_representation(accept: str | None) -> tuple[str, bool]:
     """
     if not accept or not accept.strip():
         return DID_LD_JSON, False
-    for entry in accept.split(","):
-        media_type, *params = (part.strip() for part in entry.split(";"))
-        media_type = media_type.lower()
-        profile = next(
-            (p.split("=", 1)[1].strip('"') for p in params if p.lower().startswith("profile=")),
-            None,
-        )
+    for media_type, profile in _accepted(accept):
         if media_type in (DID_URL_DEREFERENCING, DID_RESOLUTION) or (
             media_type == "application/ld+json"
             and profile in (LEGACY_DEREFERENCING_PROFILE, LEGACY_RESOLUTION_PROFILE)

@@ -67,14 +67,7 @@ class RecognitionResponse(TrqpAnswer):
     response_model_exclude_unset=True,
 )
 def authorization(body: TrqpQuery, node: NodeDep, evidence: Evidence = False) -> dict[str, Any]:
-    return node.registry.trqp.authorization(
-        entity_id=body.entity_id,
-        authority_id=body.authority_id,
-        action=body.action,
-        resource=body.resource,
-        context=body.context,
-        evidence=evidence,
-    )
+    return node.registry.trqp.authorization(**body.model_dump(), evidence=evidence)
 
 
 @router.post(
@@ -84,11 +77,4 @@ def authorization(body: TrqpQuery, node: NodeDep, evidence: Evidence = False) ->
     response_model_exclude_unset=True,
 )
 def recognition(body: TrqpQuery, node: NodeDep, evidence: Evidence = False) -> dict[str, Any]:
-    return node.registry.trqp.recognition(
-        entity_id=body.entity_id,
-        authority_id=body.authority_id,
-        action=body.action,
-        resource=body.resource,
-        context=body.context,
-        evidence=evidence,
-    )
+    return node.registry.trqp.recognition(**body.model_dump(), evidence=evidence)
