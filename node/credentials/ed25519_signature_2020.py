@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from node.credentials.canonical import canonize
 from node.credentials.jsonld import DocumentLoader, offline_document_loader
 from node.credentials.multikey import decode_base58btc_multibase
-from node.credentials.proofs import get_proof
+from node.credentials.proofs import check_proof_fields, get_proof
 from node.errors import InvalidInput
 
 PROOF_TYPE = "Ed25519Signature2020"
@@ -54,14 +54,7 @@ def verify(
         raise InvalidInput(
             f"proof type {proof.get('type')!r} is not {PROOF_TYPE}", code="unsupported_proof_type"
         )
-    if expected_proof_purpose is not None and proof.get("proofPurpose") != expected_proof_purpose:
-        raise InvalidInput(
-            f"proof purpose is {proof.get('proofPurpose')!r}, expected {expected_proof_purpose!r}",
-            code="proof_purpose_mismatch",
-        )
-    for name in ("verificationMethod", "proofValue"):
-        if not isinstance(proof.get(name), str):
-            raise InvalidInput(f"proof.{name} must be a string", code="proof_malformed")
+    check_proof_fields(proof, expected_proof_purpose)
     context = document.get("@context")
     contexts = context if isinstance(context, list) else [context]
     if SUITE_CONTEXT not in contexts:

@@ -176,6 +176,13 @@ def _checked_proof(
             f"proof type {proof.get('type')!r} is not supported", code="unsupported_proof_type"
         )
     _suite(proof.get("cryptosuite"))
+    check_proof_fields(proof, expected_proof_purpose)
+    return proof
+
+
+def check_proof_fields(proof: Mapping[str, Any], expected_proof_purpose: str | None) -> None:
+    """What every suite's proof needs: the expected purpose (`proof_purpose_mismatch`), and a
+    `verificationMethod` and `proofValue` that are strings (`proof_malformed`)."""
     if expected_proof_purpose is not None and proof.get("proofPurpose") != expected_proof_purpose:
         raise InvalidInput(
             f"proof purpose is {proof.get('proofPurpose')!r}, expected {expected_proof_purpose!r}",
@@ -184,7 +191,6 @@ def _checked_proof(
     for field in ("verificationMethod", "proofValue"):
         if not isinstance(proof.get(field), str):
             raise InvalidInput(f"proof.{field} must be a string", code="proof_malformed")
-    return proof
 
 
 def _proof_config_for_verification(

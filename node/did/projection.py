@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlmodel import Session, col, delete
+from sqlmodel import Session
 
 from node.chain.artifacts import load_artifact
-from node.indexing.indexer import DecodedLog, Subscription
+from node.indexing.indexer import DecodedLog, Subscription, delete_rows_from
 from node.store.models import DidChange, DidChangeKind
 
 DID_EVENTS = ("DIDOwnerChanged", "DIDDelegateChanged", "DIDAttributeChanged")
@@ -27,20 +27,13 @@ def did_registry_subscription(
         abi = load_artifact("EthereumDIDRegistry").abi
     contract = address.lower()
 
-    def rollback(session: Session, first_block: int) -> None:
-        session.exec(
-            delete(DidChange).where(
-                col(DidChange.contract) == contract, col(DidChange.block_number) >= first_block
-            )
-        )
-
     return Subscription(
         name="did-registry",
         address=contract,
         abi=abi,
         events=DID_EVENTS,
         handler=record_did_change,
-        rollback=rollback,
+        rollback=delete_rows_from(contract, DidChange),
     )
 
 

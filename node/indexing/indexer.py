@@ -34,7 +34,7 @@ from eth_abi import decode as abi_decode
 from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col, delete
 
 from node.chain.client import ChainClient, RpcError
 from node.errors import ChainError, ConfigurationError, LernodeError
@@ -61,6 +61,22 @@ class DecodedLog:
 Handler = Callable[[Session, DecodedLog], None]
 #: Deletes the subscription's rows with block_number >= the given block (reorg recovery).
 Rollback = Callable[[Session, int], None]
+
+
+def delete_rows_from(contract: str, *tables: type[SQLModel]) -> Rollback:
+    """The usual rollback: the rows of `contract` (lower case) from the first re-read block up
+    in each table (every projection table has `contract` and `block_number` columns)."""
+
+    def rollback(session: Session, first_block: int) -> None:
+        for table in tables:
+            session.exec(
+                delete(table).where(
+                    col(table.contract) == contract,  # type: ignore[attr-defined]
+                    col(table.block_number) >= first_block,  # type: ignore[attr-defined]
+                )
+            )
+
+    return rollback
 
 
 @dataclass(frozen=True)

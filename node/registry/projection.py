@@ -15,12 +15,12 @@ from typing import Any
 
 from eth_hash.auto import keccak
 from hexbytes import HexBytes
-from sqlmodel import Session, col, delete
+from sqlmodel import Session
 
 from node.chain.artifacts import load_artifact
 from node.chain.contracts.issuer_registry import GOVERNANCE_EVENTS
 from node.chain.contracts.types import ProposalAction
-from node.indexing.indexer import DecodedLog, Subscription
+from node.indexing.indexer import DecodedLog, Subscription, delete_rows_from
 from node.store.models import (
     AccreditationDocument,
     GovernanceEvent,
@@ -46,22 +46,13 @@ def issuer_registry_subscription(
         abi = load_artifact("IssuerRegistry").abi
     contract = address.lower()
 
-    def rollback(session: Session, first_block: int) -> None:
-        for table in (GovernanceEvent, AccreditationDocument, IssuerAlias):
-            session.exec(
-                delete(table).where(
-                    col(table.contract) == contract,
-                    col(table.block_number) >= first_block,
-                )
-            )
-
     return Subscription(
         name="issuer-registry",
         address=contract,
         abi=abi,
         events=GOVERNANCE_EVENTS,
         handler=record_governance_event,
-        rollback=rollback,
+        rollback=delete_rows_from(contract, GovernanceEvent, AccreditationDocument, IssuerAlias),
     )
 
 

@@ -15,16 +15,16 @@ verification needs, so a node verifies from its database alone:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlmodel import Session, SQLModel, col, delete
+from sqlmodel import Session
 
 from node.chain.contracts.types import Grant, StatusChange
 from node.governance.history import OPEN
 from node.governance.history import replay_issuer as replay_history
-from node.indexing.indexer import DecodedLog, Subscription
+from node.indexing.indexer import DecodedLog, Subscription, delete_rows_from
 from node.store.models import AnchorEvent, GovernanceEvent, StatusWordEvent
 from node.verification.readers.abi import RegistryAbi
 
@@ -40,7 +40,7 @@ def credential_registry_subscription(credential_registry: str, abi: RegistryAbi)
         abi=abi.credential_registry,
         events=("Anchored", "StatusWordChanged"),
         handler=_record_registry_event,
-        rollback=_rollback(registry, AnchorEvent, StatusWordEvent),
+        rollback=delete_rows_from(registry, AnchorEvent, StatusWordEvent),
     )
 
 
@@ -74,19 +74,6 @@ def _record_registry_event(session: Session, event: DecodedLog) -> None:
             log_index=event.log_index,
         )
     )
-
-
-def _rollback(contract: str, *tables: type[SQLModel]) -> Callable[[Session, int], None]:
-    def rollback(session: Session, first_block: int) -> None:
-        for table in tables:
-            session.exec(
-                delete(table).where(
-                    col(table.contract) == contract,  # type: ignore[attr-defined]
-                    col(table.block_number) >= first_block,  # type: ignore[attr-defined]
-                )
-            )
-
-    return rollback
 
 
 def replay_issuer(rows: Sequence[GovernanceEvent]) -> tuple[list[Grant], list[StatusChange]]:
