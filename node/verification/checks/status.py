@@ -146,11 +146,8 @@ def _message_outcome(
         return failed(
             "status", "suspended", f"The issuer has suspended this credential (list {url})."
         )
-    supplied = status_list(url)
-    if supplied is None:
-        return None
-    bits = _decoded(supplied, url)
-    if isinstance(bits, Check):
+    bits = _supplied_bits(status_list, url)
+    if not isinstance(bits, Bitstring):
         return bits
     on_chain = (REVOKED if revoked else 0) | (SUSPENDED if suspended else 0)
     try:
@@ -182,11 +179,8 @@ def _one_bit_outcome(
     if is_set:
         state = "revoked" if purpose == "revocation" else "suspended"
         return failed("status", state, f"The issuer has {state} this credential (list {url}).")
-    supplied = status_list(url)
-    if supplied is None:
-        return None
-    bits = _decoded(supplied, url)
-    if isinstance(bits, Check):
+    bits = _supplied_bits(status_list, url)
+    if not isinstance(bits, Bitstring):
         return bits
     try:
         listed = bits.get(index)
@@ -202,7 +196,12 @@ def _one_bit_outcome(
     return None
 
 
-def _decoded(supplied: Mapping[str, Any], url: str) -> Bitstring | Check:
+def _supplied_bits(status_list: StatusLists, url: str) -> Bitstring | Check | None:
+    """The bits of the status list credential served at `url`, if the caller supplied it (a
+    failed `invalid_status_list` check when it cannot be decoded)."""
+    supplied = status_list(url)
+    if supplied is None:
+        return None
     subject = supplied.get("credentialSubject")
     encoded = subject.get("encodedList") if isinstance(subject, Mapping) else None
     try:
