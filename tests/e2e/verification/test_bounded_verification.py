@@ -7,36 +7,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from node.api.app import create_app
 from node.credentials.inputs import LearnerInput
 from node.credentials.proofs import Cryptosuite
-from tests.support.verification_nodes import IssuerSite, credential_input, start_chain
+from tests.support.verification_nodes import IssuerSite, credential_input
 
 pytestmark = pytest.mark.anvil
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
-    chain = start_chain()
-    try:
-        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
-        try:
-            yield opened
-        finally:
-            opened.node.close()
-    finally:
-        chain.stop()
-
-
-@pytest.fixture(scope="module")
-def api(site: IssuerSite) -> Iterator[TestClient]:
-    with TestClient(create_app(site.node)) as client:
-        yield client
 
 
 def transcript(site: IssuerSite, count: int, suite: Cryptosuite) -> dict[str, object]:

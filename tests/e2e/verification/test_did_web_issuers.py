@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,11 @@ from node.credentials.merkle import credential_hash, leaf
 from node.credentials.proofs import sign
 from node.store.models import Institution
 from node.verification.submission import parse_submission
-from tests.support.verification_nodes import IssuerSite, failing, index, start_chain, write_bundle
+from tests.support.verification_nodes import IssuerSite, failing, index, write_bundle
 
 pytestmark = pytest.mark.anvil
 
 DID_WEB = "did:web:registrar.harbor.example"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
-    chain = start_chain()
-    try:
-        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
-        try:
-            yield opened
-        finally:
-            opened.node.close()
-    finally:
-        chain.stop()
 
 
 def accredit_with_alias(site: IssuerSite, name: str, alias: str) -> Institution:

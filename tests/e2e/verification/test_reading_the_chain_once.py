@@ -32,24 +32,10 @@ from tests.support.verification_nodes import (
     advance,
     failing,
     index,
-    start_chain,
     write_bundle,
 )
 
 pytestmark = pytest.mark.anvil
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
-    chain = start_chain()
-    try:
-        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
-        try:
-            yield opened
-        finally:
-            opened.node.close()
-    finally:
-        chain.stop()
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from node.access.apikeys import create_key
-from node.api.app import create_app
 from node.credentials.multikey import encode_public_key
 from node.credentials.proofs import sign
-from tests.support.verification_nodes import IssuerSite, start_chain
+from tests.support.verification_nodes import IssuerSite
 
 pytestmark = pytest.mark.anvil
 
@@ -28,25 +26,6 @@ FINGERPRINT = encode_public_key(HOLDER.public_key())
 HOLDER_DID = f"did:key:{FINGERPRINT}"
 CHALLENGE = "5f1c8e2a-0d5b-4b8e-9f6c-2a7d3e1b9c40"
 DOMAIN = "hiring.employer.example"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
-    chain = start_chain()
-    try:
-        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
-        try:
-            yield opened
-        finally:
-            opened.node.close()
-    finally:
-        chain.stop()
-
-
-@pytest.fixture(scope="module")
-def api(site: IssuerSite) -> Iterator[TestClient]:
-    with TestClient(create_app(site.node)) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ what makes a credential valid, and each way it can stop being so."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from node.api.app import create_app
 from node.chain.contracts.types import ProposalAction, credential_type_id
 from node.credentials.inputs import IssuerProfile, LearnerInput
 from node.credentials.merkle import credential_hash, leaf
@@ -34,25 +32,6 @@ from tests.support.verification_nodes import (
 )
 
 pytestmark = pytest.mark.anvil
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerSite]:
-    chain = start_chain()
-    try:
-        opened = IssuerSite.open(tmp_path_factory.mktemp("issuer"), chain)
-        try:
-            yield opened
-        finally:
-            opened.node.close()
-    finally:
-        chain.stop()
-
-
-@pytest.fixture(scope="module")
-def api(site: IssuerSite) -> Iterator[TestClient]:
-    with TestClient(create_app(site.node)) as client:
-        yield client
 
 
 def second_institution(site: IssuerSite, name: str, kinds: list[str]) -> Institution:
