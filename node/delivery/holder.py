@@ -31,6 +31,7 @@ from node.delivery.errors import HolderRefused
 from node.did.did_key import holder_public_key
 from node.did.errors import DidResolutionError
 from node.errors import InvalidInput
+from node.verification.presentations import domain_matches
 
 #: (presentation, challenge, domain or None) -> the DID that proved control; `HolderRefused`
 #: (with a specific code) otherwise.
@@ -109,7 +110,7 @@ def verify_did_auth(presentation: Mapping[str, Any], challenge: str, domain: str
         raise HolderRefused(
             "the presentation does not answer this offer's challenge", code="challenge_mismatch"
         )
-    if domain is not None and not _domain_matches(proof.get("domain"), domain):
+    if domain is not None and not domain_matches(proof.get("domain"), domain):
         raise HolderRefused(
             f"the presentation's proof must carry domain {domain!r}", code="domain_mismatch"
         )
@@ -150,8 +151,3 @@ def _single_proof(proof: Any) -> Mapping[str, Any]:
 def _types(document: Mapping[str, Any]) -> list[Any]:
     value = document.get("type")
     return value if isinstance(value, list) else [value]
-
-
-def _domain_matches(given: Any, expected: str) -> bool:
-    values = given if isinstance(given, list) else [given]
-    return expected in values

@@ -265,14 +265,19 @@ def _domain(document: Mapping[str, Any], expected: str | None) -> Check:
     claimed = _proof(document).get("domain")
     if expected is None:
         return passed("domain", "not_requested", "No domain was required.")
-    names = claimed if isinstance(claimed, list) else [claimed]
-    if expected not in names:
+    if not domain_matches(claimed, expected):
         return failed(
             "domain",
             "domain_mismatch",
             f"The presentation was made for {claimed!r}, not for {expected!r}.",
         )
     return passed("domain", "domain_matches", f"The presentation was made for {expected}.")
+
+
+def domain_matches(claimed: Any, expected: str) -> bool:
+    """Whether a proof's `domain` (one value or a list of them) names `expected`."""
+    names = claimed if isinstance(claimed, list) else [claimed]
+    return expected in names
 
 
 def _credentials(reports: tuple[VerificationReport, ...]) -> Check:
