@@ -45,6 +45,7 @@ from node.verification.report import (
     VerificationReport,
     combine,
     failed,
+    find_check,
     passed,
     unknown,
 )
@@ -77,10 +78,7 @@ class PresentationReport:
         return combine([check.status for check in self.checks])
 
     def check(self, name: str) -> Check:
-        for item in self.checks:
-            if item.name == name:
-                return item
-        raise KeyError(name)
+        return find_check(self.checks, name)
 
     def as_json(self) -> dict[str, Any]:
         return {

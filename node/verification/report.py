@@ -82,6 +82,14 @@ def combine(statuses: list[CheckStatus]) -> Verdict:
     return Verdict.UNKNOWN
 
 
+def find_check(checks: tuple[Check, ...], name: str) -> Check:
+    """The check called `name` (KeyError if it was not run)."""
+    for item in checks:
+        if item.name == name:
+            return item
+    raise KeyError(name)
+
+
 @dataclass(frozen=True)
 class VerificationReport:
     """The checks of one credential, what it says (for display) and its embedded credentials'
@@ -105,11 +113,7 @@ class VerificationReport:
         return combine(own + inner)
 
     def check(self, name: str) -> Check:
-        """The check called `name` (KeyError if it was not run)."""
-        for item in self.checks:
-            if item.name == name:
-                return item
-        raise KeyError(name)
+        return find_check(self.checks, name)
 
     def as_json(self) -> dict[str, Any]:
         data = {
