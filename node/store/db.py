@@ -8,7 +8,9 @@ Alembic migrations. Driver failures surface as `StorageError` (retryable), never
 from __future__ import annotations
 
 import logging
+import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +27,9 @@ from sqlmodel import Session, create_engine
 from node.errors import ConfigurationError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: How long the post-erasure VACUUM FULL of the key table may wait for its lock.
+PURGE_LOCK_TIMEOUT = "10s"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -40,7 +45,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed in the page instead of left in free space, so an
+    # erased document does not survive in the file (docs/security.md, personal data).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use the umask), and tighten
+    an existing one: SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -60,13 +78,12 @@ def make_engine(url: str) -> Engine:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database:
-            parent = Path(parsed.database).parent
+        if parsed.database and parsed.database != ":memory:":
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_file(Path(parsed.database))
             except OSError as exc:
                 raise ConfigurationError(
-                    f"cannot create the database directory {parent}: {exc.strerror}",
+                    f"cannot create the database {parsed.database}: {exc.strerror}",
                     code="data_dir_unwritable",
                 ) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
@@ -162,6 +179,47 @@ class Database:
                     raise
                 time.sleep(0.005 * 2**attempt * random.random())
         raise AssertionError("unreachable")
+
+    def purge_erased(self) -> None:
+        """After an erasure commits, drop the old copies of what it overwrote from the files.
+
+        SQLite (with `secure_delete`): the pre-erasure pages still sit in the WAL until a
+        checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the database and empties
+        the WAL (retried while readers hold it). PostgreSQL keeps old row versions in the pages
+        until VACUUM: the key table (whose old rows would open sealed copies) is rewritten by
+        VACUUM FULL, the other touched tables are vacuumed. Failure is logged, not raised: the
+        erasure itself is committed (docs/security.md says what remains in each case).
+        """
+        try:
+            if self.is_sqlite:
+                self._checkpoint_truncate()
+            else:
+                with self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as connection:
+                    connection.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
+                    connection.exec_driver_sql("VACUUM FULL credentialkey")
+                    connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
+        except (DBAPIError, sqlite3.Error) as exc:
+            reason = _reason(exc) if isinstance(exc, DBAPIError) else str(exc)
+            log.warning("erased data not yet purged from the database files: %s", reason)
+
+    def _checkpoint_truncate(self, attempts: int = 50) -> None:
+        # The driver connection itself: no BEGIN around it (a checkpoint in a transaction
+        # cannot reset the WAL).
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            for _ in range(attempts):
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy is not None and busy[0] == 0:
+                    cursor.close()
+                    return
+                time.sleep(0.05)
+            cursor.close()
+        finally:
+            connection.close()
+        log.warning("the WAL could not be checkpointed after an erasure (readers kept it busy)")
 
     def dispose(self) -> None:
         self.engine.dispose()

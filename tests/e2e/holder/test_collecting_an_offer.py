@@ -40,13 +40,8 @@ def footprint(node: Node, made: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def events_of(node: Node, credential_id: str) -> list[tuple[str, str]]:
-    with node.db.session() as session:
-        rows = session.exec(
-            select(CredentialEvent)
-            .where(CredentialEvent.credential_id == credential_id)
-            .order_by(CredentialEvent.id)  # type: ignore[arg-type]
-        ).all()
-    return [(row.event, row.detail) for row in rows]
+    """The lifecycle log as the node reads it (details a holder or caller wrote are sealed)."""
+    return [(event["event"], event["detail"]) for event in node.issuance.events(credential_id)]
 
 
 def test_a_wallet_collects_a_copy_bound_to_its_did_and_linked_to_the_original(
