@@ -295,6 +295,7 @@ class IssuanceService:
                 CredentialKey(credential_id=document["id"], key=data_key)
                 for document, data_key in zip(signed, data_keys, strict=True)
             )
+            session.flush()  # the keys are found by `within` (it seals what it writes)
             record_parts(session, signed)
             session.add_all(
                 CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import sqlite3
 import stat
 import subprocess
@@ -32,10 +33,12 @@ from reliability_harness import ACHIEVEMENT, LERNODE
 from node.api.app import create_app
 from node.wiring.runtime import Node
 
-NAME = "Zephyrine Quillfeather-Okonkwo"
-EMAIL = "zq.okonkwo@erasure.example"
-SUBJECT_DID = "did:example:zephyrine-9f3c1a77"
-STUDENT_ID = "ZQ-558213-ERASE"
+#: Unique per run: the PostgreSQL WAL is the server's and outlives earlier runs.
+RUN = secrets.token_hex(5)
+NAME = f"Zephyrine Quillfeather-{RUN}"
+EMAIL = f"zq.{RUN}@erasure.example"
+SUBJECT_DID = f"did:example:zephyrine-{RUN}"
+STUDENT_ID = f"ZQ-{RUN}-ERASE"
 REASON = f"requested by {NAME} <{EMAIL}>"
 PERSONAL = [NAME, EMAIL, SUBJECT_DID, STUDENT_ID]
 

@@ -68,8 +68,9 @@ def test_a_wallet_collects_a_copy_bound_to_its_did_and_linked_to_the_original(
     lifecycle = [(e, d) for e, d in events_of(node, credential_id) if e in delivery]
     assert [event for event, _ in lifecycle] == ["issued", "offered", "collected"]
     assert holder.did in lifecycle[2][1] and copy["id"] in lifecycle[2][1]
-    copy_events = [e for e, _ in events_of(node, copy["id"]) if e in delivery]
-    assert copy_events == ["issued", "bound"]
+    copy_events = [(e, d) for e, d in events_of(node, copy["id"]) if e in delivery]
+    assert [event for event, _ in copy_events] == ["issued", "bound"]
+    assert holder.did in copy_events[1][1] and credential_id in copy_events[1][1]
     shown = api.get(f"/v1/credentials/{credential_id}").json()
     assert [e["event"] for e in shown["events"] if e["event"] in delivery] == [
         "issued", "offered", "collected",
