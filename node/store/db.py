@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
@@ -27,6 +29,8 @@ from sqlmodel import Session, create_engine
 from node.errors import ConfigurationError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The migration that sealed personal data at rest (node/store/sealing.py).
+SEALING_REVISION = "0007_privacy"
 #: How long the post-erasure VACUUM FULL of the key table may wait for its lock.
 PURGE_LOCK_TIMEOUT = "10s"
 log = logging.getLogger(__name__)
@@ -119,13 +123,34 @@ class Database:
         """Bring the schema to the newest migration (idempotent)."""
         # Alembic narrates every step at INFO; operators only need to hear about failures.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        config = alembic_config(self.url)
         with self.engine.begin() as connection:
-            config = alembic_config(self.url)
             config.attributes["connection"] = connection
             try:
+                before = MigrationContext.configure(connection).get_current_revision()
                 command.upgrade(config, "head")
             except OperationalError as exc:
                 raise StorageError(f"database unavailable: {_reason(exc)}") from None
+        if before is not None and SEALING_REVISION not in _ancestry(config, before):
+            self._rewrite_after_sealing()
+
+    def _rewrite_after_sealing(self) -> None:
+        """Once, when migration 0007 has just sealed what an older node stored in the clear:
+        the plaintext it replaced still sits in old row versions (PostgreSQL) or free pages
+        (SQLite before `secure_delete`); rewriting the tables drops them from the files."""
+        log.warning(
+            "rewriting the credential tables once to drop plaintext left from before sealing"
+        )
+        if self.is_sqlite:
+            raw = self.engine.raw_connection()
+            try:
+                raw.cursor().execute("VACUUM")
+            finally:
+                raw.close()
+            self._checkpoint_truncate()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM FULL credential, credentialevent, offer")
 
     def check(self) -> str:
         """`ok`, or a short reason the database cannot be used (for /health)."""
@@ -230,6 +255,12 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _ancestry(config: Config, revision: str) -> set[str]:
+    """`revision` and every migration before it."""
+    script = ScriptDirectory.from_config(config)
+    return {rev.revision for rev in script.iterate_revisions(revision, "base")}
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -66,6 +66,7 @@ from node.verification.readers.rpc import RpcChainSource
 log = logging.getLogger(__name__)
 
 OPERATOR_KEY = "operator"
+KEYS_DIR = "keys"
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -73,7 +74,7 @@ def prepare_data_dir(path: Path) -> Path:
     it; what an older node left readable by others there is made private (docs/security.md)."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        make_private(path)
+        make_private(path, keep=path / KEYS_DIR)
         probe = path / ".write-test"
         probe.write_text("ok")
         probe.unlink()
@@ -123,7 +124,7 @@ class Node:
         """
         data_dir = prepare_data_dir(settings.data_dir)
         passphrase = load_or_create_passphrase(data_dir, settings.key_passphrase)
-        keystore = KeyStore(data_dir / "keys", passphrase)
+        keystore = KeyStore(data_dir / KEYS_DIR, passphrase)
         keystore.check_permissions()
         operator = keystore.account(OPERATOR_KEY, settings.account_key)
 

@@ -278,3 +278,27 @@ def test_a_cohort_gets_one_offer_per_learner_listed_by_cohort(api: TestClient) -
 def test_an_unknown_offer_is_not_found(wallet: TestClient) -> None:
     response = wallet.post("/offers/no-such-offer-id/request", json={})
     assert response.status_code == 404 and response.json()["code"] == "offer_not_found"
+
+
+def test_erasing_a_collected_credential_erases_its_bound_copy_and_forgets_the_holder(
+    api: TestClient, wallet: TestClient, node: Node
+) -> None:
+    credential_id = issue(api)
+    made = offer(api, credential_id)
+    holder = Holder()
+    response = wallet.post(
+        f"/offers/{made['id']}/request", json=holder.did_auth(challenge_of(made))
+    )
+    assert response.status_code == 200, response.text
+    copy_id = response.json()["id"]
+
+    assert api.delete(f"/v1/credentials/{credential_id}").status_code == 204
+
+    for erased in (credential_id, copy_id):
+        shown = api.get(f"/v1/credentials/{erased}").json()
+        assert shown["erased"] is True and shown["credential"] is None
+        assert all(holder.did not in event["detail"] for event in shown["events"])
+    assert api.get(f"/v1/offers/{made['id']}").json()["holder"] is None
+    with node.db.session() as session:
+        row = session.get(Offer, made["id"])
+        assert row is not None and row.holder is None
