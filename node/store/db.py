@@ -132,7 +132,10 @@ class Database:
             except OperationalError as exc:
                 raise StorageError(f"database unavailable: {_reason(exc)}") from None
         if before is not None and SEALING_REVISION not in _ancestry(config, before):
-            self._rewrite_after_sealing()
+            try:
+                self._rewrite_after_sealing()
+            except (DBAPIError, sqlite3.Error) as exc:
+                log.warning("the one-time rewrite after sealing failed (run VACUUM): %s", exc)
 
     def _rewrite_after_sealing(self) -> None:
         """Once, when migration 0007 has just sealed what an older node stored in the clear:
@@ -223,13 +226,16 @@ class Database:
                     isolation_level="AUTOCOMMIT"
                 ) as connection:
                     connection.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
-                    connection.exec_driver_sql("VACUUM FULL credentialkey")
-                    connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
+                    try:
+                        connection.exec_driver_sql("VACUUM FULL credentialkey")
+                        connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
+                    finally:  # the pooled connection goes back as it came
+                        connection.exec_driver_sql("RESET lock_timeout")
         except (DBAPIError, sqlite3.Error) as exc:
             reason = _reason(exc) if isinstance(exc, DBAPIError) else str(exc)
             log.warning("erased data not yet purged from the database files: %s", reason)
 
-    def _checkpoint_truncate(self, attempts: int = 50) -> None:
+    def _checkpoint_truncate(self, attempts: int = 5) -> None:
         # The driver connection itself: no BEGIN around it (a checkpoint in a transaction
         # cannot reset the WAL).
         connection = self.engine.raw_connection()
