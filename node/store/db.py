@@ -33,6 +33,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SEALING_REVISION = "0007_privacy"
 #: How long the post-erasure VACUUM FULL of the key table may wait for its lock.
 PURGE_LOCK_TIMEOUT = "10s"
+#: How long a purge waits for transactions older than the erasure to end.
+PURGE_WAIT = 10.0
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -208,15 +210,24 @@ class Database:
                 time.sleep(0.005 * 2**attempt * random.random())
         raise AssertionError("unreachable")
 
-    def purge_erased(self) -> None:
+    def transaction_id(self, session: Session) -> str | None:
+        """PostgreSQL: the id of the session's transaction (for `purge_erased`); SQLite: None."""
+        if self.is_sqlite:
+            return None
+        return str(session.execute(text("SELECT pg_current_xact_id()::xid::text")).scalar_one())
+
+    def purge_erased(self, erased_in: str | None = None) -> None:
         """After an erasure commits, drop the old copies of what it overwrote from the files.
 
         SQLite (with `secure_delete`): the pre-erasure pages still sit in the WAL until a
         checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the database and empties
         the WAL (retried while readers hold it). PostgreSQL keeps old row versions in the pages
         until VACUUM: the key table (whose old rows would open sealed copies) is rewritten by
-        VACUUM FULL, the other touched tables are vacuumed. Failure is logged, not raised: the
-        erasure itself is committed (docs/security.md says what remains in each case).
+        VACUUM FULL, the other touched tables are vacuumed. VACUUM keeps a deleted row while a
+        transaction that may still see it runs, so it first waits (bounded) until every
+        transaction of this database older than the erasure's (`erased_in`) has ended. Failure
+        is logged, not raised: the erasure itself is committed (docs/security.md says what
+        remains in each case).
         """
         try:
             if self.is_sqlite:
@@ -227,6 +238,8 @@ class Database:
                 ) as connection:
                     connection.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
                     try:
+                        if erased_in is not None:
+                            _wait_for_older_transactions(connection, erased_in)
                         connection.exec_driver_sql("VACUUM FULL credentialkey")
                         connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
                     finally:  # the pooled connection goes back as it came
@@ -261,6 +274,21 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _wait_for_older_transactions(connection: Any, xid: str) -> None:
+    """Until no other session of this database runs a transaction, or holds a snapshot, from
+    before transaction `xid` ended (at most `PURGE_WAIT` seconds; then VACUUM does what it can).
+    """
+    older = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND ("
+        " (backend_xid IS NOT NULL AND age(backend_xid) >= age(CAST(:xid AS xid)))"
+        " OR (backend_xmin IS NOT NULL AND age(backend_xmin) >= age(CAST(:xid AS xid))))"
+    )
+    deadline = time.monotonic() + PURGE_WAIT
+    while connection.execute(older, {"xid": xid}).scalar_one() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _ancestry(config: Config, revision: str) -> set[str]:

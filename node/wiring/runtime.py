@@ -46,7 +46,13 @@ from node.indexing.indexer import Indexer
 from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
-from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase, make_private
+from node.keystore import (
+    PRIVATE_UMASK,
+    Ed25519Key,
+    KeyStore,
+    load_or_create_passphrase,
+    make_private,
+)
 from node.registry.assembly import LazySigner, RegistryProtocols, assemble
 from node.registry.federation import FederationProfile
 from node.registry.foreign import FetchPolicy, GuardedFetch
@@ -88,8 +94,8 @@ def prepare_data_dir(path: Path) -> Path:
 def private_files(directory: Path, *names: str) -> None:
     """`directory` (0700) with `names` created 0600 ahead of the process that appends to them.
 
-    anvil's state file cannot be made ahead (it refuses an empty one); it takes the `lernode up`
-    umask when created and keeps its mode when rewritten, and every start makes it private."""
+    anvil's state file cannot be made ahead (it refuses an empty one): anvil is started under a
+    0o077 umask, and keeps a file's mode when it rewrites it."""
     directory.mkdir(mode=0o700, exist_ok=True)
     for name in names:
         os.close(os.open(directory / name, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -143,7 +149,11 @@ class Node:
                     extra_args=embedded_mining_args(settings.embedded_block_time),
                 )
                 private_files(data_dir / "chain", "anvil.log")
-                anvil.start()
+                previous = os.umask(PRIVATE_UMASK)  # inherited by anvil: its state file is 0600
+                try:
+                    anvil.start()
+                finally:
+                    os.umask(previous)
                 rpc_url = anvil.rpc_url
                 expected = settings.embedded_chain_id
             else:

@@ -202,15 +202,10 @@ def test_the_data_directory_is_0700_and_every_file_in_it_0600(
     )  # fmt: skip
     assert issued.status_code == 201
     time.sleep(6)  # the embedded chain dumps its state every 5 s
-    paths = [data_dir, *data_dir.rglob("*")]
-    names = {path.relative_to(data_dir).as_posix() for path in paths[1:]}
+    names = {path.relative_to(data_dir).as_posix() for path in data_dir.rglob("*")}
     assert {"lernode.sqlite", "lernode.sqlite-wal", "chain/anvil-state.json", "chain/anvil.log",
             "deployment.json", "secrets/passphrase"} <= names, names  # fmt: skip
-    loose = {
-        path.relative_to(data_dir).as_posix() or ".": oct(stat.S_IMODE(path.stat().st_mode))
-        for path in paths
-        if stat.S_IMODE(path.stat().st_mode) != (0o700 if path.is_dir() else 0o600)
-    }
+    loose = loose_modes(data_dir)
     assert not loose, f"readable or writable by others: {loose}"
 
 
@@ -226,6 +221,28 @@ def _sqlite_data_keys(database: Path, ids: Iterable[str]) -> list[str]:
         ).fetchall()
     assert len(rows) == 3
     return [row[1] for row in rows]
+
+
+def loose_modes(data_dir: Path) -> dict[str, str]:
+    """Paths under `data_dir` (itself included) that are not 0700 (dirs) or 0600 (files)."""
+    return {
+        path.relative_to(data_dir).as_posix() or ".": oct(stat.S_IMODE(path.stat().st_mode))
+        for path in [data_dir, *data_dir.rglob("*")]
+        if stat.S_IMODE(path.stat().st_mode) != (0o700 if path.is_dir() else 0o600)
+    }
+
+
+@pytest.mark.anvil
+def test_a_node_opened_in_process_keeps_its_files_private_too(live: tuple[Node, str]) -> None:
+    """Without `lernode up`'s umask (a node embedded in another program, the test suite): the
+    database and its WAL, the chain's state and log are still created private."""
+    node, _ = live
+    data_dir = node.settings.data_dir
+    deadline = time.monotonic() + 15
+    while not (data_dir / "chain" / "anvil-state.json").exists():
+        assert time.monotonic() < deadline, "the chain never wrote its state"
+        time.sleep(0.5)
+    assert not loose_modes(data_dir)
 
 
 # -- PostgreSQL: the relation files and the WAL ---------------------------------------------------
