@@ -156,6 +156,10 @@ class Database:
             return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM FULL credential, credentialevent, offer")
+            # Column statistics hold sample values (short reasons, holder DIDs): gather them
+            # again from the sealed tables and drop the old rows from the catalog's file.
+            connection.exec_driver_sql("ANALYZE credential, credentialevent, offer")
+            connection.exec_driver_sql("VACUUM FULL pg_statistic")
 
     def check(self) -> str:
         """`ok`, or a short reason the database cannot be used (for /health)."""

@@ -263,6 +263,17 @@ def _postgres_files(url: str) -> tuple[Path, list[Path]]:
     return root, [p for p in (root / "base" / str(row[1])).iterdir() if p.is_file()]
 
 
+def _relation_names(url: str) -> dict[str, str]:
+    """File name (relfilenode) -> relation name, to say where a leak is."""
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pg_relation_filenode(oid)::text, relname FROM pg_class "
+            "WHERE pg_relation_filenode(oid) IS NOT NULL"
+        ).fetchall()
+    return dict(rows)
+
+
 def _postgres_data_keys(url: str, ids: Iterable[str]) -> list[str]:
     """The data keys sealing these credentials (none before sealing existed)."""
     plain = url.replace("postgresql+psycopg://", "postgresql://")
@@ -295,10 +306,12 @@ def test_erasure_on_postgresql_leaves_no_personal_data_in_relation_files_or_wal(
         erase_the_learner(api, ids)
 
     _, files = _postgres_files(node.settings.sqlalchemy_url)
+    relations = _relation_names(node.settings.sqlalchemy_url)
     for path in files:
         content = path.read_bytes()
-        assert not leaks(content), f"personal data in {path}"
-        assert not [key for key in keys if key.encode() in content], f"an erased key in {path}"
+        relation = relations.get(path.name.split(".")[0], path.name)
+        assert not leaks(content), f"personal data in {relation}"
+        assert not [key for key in keys if key.encode() in content], f"erased key in {relation}"
     wal = [p for p in (root / "pg_wal").iterdir() if p.is_file()]
     assert wal
     for path in wal:
