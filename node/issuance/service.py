@@ -491,12 +491,8 @@ class IssuanceService:
         """Erase the credential's personal data wherever this node holds a copy (a data-subject
         erasure request; what goes with it: `node.issuance.erasure`)."""
         record = self.record(credential_id, institution)
-
-        def erase(session: Session) -> str | None:
-            erase_credential(session, record.id)
-            return self.db.transaction_id(session)
-
-        self.db.purge_erased(erased_in=self.db.retrying(erase))
+        self.db.retrying(lambda session: erase_credential(session, record.id))
+        self.db.purge_erased()
         return self.record(credential_id)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -33,8 +34,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SEALING_REVISION = "0007_privacy"
 #: How long the post-erasure VACUUM FULL of the key table may wait for its lock.
 PURGE_LOCK_TIMEOUT = "10s"
-#: How long a purge waits for transactions older than the erasure to end.
+#: How long a purge may repeat VACUUM FULL while older transactions keep erased rows alive.
 PURGE_WAIT = 10.0
+#: VACUUM VERBOSE's detail: rows it had to keep because a running transaction may see them.
+_KEPT_ROWS = re.compile(r"(\d+) dead row versions cannot be removed yet")
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -214,24 +217,17 @@ class Database:
                 time.sleep(0.005 * 2**attempt * random.random())
         raise AssertionError("unreachable")
 
-    def transaction_id(self, session: Session) -> str | None:
-        """PostgreSQL: the id of the session's transaction (for `purge_erased`); SQLite: None."""
-        if self.is_sqlite:
-            return None
-        return str(session.execute(text("SELECT pg_current_xact_id()::xid::text")).scalar_one())
-
-    def purge_erased(self, erased_in: str | None = None) -> None:
+    def purge_erased(self) -> None:
         """After an erasure commits, drop the old copies of what it overwrote from the files.
 
         SQLite (with `secure_delete`): the pre-erasure pages still sit in the WAL until a
         checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the database and empties
         the WAL (retried while readers hold it). PostgreSQL keeps old row versions in the pages
         until VACUUM: the key table (whose old rows would open sealed copies) is rewritten by
-        VACUUM FULL, the other touched tables are vacuumed. VACUUM keeps a deleted row while a
-        transaction that may still see it runs, so it first waits (bounded) until every
-        transaction of this database older than the erasure's (`erased_in`) has ended. Failure
-        is logged, not raised: the erasure itself is committed (docs/security.md says what
-        remains in each case).
+        VACUUM FULL, the other touched tables are vacuumed. VACUUM FULL copies a deleted row
+        while a transaction that may still see it runs, so it is repeated (bounded) until it
+        reports none kept. Failure is logged, not raised: the erasure itself is committed
+        (docs/security.md says what remains in each case).
         """
         try:
             if self.is_sqlite:
@@ -242,9 +238,12 @@ class Database:
                 ) as connection:
                     connection.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
                     try:
-                        if erased_in is not None:
-                            _wait_for_older_transactions(connection, erased_in)
-                        connection.exec_driver_sql("VACUUM FULL credentialkey")
+                        if not _vacuum_full_until_clean(connection, "credentialkey"):
+                            log.warning(
+                                "erased data keys still in the key table's file: a transaction "
+                                "older than the erasure is still open; the next erasure or "
+                                "VACUUM FULL credentialkey drops them"
+                            )
                         connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
                     finally:  # the pooled connection goes back as it came
                         connection.exec_driver_sql("RESET lock_timeout")
@@ -280,19 +279,30 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _wait_for_older_transactions(connection: Any, xid: str) -> None:
-    """Until no other session of this database runs a transaction, or holds a snapshot, from
-    before transaction `xid` ended (at most `PURGE_WAIT` seconds; then VACUUM does what it can).
-    """
-    older = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND ("
-        " (backend_xid IS NOT NULL AND age(backend_xid) >= age(CAST(:xid AS xid)))"
-        " OR (backend_xmin IS NOT NULL AND age(backend_xmin) >= age(CAST(:xid AS xid))))"
-    )
+def _vacuum_full_until_clean(connection: Any, table: str) -> bool:
+    """`VACUUM FULL table` again until it reports no dead row kept for an older transaction
+    (at most `PURGE_WAIT` seconds); False if some still were. A report it cannot read (another
+    server language) counts as clean."""
+    driver = connection.connection.driver_connection
+    details: list[str] = []
+
+    def collect(diagnostic: Any) -> None:
+        details.append(diagnostic.message_detail or "")
+
+    driver.add_notice_handler(collect)
     deadline = time.monotonic() + PURGE_WAIT
-    while connection.execute(older, {"xid": xid}).scalar_one() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    try:
+        while True:
+            details.clear()
+            connection.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
+            kept = [int(m.group(1)) for d in details if (m := _KEPT_ROWS.match(d))]
+            if not any(kept):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+    finally:
+        driver.remove_notice_handler(collect)
 
 
 def _ancestry(config: Config, revision: str) -> set[str]:
