@@ -60,6 +60,26 @@ def write_private(path: Path, content: str) -> None:
     os.replace(tmp, path)
 
 
+#: The process umask of a node: what it creates is its own user's alone (files 0600, dirs 0700),
+#: including what SQLite, anvil and log handlers create without asking.
+PRIVATE_UMASK = 0o077
+
+
+def make_private(directory: Path, *, keep: Path | None = None) -> None:
+    """`directory` 0700 and everything under it readable by its owner only (dirs 0700, files
+    without group/other bits): a data directory an older node wrote with looser modes is
+    brought to what docs/security.md promises. Symlinks are left alone, and so is `keep` (the
+    key directory, whose loose files stop the node instead: a key others could read may have
+    been copied, which the operator must hear about)."""
+    for path in [directory, *directory.rglob("*")]:
+        if path.is_symlink() or (keep is not None and path.is_relative_to(keep)):
+            continue
+        mode = path.stat().st_mode & 0o7777
+        wanted = 0o700 if path.is_dir() else mode & ~0o077
+        if mode != wanted:
+            path.chmod(wanted)
+
+
 @dataclass(frozen=True)
 class Ed25519Key:
     """A decrypted Ed25519 signing key and its id in the keystore."""

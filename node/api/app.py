@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, FastAPI
 
 from node import __version__
+from node.api.access_log import install_access_log_redaction
 from node.api.docs import install_docs
 from node.api.limits import install_limits, rate_limited
 from node.api.problems import install_problem_handlers
@@ -55,6 +56,7 @@ def create_app(node: Node) -> FastAPI:
         redoc_url=None,
     )
     app.state.node = node
+    install_access_log_redaction()
     install_docs(app)
     install_problem_handlers(app)
     install_limits(app, node.settings)

@@ -29,6 +29,7 @@ from node.errors import Conflict, InvalidInput
 from node.issuance.service import IssuanceService
 from node.store.db import Database
 from node.store.models import Credential, CredentialEvent, Institution, Offer, OfferState
+from node.store.sealing import detail_context, holder_context, seal_for, unseal_for
 
 #: Most offers one request may create (a cohort).
 MAX_OFFERS_PER_REQUEST = 10_000
@@ -230,7 +231,7 @@ class OfferService:
             "expiresAt": _iso(offer.expires_at),
             "collectedAt": _iso(offer.collected_at) if offer.collected_at else None,
             "protocol": offer.protocol,
-            "holder": offer.holder,
+            "holder": self._holder(offer),
             "collectedCredentialId": offer.collected_credential_id,
             "txCode": offer.tx_code if offer.state == OfferState.OPEN else None,
             "links": None,
@@ -315,7 +316,7 @@ class OfferService:
                 )
                 .values(
                     state=OfferState.COLLECTED,
-                    holder=holder,
+                    holder=seal_for(session, record.id, holder, holder_context(record.id)),
                     protocol=protocol,
                     collected_at=now,
                     collected_credential_id=copy_id,
@@ -328,14 +329,24 @@ class OfferService:
                 CredentialEvent(
                     credential_id=record.id,
                     event="collected",
-                    detail=f"by {holder} via {protocol}; holder-bound copy {copy_id}",
+                    detail=seal_for(
+                        session,
+                        record.id,
+                        f"by {holder} via {protocol}; holder-bound copy {copy_id}",
+                        detail_context(record.id),
+                    ),
                 )
             )
             session.add(
                 CredentialEvent(
                     credential_id=copy_id,
                     event="bound",
-                    detail=f"to {holder}; copy of {record.id} (offer {offer.id})",
+                    detail=seal_for(
+                        session,
+                        copy_id,
+                        f"to {holder}; copy of {record.id} (offer {offer.id})",
+                        detail_context(copy_id),
+                    ),
                 )
             )
 
@@ -347,6 +358,16 @@ class OfferService:
             before=lock_original,
             within=claim,
         )
+
+    def _holder(self, offer: Offer) -> str | None:
+        """The DID that collected the offer (sealed with the credential's key; None once
+        erased)."""
+        if offer.holder is None:
+            return None
+        with self.db.session() as session:
+            return unseal_for(
+                session, offer.credential_id, offer.holder, holder_context(offer.credential_id)
+            )
 
     def by_pre_authorized_code(self, session: Session, code: str) -> Offer | None:
         return session.exec(select(Offer).where(Offer.pre_authorized_code == code)).first()

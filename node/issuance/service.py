@@ -36,6 +36,7 @@ from node.credentials.status_list import (
 )
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
+from node.issuance.erasure import erase_credential, record_parts
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -43,10 +44,12 @@ from node.store.models import (
     ChainTx,
     Credential,
     CredentialEvent,
+    CredentialKey,
     CredentialState,
     Institution,
     StatusList,
 )
+from node.store.sealing import detail_context, document_context, is_sealed, new_key, seal, unseal
 
 #: Open the next list once a list is this full, so allocation never waits for one.
 PREALLOCATE_AT = 0.9
@@ -261,10 +264,13 @@ class IssuanceService:
         assert method is not None
         now = datetime.now(UTC)
         signed = [sign(doc, key.private_key, method, cryptosuite, created=now) for doc in documents]
+        data_keys = [new_key() for _ in signed]
         with self.db.session() as session:
             if before is not None:
                 before(session)
-            for document, (list_number, index) in zip(signed, slots, strict=True):
+            for document, data_key, (list_number, index) in zip(
+                signed, data_keys, slots, strict=True
+            ):
                 kind = credential_kind(document)
                 canonical = jcs.canonicalize(document)
                 session.add(
@@ -273,7 +279,9 @@ class IssuanceService:
                         institution_id=institution.id,  # type: ignore[arg-type]
                         kind=kind,
                         credential_type_id="0x" + credential_type_id(kind).hex(),
-                        document=canonical.decode(),
+                        document=seal(
+                            data_key, canonical.decode(), document_context(document["id"])
+                        ),
                         credential_hash="0x" + hash_canonical(canonical).hex(),
                         status_list=list_number,
                         status_index=index,
@@ -283,6 +291,12 @@ class IssuanceService:
                     )
                 )
             session.flush()
+            session.add_all(
+                CredentialKey(credential_id=document["id"], key=data_key)
+                for document, data_key in zip(signed, data_keys, strict=True)
+            )
+            session.flush()  # the keys are found by `within` (it seals what it writes)
+            record_parts(session, signed)
             session.add_all(
                 CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
                 for document in signed
@@ -391,9 +405,14 @@ class IssuanceService:
         return credential
 
     def document(self, credential: Credential) -> dict[str, Any]:
-        if credential.document is None:
+        text = credential.document
+        if text is not None and is_sealed(text):
+            with self.db.session() as session:
+                key = session.get(CredentialKey, credential.id)
+            text = unseal(key.key if key else None, text, document_context(credential.id))
+        if text is None:
             raise NotFound(f"credential {credential.id} was erased", code="credential_erased")
-        parsed: dict[str, Any] = json.loads(credential.document)
+        parsed: dict[str, Any] = json.loads(text)
         return parsed
 
     def receipt(self, credential: Credential) -> dict[str, Any] | None:
@@ -438,8 +457,15 @@ class IssuanceService:
                 .where(CredentialEvent.credential_id == credential_id)
                 .order_by(col(CredentialEvent.id))
             ).all()
+            key = session.get(CredentialKey, credential_id)
+        context = detail_context(credential_id)
         return [
-            {"event": row.event, "detail": row.detail, "at": _iso(row.at) or ""} for row in rows
+            {
+                "event": row.event,
+                "detail": unseal(key.key if key else None, row.detail, context) or "",
+                "at": _iso(row.at) or "",
+            }
+            for row in rows
         ]
 
     def bundle(self, credential: Credential) -> dict[str, Any]:
@@ -462,20 +488,11 @@ class IssuanceService:
     # -- erasure ------------------------------------------------------------------------------
 
     def erase(self, credential_id: str, institution: Institution | None) -> Credential:
-        """Delete the credential's content (a data-subject erasure request).
-
-        What stays is the hash, the status index and the lifecycle log: none of it is personal
-        data, and keeping them means the node still reports that the credential existed and
-        lets the issuer revoke it. The chain never held anything but the Merkle root.
-        """
+        """Erase the credential's personal data wherever this node holds a copy (a data-subject
+        erasure request; what goes with it: `node.issuance.erasure`)."""
         record = self.record(credential_id, institution)
-        with self.db.session() as session:
-            stored = session.get(Credential, record.id)
-            assert stored is not None
-            stored.document = None
-            stored.erased_at = stored.updated_at = datetime.now(UTC)
-            session.add(stored)
-            session.add(CredentialEvent(credential_id=record.id, event="erased"))
+        self.db.retrying(lambda session: erase_credential(session, record.id))
+        self.db.purge_erased()
         return self.record(credential_id)
 
 
@@ -523,7 +540,9 @@ def _ensure_portable(document: dict[str, Any], position: int) -> None:
         ensure_portable(document)
     except InvalidInput as error:
         raise InvalidInput(
-            f"credential {position}: {error.detail}", code=error.code, credential=position,
+            f"credential {position}: {error.detail}",
+            code=error.code,
+            credential=position,
             **error.extra,
         ) from None
 

@@ -35,7 +35,15 @@ from node.errors import Conflict, InvalidInput, NotFound
 from node.issuance.service import MESSAGE_LIST_SUFFIX
 from node.keystore import Ed25519Key
 from node.store.db import Database
-from node.store.models import Credential, CredentialEvent, Institution, StatusList, StatusUpdate
+from node.store.models import (
+    Credential,
+    CredentialEvent,
+    CredentialKey,
+    Institution,
+    StatusList,
+    StatusUpdate,
+)
+from node.store.sealing import detail_context, seal
 
 #: Words of one list on chain (131,072 entries / 256 bits).
 WORDS_PER_LIST = 512
@@ -109,6 +117,13 @@ class StatusService:
                 )
             ).all()
             by_id.update((row.id, row) for row in copies)
+            keys = dict(
+                session.exec(
+                    select(CredentialKey.credential_id, CredentialKey.key).where(
+                        col(CredentialKey.credential_id).in_(by_id)
+                    )
+                ).all()
+            )
             listed = set(credential_ids)
             for credential_id in [*credential_ids, *(row.id for row in copies)]:
                 credential = by_id.get(credential_id)
@@ -139,7 +154,11 @@ class StatusService:
                     )
                 )
                 session.add(
-                    CredentialEvent(credential_id=credential.id, event=action.value, detail=reason)
+                    CredentialEvent(
+                        credential_id=credential.id,
+                        event=action.value,
+                        detail=_sealed_reason(keys.get(credential.id), reason, credential.id),
+                    )
                 )
         self._wake_writer()
         return changes
@@ -258,9 +277,7 @@ class StatusService:
             if not 0 <= number < 2**63:  # what the database's BIGINT holds
                 raise ValueError(number_text)
             purpose = (
-                StatusPurpose.MESSAGE
-                if suffix == MESSAGE_LIST_SUFFIX
-                else StatusPurpose(suffix)
+                StatusPurpose.MESSAGE if suffix == MESSAGE_LIST_SUFFIX else StatusPurpose(suffix)
             )
         except ValueError:
             raise not_found from None
@@ -276,3 +293,11 @@ class StatusService:
         if row is None or row[1].status_size != expected_size:
             raise not_found
         return row[0], row[1], purpose
+
+
+def _sealed_reason(key: str | None, reason: str, credential_id: str) -> str:
+    """A reason is free text about a person ("requested by ..."): sealed with the credential's
+    key so that erasure takes it along; an erased credential (no key) keeps none."""
+    if not reason or key is None:
+        return ""
+    return seal(key, reason, detail_context(credential_id))

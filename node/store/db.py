@@ -8,7 +8,10 @@ Alembic migrations. Driver failures surface as `StorageError` (retryable), never
 from __future__ import annotations
 
 import logging
+import os
 import random
+import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +20,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
@@ -25,6 +30,15 @@ from sqlmodel import Session, create_engine
 from node.errors import ConfigurationError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The migration that sealed personal data at rest (node/store/sealing.py).
+SEALING_REVISION = "0007_privacy"
+#: How long the post-erasure VACUUM FULL of the key table may wait for its lock.
+PURGE_LOCK_TIMEOUT = "10s"
+#: How long a purge may repeat VACUUM FULL while older transactions keep erased rows alive.
+PURGE_WAIT = 10.0
+#: VACUUM VERBOSE's detail: rows it had to keep because a running transaction may see them.
+_KEPT_ROWS = re.compile(r"(\d+) dead row versions cannot be removed yet")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -40,7 +54,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed in the page instead of left in free space, so an
+    # erased document does not survive in the file (docs/security.md, personal data).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use the umask), and tighten
+    an existing one: SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -60,13 +87,12 @@ def make_engine(url: str) -> Engine:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database:
-            parent = Path(parsed.database).parent
+        if parsed.database and parsed.database != ":memory:":
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_file(Path(parsed.database))
             except OSError as exc:
                 raise ConfigurationError(
-                    f"cannot create the database directory {parent}: {exc.strerror}",
+                    f"cannot create the database {parsed.database}: {exc.strerror}",
                     code="data_dir_unwritable",
                 ) from None
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
@@ -102,13 +128,41 @@ class Database:
         """Bring the schema to the newest migration (idempotent)."""
         # Alembic narrates every step at INFO; operators only need to hear about failures.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        config = alembic_config(self.url)
         with self.engine.begin() as connection:
-            config = alembic_config(self.url)
             config.attributes["connection"] = connection
             try:
+                before = MigrationContext.configure(connection).get_current_revision()
                 command.upgrade(config, "head")
             except OperationalError as exc:
                 raise StorageError(f"database unavailable: {_reason(exc)}") from None
+        if before is not None and SEALING_REVISION not in _ancestry(config, before):
+            try:
+                self._rewrite_after_sealing()
+            except (DBAPIError, sqlite3.Error) as exc:
+                log.warning("the one-time rewrite after sealing failed (run VACUUM): %s", exc)
+
+    def _rewrite_after_sealing(self) -> None:
+        """Once, when migration 0007 has just sealed what an older node stored in the clear:
+        the plaintext it replaced still sits in old row versions (PostgreSQL) or free pages
+        (SQLite before `secure_delete`); rewriting the tables drops them from the files."""
+        log.warning(
+            "rewriting the credential tables once to drop plaintext left from before sealing"
+        )
+        if self.is_sqlite:
+            raw = self.engine.raw_connection()
+            try:
+                raw.cursor().execute("VACUUM")
+            finally:
+                raw.close()
+            self._checkpoint_truncate()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM FULL credential, credentialevent, offer")
+            # Column statistics hold sample values (short reasons, holder DIDs): gather them
+            # again from the sealed tables and drop the old rows from the catalog's file.
+            connection.exec_driver_sql("ANALYZE credential, credentialevent, offer")
+            connection.exec_driver_sql("VACUUM FULL pg_statistic")
 
     def check(self) -> str:
         """`ok`, or a short reason the database cannot be used (for /health)."""
@@ -163,6 +217,57 @@ class Database:
                 time.sleep(0.005 * 2**attempt * random.random())
         raise AssertionError("unreachable")
 
+    def purge_erased(self) -> None:
+        """After an erasure commits, drop the old copies of what it overwrote from the files.
+
+        SQLite (with `secure_delete`): the pre-erasure pages still sit in the WAL until a
+        checkpoint; a TRUNCATE checkpoint copies the zeroed pages into the database and empties
+        the WAL (retried while readers hold it). PostgreSQL keeps old row versions in the pages
+        until VACUUM: the key table (whose old rows would open sealed copies) is rewritten by
+        VACUUM FULL, the other touched tables are vacuumed. VACUUM FULL copies a deleted row
+        while a transaction that may still see it runs, so it is repeated (bounded) until it
+        reports none kept. Failure is logged, not raised: the erasure itself is committed
+        (docs/security.md says what remains in each case).
+        """
+        try:
+            if self.is_sqlite:
+                self._checkpoint_truncate()
+            else:
+                with self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as connection:
+                    connection.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
+                    try:
+                        if not _vacuum_full_until_clean(connection, "credentialkey"):
+                            log.warning(
+                                "erased data keys still in the key table's file: a transaction "
+                                "older than the erasure is still open; the next erasure or "
+                                "VACUUM FULL credentialkey drops them"
+                            )
+                        connection.exec_driver_sql("VACUUM credential, credentialevent, offer")
+                    finally:  # the pooled connection goes back as it came
+                        connection.exec_driver_sql("RESET lock_timeout")
+        except (DBAPIError, sqlite3.Error) as exc:
+            reason = _reason(exc) if isinstance(exc, DBAPIError) else str(exc)
+            log.warning("erased data not yet purged from the database files: %s", reason)
+
+    def _checkpoint_truncate(self, attempts: int = 5) -> None:
+        # The driver connection itself: no BEGIN around it (a checkpoint in a transaction
+        # cannot reset the WAL).
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            for _ in range(attempts):
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy is not None and busy[0] == 0:
+                    cursor.close()
+                    return
+                time.sleep(0.05)
+            cursor.close()
+        finally:
+            connection.close()
+        log.warning("the WAL could not be checkpointed after an erasure (readers kept it busy)")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -172,6 +277,38 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _vacuum_full_until_clean(connection: Any, table: str) -> bool:
+    """`VACUUM FULL table` again until it reports no dead row kept for an older transaction
+    (at most `PURGE_WAIT` seconds); False if some still were. A report it cannot read (another
+    server language) counts as clean."""
+    driver = connection.connection.driver_connection
+    details: list[str] = []
+
+    def collect(diagnostic: Any) -> None:
+        details.append(diagnostic.message_detail or "")
+
+    driver.add_notice_handler(collect)
+    deadline = time.monotonic() + PURGE_WAIT
+    try:
+        while True:
+            details.clear()
+            connection.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {table}")
+            kept = [int(m.group(1)) for d in details if (m := _KEPT_ROWS.match(d))]
+            if not any(kept):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+    finally:
+        driver.remove_notice_handler(collect)
+
+
+def _ancestry(config: Config, revision: str) -> set[str]:
+    """`revision` and every migration before it."""
+    script = ScriptDirectory.from_config(config)
+    return {rev.revision for rev in script.iterate_revisions(revision, "base")}
 
 
 def _reason(exc: DBAPIError) -> str:

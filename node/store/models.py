@@ -104,7 +104,7 @@ class Credential(SQLModel, table=True):
     institution_id: int = Field(foreign_key="institution.id", index=True)
     kind: str  # OpenBadgeCredential | ClrCredential
     credential_type_id: str  # keccak256(kind), what the contract checks accreditation for
-    #: The signed credential as JCS text; NULL once erased.
+    #: The signed credential as JCS text, sealed under its `CredentialKey`; NULL once erased.
     document: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     credential_hash: str = Field(unique=True, index=True)
     status_list: int
@@ -125,12 +125,32 @@ class Credential(SQLModel, table=True):
     bound_from: str | None = Field(default=None, foreign_key="credential.id", index=True)
 
 
+class CredentialKey(SQLModel, table=True):
+    """The data key that seals a credential's document and reasons (node/store/sealing.py);
+    deleting it is what makes an erasure final. Kept apart so that only this small table has to
+    be rewritten to drop old row versions (PostgreSQL)."""
+
+    credential_id: str = Field(primary_key=True, foreign_key="credential.id")
+    key: str  # 256-bit AES key, hex
+
+
+class CredentialPart(SQLModel, table=True):
+    """A credential this node issued embedded in another (an achievement in a CLR): erasing
+    the part erases every container that carries a copy of it."""
+
+    __table_args__ = (Index("ix_credentialpart_part", "part_id"),)
+
+    container_id: str = Field(primary_key=True, foreign_key="credential.id")
+    part_id: str = Field(primary_key=True, foreign_key="credential.id")
+
+
 class CredentialEvent(SQLModel, table=True):
     """The lifecycle log of a credential (issued, anchored, final, revoked, ...)."""
 
     id: int | None = Field(default=None, primary_key=True)
     credential_id: str = Field(foreign_key="credential.id", index=True)
     event: str
+    #: Free text about the event; what a caller wrote (a revocation reason) is sealed.
     detail: str = ""
     at: datetime = Field(default_factory=utcnow)
 

@@ -8,6 +8,7 @@ services. The API and the CLI only ever talk to the `Node` and its services.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -45,7 +46,13 @@ from node.indexing.indexer import Indexer
 from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
-from node.keystore import Ed25519Key, KeyStore, load_or_create_passphrase
+from node.keystore import (
+    PRIVATE_UMASK,
+    Ed25519Key,
+    KeyStore,
+    load_or_create_passphrase,
+    make_private,
+)
 from node.registry.assembly import LazySigner, RegistryProtocols, assemble
 from node.registry.federation import FederationProfile
 from node.registry.foreign import FetchPolicy, GuardedFetch
@@ -65,12 +72,15 @@ from node.verification.readers.rpc import RpcChainSource
 log = logging.getLogger(__name__)
 
 OPERATOR_KEY = "operator"
+KEYS_DIR = "keys"
 
 
 def prepare_data_dir(path: Path) -> Path:
-    """Create the data directory and prove it is writable before anything else touches it."""
+    """Create the data directory (0700) and prove it is writable before anything else touches
+    it; what an older node left readable by others there is made private (docs/security.md)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private(path, keep=path / KEYS_DIR)
         probe = path / ".write-test"
         probe.write_text("ok")
         probe.unlink()
@@ -79,6 +89,16 @@ def prepare_data_dir(path: Path) -> Path:
             f"data directory {path} is not writable: {exc.strerror}", code="data_dir_unwritable"
         ) from None
     return path.resolve()
+
+
+def private_files(directory: Path, *names: str) -> None:
+    """`directory` (0700) with `names` created 0600 ahead of the process that appends to them.
+
+    anvil's state file cannot be made ahead (it refuses an empty one): anvil is started under a
+    0o077 umask, and keeps a file's mode when it rewrites it."""
+    directory.mkdir(mode=0o700, exist_ok=True)
+    for name in names:
+        os.close(os.open(directory / name, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 @dataclass
@@ -110,7 +130,7 @@ class Node:
         """
         data_dir = prepare_data_dir(settings.data_dir)
         passphrase = load_or_create_passphrase(data_dir, settings.key_passphrase)
-        keystore = KeyStore(data_dir / "keys", passphrase)
+        keystore = KeyStore(data_dir / KEYS_DIR, passphrase)
         keystore.check_permissions()
         operator = keystore.account(OPERATOR_KEY, settings.account_key)
 
@@ -128,8 +148,12 @@ class Node:
                     log_file=data_dir / "chain" / "anvil.log",
                     extra_args=embedded_mining_args(settings.embedded_block_time),
                 )
-                (data_dir / "chain").mkdir(exist_ok=True)
-                anvil.start()
+                private_files(data_dir / "chain", "anvil.log")
+                previous = os.umask(PRIVATE_UMASK)  # inherited by anvil: its state file is 0600
+                try:
+                    anvil.start()
+                finally:
+                    os.umask(previous)
                 rpc_url = anvil.rpc_url
                 expected = settings.embedded_chain_id
             else:

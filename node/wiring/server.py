@@ -7,16 +7,21 @@ from here and never imports FastAPI or uvicorn itself.
 from __future__ import annotations
 
 import logging
+import os
 
 import uvicorn
 from rich.console import Console
 
 from node.api.app import create_app
 from node.config import load_settings
+from node.keystore import PRIVATE_UMASK
 from node.wiring.bootstrap import admin_key_path, prepare
 
 
 def serve(console: Console) -> None:
+    # Before anything is created: every file and directory of the node (database, WAL, chain
+    # state, logs, keys) is its user's alone, whoever creates it (SQLite, anvil, a handler).
+    os.umask(PRIVATE_UMASK)
     settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -218,6 +218,8 @@ def _change(
     summary="Erase a credential's content",
 )
 def erase(credential_id: CredentialId, node: NodeDep, institution: InstitutionDep) -> Response:
-    """Deletes the stored credential (an erasure request); the chain never held personal data."""
+    """Erases the learner's data (an erasure request): the credential's content, reasons and
+    data key, with its wallet copies, a CLR's achievements and every CLR embedding it; id, hash,
+    status and lifecycle stay. The chain never held personal data."""
     node.issuance.erase(credential_id, institution)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -40,13 +40,8 @@ def footprint(node: Node, made: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def events_of(node: Node, credential_id: str) -> list[tuple[str, str]]:
-    with node.db.session() as session:
-        rows = session.exec(
-            select(CredentialEvent)
-            .where(CredentialEvent.credential_id == credential_id)
-            .order_by(CredentialEvent.id)  # type: ignore[arg-type]
-        ).all()
-    return [(row.event, row.detail) for row in rows]
+    """The lifecycle log as the node reads it (details a holder or caller wrote are sealed)."""
+    return [(event["event"], event["detail"]) for event in node.issuance.events(credential_id)]
 
 
 def test_a_wallet_collects_a_copy_bound_to_its_did_and_linked_to_the_original(
@@ -73,8 +68,9 @@ def test_a_wallet_collects_a_copy_bound_to_its_did_and_linked_to_the_original(
     lifecycle = [(e, d) for e, d in events_of(node, credential_id) if e in delivery]
     assert [event for event, _ in lifecycle] == ["issued", "offered", "collected"]
     assert holder.did in lifecycle[2][1] and copy["id"] in lifecycle[2][1]
-    copy_events = [e for e, _ in events_of(node, copy["id"]) if e in delivery]
-    assert copy_events == ["issued", "bound"]
+    copy_events = [(e, d) for e, d in events_of(node, copy["id"]) if e in delivery]
+    assert [event for event, _ in copy_events] == ["issued", "bound"]
+    assert holder.did in copy_events[1][1] and credential_id in copy_events[1][1]
     shown = api.get(f"/v1/credentials/{credential_id}").json()
     assert [e["event"] for e in shown["events"] if e["event"] in delivery] == [
         "issued", "offered", "collected",
@@ -282,3 +278,27 @@ def test_a_cohort_gets_one_offer_per_learner_listed_by_cohort(api: TestClient) -
 def test_an_unknown_offer_is_not_found(wallet: TestClient) -> None:
     response = wallet.post("/offers/no-such-offer-id/request", json={})
     assert response.status_code == 404 and response.json()["code"] == "offer_not_found"
+
+
+def test_erasing_a_collected_credential_erases_its_bound_copy_and_forgets_the_holder(
+    api: TestClient, wallet: TestClient, node: Node
+) -> None:
+    credential_id = issue(api)
+    made = offer(api, credential_id)
+    holder = Holder()
+    response = wallet.post(
+        f"/offers/{made['id']}/request", json=holder.did_auth(challenge_of(made))
+    )
+    assert response.status_code == 200, response.text
+    copy_id = response.json()["id"]
+
+    assert api.delete(f"/v1/credentials/{credential_id}").status_code == 204
+
+    for erased in (credential_id, copy_id):
+        shown = api.get(f"/v1/credentials/{erased}").json()
+        assert shown["erased"] is True and shown["credential"] is None
+        assert all(holder.did not in event["detail"] for event in shown["events"])
+    assert api.get(f"/v1/offers/{made['id']}").json()["holder"] is None
+    with node.db.session() as session:
+        row = session.get(Offer, made["id"])
+        assert row is not None and row.holder is None
