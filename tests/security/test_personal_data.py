@@ -28,10 +28,10 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from reliability_harness import ACHIEVEMENT, LERNODE
 
 from node.api.app import create_app
 from node.wiring.runtime import Node
+from tests.support.processes import ACHIEVEMENT, LERNODE
 
 #: Unique per run: the PostgreSQL WAL is the server's and outlives earlier runs.
 RUN = secrets.token_hex(5)
