@@ -277,6 +277,8 @@ class Node:
                 batch_interval=self.settings.anchor_interval,
                 confirmations=self.settings.confirmations,
             ),
+            # Called before any `final` is recorded; the embedded chain's persistence goes here.
+            make_durable=None,
         )
 
     @cached_property
