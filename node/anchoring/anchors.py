@@ -153,11 +153,11 @@ class AnchorSender:
                 outbox.record_receipt(tx.nonce, receipt)
                 self._apply_receipt(institution, batch.id, receipt)
                 return
-            if not outbox.nonce_used(tx.nonce):
+            if not outbox.nonce_used(tx.nonce) and not outbox.stranded(tx.nonce):
                 # Still valid: the same bytes again (harmless if the chain has them already).
                 outbox.broadcast(tx)
                 return
-            outbox.mark(batch.tx_id, TxState.DROPPED, "nonce consumed without this transaction")
+            outbox.mark(batch.tx_id, TxState.DROPPED, "nonce consumed or stranded")
         if self._anchored_by_us(institution, batch):
             self._adopt(institution, batch.id)
             return

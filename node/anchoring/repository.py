@@ -146,7 +146,6 @@ class AnchoringRepository:
 
     def anchors_to_check(self, since: datetime | None) -> list[AnchorToCheck]:
         """Anchored batches, and final ones that became final after `since` (all if None)."""
-        recent = or_(AnchorBatch.state == BatchState.ANCHORED, col(AnchorBatch.updated_at) >= since)
         with self.db.session() as session:
             query = (
                 select(AnchorBatch.id, Institution.address, AnchorBatch.root)
@@ -154,7 +153,12 @@ class AnchoringRepository:
                 .where(col(AnchorBatch.state).in_((BatchState.ANCHORED, BatchState.FINAL)))
             )
             if since is not None:
-                query = query.where(recent)
+                query = query.where(
+                    or_(
+                        AnchorBatch.state == BatchState.ANCHORED,
+                        col(AnchorBatch.updated_at) >= since,
+                    )
+                )
             rows = session.exec(query).all()
         return [AnchorToCheck(int(i), a, r) for i, a, r in rows if i is not None]
 

@@ -91,10 +91,10 @@ class StatusSender:
             if receipt is not None:
                 outbox.record_receipt(tx.nonce, receipt)
                 self._finish(receipt, tx)
-            elif not outbox.nonce_used(tx.nonce):
+            elif not outbox.nonce_used(tx.nonce) and not outbox.stranded(tx.nonce):
                 outbox.broadcast(tx)
             else:
-                outbox.mark(tx_id, TxState.DROPPED, "nonce consumed without this transaction")
+                outbox.mark(tx_id, TxState.DROPPED, "nonce consumed or stranded")
                 with self.repo.session() as session:
                     status_requeued(session, tx_id)
         return bool(tx_ids)

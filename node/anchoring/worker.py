@@ -174,6 +174,10 @@ class AnchoringWorker:
             return False
         lost = self.reconciler.check(everything=not self._reconciled_once)
         self._reconciled_once = True
+        if lost:
+            # The chain lost state: the keys' nonce counters may be ahead of it now.
+            for institution in self.repo.institutions():
+                self._sender_for(self._account_for(institution)).resync_nonce()
         return lost
 
     def _isolated(

@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from node.chain.contracts.types import credential_type_id
+from node.chain.contracts.types import (
+    CLR_CREDENTIAL,
+    OPEN_BADGE_CREDENTIAL,
+    credential_type_id,
+)
 from node.credentials import jcs
 from node.credentials.canonical import ensure_portable
 from node.credentials.format_check import check_format, credential_kind
@@ -36,6 +40,7 @@ from node.credentials.status_list import (
 )
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
+from node.issuance.accreditation import AccreditationGate
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -84,6 +89,7 @@ class IssuanceService:
         on_queued: Callable[[bool], None],
         list_capacity: int = MIN_LIST_LENGTH,
         terms_of_use: Callable[[str], list[dict[str, Any]]] | None = None,
+        accreditation: AccreditationGate | None = None,
     ) -> None:
         self.db = db
         self.base_url = base_url
@@ -95,6 +101,8 @@ class IssuanceService:
         self.list_capacity = list_capacity
         #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
         self._terms_of_use = terms_of_use
+        #: Refuses issuing what the chain would never anchor (None: no check, e.g. unit tests).
+        self._accreditation = accreditation
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -113,6 +121,7 @@ class IssuanceService:
             raise InvalidInput(
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
+        self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL])
         profile = self._profile(institution)
         terms = self._terms(profile)
         documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
@@ -140,6 +149,7 @@ class IssuanceService:
         then bundled into a ClrCredential that is issued too."""
         envelope = {"name": name, "description": description, "learner": learner.model_dump()}
         _ensure_portable(envelope, len(achievements))  # before any part is issued
+        self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL, CLR_CREDENTIAL])
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
         profile = self._profile(institution)
@@ -167,6 +177,7 @@ class IssuanceService:
         other. The issuer must be the institution's DID; an Open Badge or CLR only (what the
         consortium accredits), well-formed, without a status entry or proof of its own."""
         document = _submitted(credential, institution)
+        self._require_accredited(institution, [credential_kind(document)])
         with self.db.session() as session:
             if session.get(Credential, document["id"]) is not None:
                 raise Conflict(
@@ -192,6 +203,7 @@ class IssuanceService:
         its locks before the copy's foreign key does) and `within` after the copy is written;
         either may refuse by raising, which stores nothing (the reserved status index stays
         unused)."""
+        self._require_accredited(institution, [credential_kind(document)])
         slot = self._allocate(institution, 1)
         entries = self._entries(institution, slot[0])
         document = {
@@ -209,6 +221,10 @@ class IssuanceService:
             before=before,
             within=within,
         )[0]
+
+    def _require_accredited(self, institution: Institution, kinds: Sequence[str]) -> None:
+        if self._accreditation is not None:
+            self._accreditation.require(institution, kinds)
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
@@ -523,7 +539,9 @@ def _ensure_portable(document: dict[str, Any], position: int) -> None:
         ensure_portable(document)
     except InvalidInput as error:
         raise InvalidInput(
-            f"credential {position}: {error.detail}", code=error.code, credential=position,
+            f"credential {position}: {error.detail}",
+            code=error.code,
+            credential=position,
             **error.extra,
         ) from None
 

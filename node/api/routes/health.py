@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["node"])
 
 
 class Health(BaseModel):
     status: str
+    problems: list[str] = Field(
+        default_factory=list, description="What makes the node `degraded`, one line each."
+    )
+    refusals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Institutions whose work the chain refuses (reason, count, next attempt).",
+    )
     chain_id: int
     rpc_url: str
     latest_block: int | None
