@@ -189,8 +189,15 @@ class AnchoringWorker:
         except WorkRefused as exc:
             self.refusals.record(institution, work, exc)
             return True
-        except (ChainError, StorageError):
+        except StorageError:
             raise  # an outage, not this institution's fault: the whole step backs off
+        except ChainError as exc:
+            if exc.code == ChainError.code:
+                raise  # the chain does not answer: the same for everyone
+            # This key's own trouble (no funds, a nonce taken or stranded, a timeout).
+            fault = ContractRevert(exc.detail, code=exc.code)
+            self.refusals.record(institution, work, WorkRefused(fault, []))
+            return True
         except Exception as exc:
             log.exception("%s of %s failed", work, institution.did)
             fault = ContractRevert(f"{type(exc).__name__}: {exc}", code="internal_error")
