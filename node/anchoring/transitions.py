@@ -13,6 +13,8 @@ other two are read from its batch, so the batch's moves drive the credentials' m
       │
       └──rebuilt (same root, same row)──▶ built
 
+(and submitted -> submitted: a fresh transaction for the same root when the first was lost)
+
 `transition()` refuses any other move (a bug, never data), moves the batch's credentials with
 it in the same database transaction, and records the lifecycle event a user sees for each
 credential whose state changed (`anchored`, `final`, `reorged`, `anchor_lost`,
