@@ -139,6 +139,15 @@ class TxOutbox:
     def nonce_used(self, nonce: int) -> bool:
         return self.client.nonce(self.sender.address, "latest") > nonce
 
+    def stranded(self, nonce: int) -> bool:
+        """True if `nonce` can never be mined: the chain's pending count is below it, so
+        earlier nonces of this key are gone (the chain lost state). The key's counter is
+        re-read from the chain so the next transaction closes the gap."""
+        if self.client.nonce(self.sender.address, "pending") >= nonce:
+            return False
+        self.sender.resync_nonce()
+        return True
+
     def mark(self, tx_id: int, state: TxState, error: str | None = None) -> None:
         with self.db.session() as session:
             tx = session.get(ChainTx, tx_id)

@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from node.chain.contracts.types import credential_type_id
+from node.chain.contracts.types import (
+    CLR_CREDENTIAL,
+    OPEN_BADGE_CREDENTIAL,
+    credential_type_id,
+)
 from node.credentials import jcs
 from node.credentials.canonical import ensure_portable
 from node.credentials.format_check import check_format, credential_kind
@@ -36,6 +40,7 @@ from node.credentials.status_list import (
 )
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
+from node.issuance.accreditation import AccreditationGate
 from node.issuance.erasure import erase_credential, record_parts
 from node.keystore import Ed25519Key
 from node.store.db import Database
@@ -87,6 +92,7 @@ class IssuanceService:
         on_queued: Callable[[bool], None],
         list_capacity: int = MIN_LIST_LENGTH,
         terms_of_use: Callable[[str], list[dict[str, Any]]] | None = None,
+        accreditation: AccreditationGate | None = None,
     ) -> None:
         self.db = db
         self.base_url = base_url
@@ -98,6 +104,8 @@ class IssuanceService:
         self.list_capacity = list_capacity
         #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
         self._terms_of_use = terms_of_use
+        #: Refuses issuing what the chain would never anchor (None: no check, e.g. unit tests).
+        self._accreditation = accreditation
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -116,6 +124,7 @@ class IssuanceService:
             raise InvalidInput(
                 f"at most {MAX_PER_REQUEST} credentials per request", code="too_many_credentials"
             )
+        self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL])
         profile = self._profile(institution)
         terms = self._terms(profile)
         documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
@@ -143,6 +152,7 @@ class IssuanceService:
         then bundled into a ClrCredential that is issued too."""
         envelope = {"name": name, "description": description, "learner": learner.model_dump()}
         _ensure_portable(envelope, len(achievements))  # before any part is issued
+        self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL, CLR_CREDENTIAL])
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
         profile = self._profile(institution)
@@ -170,6 +180,7 @@ class IssuanceService:
         other. The issuer must be the institution's DID; an Open Badge or CLR only (what the
         consortium accredits), well-formed, without a status entry or proof of its own."""
         document = _submitted(credential, institution)
+        self._require_accredited(institution, [credential_kind(document)])
         with self.db.session() as session:
             if session.get(Credential, document["id"]) is not None:
                 raise Conflict(
@@ -195,6 +206,7 @@ class IssuanceService:
         its locks before the copy's foreign key does) and `within` after the copy is written;
         either may refuse by raising, which stores nothing (the reserved status index stays
         unused)."""
+        self._require_accredited(institution, [credential_kind(document)])
         slot = self._allocate(institution, 1)
         entries = self._entries(institution, slot[0])
         document = {
@@ -212,6 +224,10 @@ class IssuanceService:
             before=before,
             within=within,
         )[0]
+
+    def _require_accredited(self, institution: Institution, kinds: Sequence[str]) -> None:
+        if self._accreditation is not None:
+            self._accreditation.require(institution, kinds)
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:

@@ -172,6 +172,21 @@ class AnchorBatch(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class AnchorRefusal(SQLModel, table=True):
+    """The chain refused one institution's work ("anchor" or "status"): why, how often, and
+    when to try again. One row per (institution, work) while the refusal lasts, so the backoff
+    survives restarts and `/health` and `lernode status` can say what is wrong."""
+
+    institution_id: int = Field(foreign_key="institution.id", primary_key=True)
+    work: str = Field(primary_key=True)  # "anchor" | "status"
+    code: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    count: int = 1
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+
+
 class ChainTx(SQLModel, table=True):
     """A transaction this node signed, stored before broadcast (the transaction outbox)."""
 

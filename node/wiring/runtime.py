@@ -40,9 +40,10 @@ from node.did.resolution import Resolver
 from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
 from node.did.sources import IndexedDidSource
 from node.did.web_fetch import WebDidResolver, WebPolicy
-from node.errors import ConfigurationError, LernodeError
+from node.errors import ConfigurationError
 from node.governance.service import GovernanceService
 from node.indexing.indexer import Indexer
+from node.issuance.accreditation import AccreditationGate
 from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
@@ -68,6 +69,7 @@ from node.verification.readers.abi import registry_abi
 from node.verification.readers.indexed import IndexedChainSource
 from node.verification.readers.projection import credential_registry_subscription
 from node.verification.readers.rpc import RpcChainSource
+from node.wiring.health import ChainProbe
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +303,8 @@ class Node:
                 batch_interval=self.settings.anchor_interval,
                 confirmations=self.settings.confirmations,
             ),
+            # Called before any `final` is recorded; the embedded chain's persistence goes here.
+            make_durable=None,
         )
 
     @cached_property
@@ -322,6 +326,9 @@ class Node:
             ChainInfo(self.deployment.chain_id, self.deployment.credential_registry.lower()),
             queued,
             terms_of_use=terms_of_use if self.settings.registry_pointer else None,
+            accreditation=AccreditationGate(
+                lambda address, kind: self.governance.is_accredited(address, kind, self.now())
+            ),
         )
 
     @cached_property
@@ -510,14 +517,21 @@ class Node:
         with self.db.session() as session:
             return session.exec(select(Institution).order_by(Institution.id)).first()  # type: ignore[arg-type]
 
+    @cached_property
+    def chain_probe(self) -> ChainProbe:
+        return ChainProbe(self.chain.rpc_url)
+
     def health(self) -> dict[str, Any]:
-        status = "ok"
-        try:
-            latest: int | None = self.chain.latest_block()
-        except LernodeError:
-            latest, status = None, "degraded"
+        """Never blocks on the chain for more than a probe's budget (node/wiring/health.py);
+        `degraded` names what is wrong: the chain, the database, or an institution whose work
+        the chain refuses."""
+        problems: list[str] = []
+        head = self.chain_probe.head()
+        if head.problem is not None:
+            problems.append(head.problem)
         database = self.db.check()
         pending = 0
+        refusals: list[dict[str, Any]] = []
         if database == "ok":
             with self.db.session() as session:
                 pending = session.exec(
@@ -525,14 +539,22 @@ class Node:
                     .select_from(Credential)
                     .where(Credential.state == CredentialState.PENDING)
                 ).one()
+            refusals = self.worker.problems()
+            problems.extend(
+                f"{r['work']} refused for {r['institution']}: {r['code']} "
+                f"({r['count']} in a row, next attempt {r['next_attempt_at']})"
+                for r in refusals
+            )
         else:
-            status = "degraded"
+            problems.append(f"database: {database}")
         institution = self.own_institution() if database == "ok" else None
         return {
-            "status": status,
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "refusals": refusals,
             "chain_id": self.deployment.chain_id,
             "rpc_url": redact_url(self.chain.rpc_url),
-            "latest_block": latest,
+            "latest_block": head.latest_block,
             "contracts": dict(self.deployment.addresses),
             "issuer_did": institution.did if institution else None,
             "database": database,

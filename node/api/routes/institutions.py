@@ -76,6 +76,10 @@ def onboard(body: OnboardRequest, node: NodeDep, _: Admin) -> OnboardedInstituti
 )
 def standing(institution: InstitutionDep, node: NodeDep) -> InstitutionStanding:
     """DID, current signing key, and whether the consortium accredits it right now."""
+    problems = [p for p in node.worker.problems() if p["institution_id"] == institution.id]
     return InstitutionStanding.model_validate(
-        node.onboarding.standing(institution, node.governance, node.now())
+        {
+            **node.onboarding.standing(institution, node.governance, node.now()),
+            "anchoringProblems": problems,
+        }
     )

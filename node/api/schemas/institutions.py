@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from node.api.schemas.common import OpenCamelModel
@@ -17,6 +19,11 @@ class InstitutionStanding(OpenCamelModel):
     profile_url: str | None
     status: str = Field(description="Issuer status in the registry (`none` before accreditation).")
     accredited_now: dict[str, bool] = Field(description="Per credential type.")
+    anchoring_problems: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Work of this institution the chain refuses now: `work` (anchor, status), "
+        "`code`, `detail`, `count` in a row and `next_attempt_at` (retried with backoff).",
+    )
 
 
 class OnboardedInstitution(InstitutionStanding):

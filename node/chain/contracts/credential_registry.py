@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import BlockIdentifier
 
-from node.chain.client import chain_read
+from node.chain.client import ChainClient, chain_read
 from node.chain.contracts.types import AnchorRecord, StatusPurpose
 
 #: 256-bit words in one status list (`LIST_WORDS` on chain; 131,072 entries).
@@ -65,6 +66,26 @@ class CredentialRegistry:
             return None
         return AnchorRecord(int(timestamp), int(block_number), int(count))
 
+    def anchors_of(
+        self, client: ChainClient, pairs: Sequence[tuple[str, bytes]], chunk: int = 500
+    ) -> list[AnchorRecord | None]:
+        """`anchor_of` for many (issuer, root) pairs in JSON-RPC batches (one round trip per
+        `chunk`), all at the latest block: what reconciliation checks every few steps."""
+        found: list[AnchorRecord | None] = []
+        for start in range(0, len(pairs), chunk):
+            calls = [
+                self._eth_call("anchorOf", to_checksum_address(issuer), root)
+                for issuer, root in pairs[start : start + chunk]
+            ]
+            for raw in client.read_batch(calls):
+                timestamp, block_number, count = self._decode("anchorOf", raw)
+                found.append(
+                    None
+                    if int(timestamp) == 0
+                    else AnchorRecord(int(timestamp), int(block_number), int(count))
+                )
+        return found
+
     def anchored_events(self, issuer: str, root: bytes, from_block: int) -> list[AnchoredEvent]:
         """The `Anchored` logs of (issuer, root) from `from_block` on (normally one)."""
         event = self.contract.events.Anchored()
@@ -109,6 +130,36 @@ class CredentialRegistry:
         return self.contract.functions.updateStatusWords(
             list_id, int(purpose), list(word_indexes), list(masks), value
         )
+
+    def status_words_of(
+        self, client: ChainClient, lists: Sequence[tuple[str, int, StatusPurpose]]
+    ) -> list[tuple[int, ...]]:
+        """`status_words` of many (issuer, list, purpose) in one JSON-RPC batch."""
+        calls = [
+            self._eth_call(
+                "statusWords", to_checksum_address(issuer), number, int(purpose), 0, WORDS_PER_LIST
+            )
+            for issuer, number, purpose in lists
+        ]
+        return [
+            tuple(int(w) for w in self._decode("statusWords", raw)[0])
+            for raw in client.read_batch(calls)
+        ]
+
+    def _eth_call(self, function: str, *args: Any) -> tuple[str, list[Any]]:
+        data = self.contract.encode_abi(function, args=list(args))
+        return "eth_call", [{"to": self.address, "data": data}, "latest"]
+
+    def _decode(self, function: str, raw: Any) -> tuple[Any, ...]:
+        abi = next(
+            item
+            for item in self.contract.abi
+            if item.get("type") == "function" and item.get("name") == function
+        )
+        outputs: list[Any] = list(abi.get("outputs") or [])  # type: ignore[call-overload]
+        types = [str(o["type"]) for o in outputs]
+        data = bytes.fromhex(str(raw).removeprefix("0x")) if isinstance(raw, str) else bytes(raw)
+        return tuple(self.contract.w3.codec.decode(types, data))
 
     def is_status_set(self, issuer: str, list_id: int, purpose: StatusPurpose, index: int) -> bool:
         call = self.contract.functions.isStatusSet(
