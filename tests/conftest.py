@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, dev_accounts
 from node.chain.bindings import Contracts, Deployment
@@ -30,6 +31,11 @@ from tests.support.chain import (
     DidResolution,
     fresh_postgres_database,
 )
+
+# Property tests state what holds, never how fast: on a shared, loaded machine hypothesis's
+# default 200 ms deadline per example turns a busy core into a failure.
+settings.register_profile("lernode", deadline=None)
+settings.load_profile("lernode")
 
 TESTS = Path(__file__).parent
 
