@@ -168,8 +168,11 @@ class AnchoringWorker:
         account_for: Callable[[Institution], LocalAccount],
         sender_for: Callable[[LocalAccount], TransactionSender],
         config: WorkerConfig,
+        make_durable: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
+        # Called before anything is recorded `final`: the block must survive a chain crash.
+        self._make_durable = make_durable or (lambda block_number: None)
         self.chain = chain
         self.contracts = contracts
         self._account_for = account_for
@@ -531,6 +534,7 @@ class AnchoringWorker:
                 changed = True
                 continue
             if latest - (batch.block_number or 0) >= self.config.confirmations:
+                self._make_durable(batch.block_number or 0)
                 with self.db.session() as session:
                     stored = session.get(AnchorBatch, batch.id)
                     assert stored is not None
@@ -585,6 +589,7 @@ class AnchoringWorker:
                     stored.block_number = int(canonical["blockNumber"])
                     stored.block_hash = _hex(bytes(canonical["blockHash"]))
                 elif latest - (tx.block_number or 0) >= self.config.confirmations:
+                    self._make_durable(tx.block_number or 0)
                     stored.state = TxState.FINAL
                     changed = True
                 stored.updated_at = _now()
