@@ -41,6 +41,8 @@ PID_FILE = "anvil.pid"
 LOG_FILE = "anvil.log"
 #: prctl(2) option: signal this process when its parent (thread) exits.
 PR_SET_PDEATHSIG = 1
+#: How often the keeper checks that anvil is alive (seconds).
+WATCH_TICK = 0.5
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -220,16 +222,21 @@ class EmbeddedChain(AnvilProcess):
     # -- supervision -----------------------------------------------------------------------------
 
     def watch(self, on_exit: Callable[[ChainError], None]) -> None:
-        """Save every `save_interval` seconds in a thread; call `on_exit` if anvil dies."""
+        """In a thread: notice within `WATCH_TICK` if anvil died (then call `on_exit` once),
+        and save every `save_interval` seconds to bound what a crash of anvil loses."""
 
         def run() -> None:
-            while not self._watch_stop.wait(self.save_interval):
+            last_save = time.monotonic()
+            while not self._watch_stop.wait(WATCH_TICK):
                 try:
                     self.check_alive()
                 except ChainError as exc:
                     if not self._stopping:
                         on_exit(exc)
                     return
+                if time.monotonic() - last_save < self.save_interval:
+                    continue
+                last_save = time.monotonic()
                 try:
                     self.save()
                 except (ChainError, OSError) as exc:

@@ -24,12 +24,18 @@ _held: dict[Path, int] = {}
 def lock_data_dir(data_dir: Path) -> Path:
     """Lock `data_dir` (created 0700 if missing) for this process, or raise
     `ConfigurationError` naming the process that holds it. Locking again is a no-op."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = data_dir.resolve()
-    if key in _held:
-        return key / LOCK_FILE
-    path = key / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = data_dir.resolve()
+        if key in _held:
+            return key / LOCK_FILE
+        path = key / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"data directory {data_dir} is not writable: {exc.strerror}",
+            code="data_dir_unwritable",
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

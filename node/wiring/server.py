@@ -7,6 +7,7 @@ lock, signals, the chain dying, announcing "up") are in datadir.py and lifecycle
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import uvicorn
@@ -44,7 +45,8 @@ def serve(console: Console) -> None:
             lambda: _banner(console, settings, node, institution, accreditation, admin_key),
         )
         node.start_background(on_chain_exit=server.stop_because)
-        server.run()
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
+            server.run()
         server.raise_failure()
     finally:
         ignore_termination()
