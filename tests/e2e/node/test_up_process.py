@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_lernode_up import LERNODE, node_env, start, wait_health
@@ -20,6 +21,7 @@ from node.chain.anvil import find_anvil_binary, free_port
 from node.chain.embedded import process_start_ticks
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(300)]
+
 
 def children(pid: int) -> list[int]:
     """Direct child processes of `pid` (Linux /proc)."""
@@ -50,7 +52,7 @@ def wait_gone(pid: int, timeout: float = 15.0) -> bool:
     return False
 
 
-def anvil_child(node: subprocess.Popen[str]) -> int:
+def anvil_child(node: subprocess.Popen[Any]) -> int:
     anvils = [c for c in children(node.pid) if "anvil" in Path(f"/proc/{c}/exe").resolve().name]
     assert len(anvils) == 1, children(node.pid)
     return anvils[0]
@@ -98,7 +100,7 @@ def test_a_killed_node_takes_its_chain_with_it(
 def test_the_chain_files_are_private(
     running: tuple[subprocess.Popen[str], int, int], tmp_path: Path
 ) -> None:
-    node, _, _ = running
+    del running  # only needs the node running
     chain_dir = tmp_path / "chain"
     assert chain_dir.stat().st_mode & 0o777 == 0o700
     for name in ("anvil.pid", "anvil.log", "anvil-state.json"):
