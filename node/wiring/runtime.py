@@ -136,6 +136,7 @@ class Node:
             chain = ChainClient(rpc_url, expected_chain_id=expected)
             chain.connect()
             if anvil is not None:
+                chain.on_receipt = anvil.make_durable
                 fund_dev_account(chain, operator.address)
             durable = anvil.make_durable if anvil is not None else _nothing_to_persist
             deployment = cls._deployment(

@@ -65,7 +65,8 @@ def final_roots(data_dir: Path) -> set[tuple[str, str]]:
 
 def missing_on_chain(node: NodeProcess, finals: set[tuple[str, str]]) -> list[tuple[str, str]]:
     health = node.wait_healthy(30)
-    contracts = chain_contracts(health["rpc_url"], Deployment.load(node.data_dir / "deployment.json"))
+    deployment = Deployment.load(node.data_dir / "deployment.json")
+    contracts = chain_contracts(health["rpc_url"], deployment)
     registry = contracts.credential_registry
     return [
         (issuer, root)
