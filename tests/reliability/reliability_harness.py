@@ -190,13 +190,19 @@ class Issuer(threading.Thread):
     """Issues until `target` credentials were returned, riding out the node's deaths."""
 
     def __init__(
-        self, node: NodeProcess, target: int, per_request: int = 10, deadline: float = 400
+        self,
+        node: NodeProcess,
+        target: int,
+        per_request: int = 10,
+        deadline: float = 400,
+        cryptosuite: str | None = None,
     ) -> None:
         super().__init__(name="issuer", daemon=True)
         self.node = node
         self.target = target
         self.per_request = per_request
         self.deadline = deadline
+        self.body: dict[str, Any] = {"cryptosuite": cryptosuite} if cryptosuite else {}
         self.returned: list[str] = []
         self.failed_requests = 0
         self.unexpected: list[str] = []
@@ -211,7 +217,9 @@ class Issuer(threading.Thread):
             n += self.per_request
             try:
                 with self.node.client(timeout=30) as client:
-                    response = client.post("/v1/credentials", json={"credentials": batch})
+                    response = client.post(
+                        "/v1/credentials", json={"credentials": batch, **self.body}
+                    )
             except (httpx.HTTPError, OSError):
                 self.failed_requests += 1  # the node died under us: this request never returned
                 time.sleep(0.2)

@@ -9,10 +9,10 @@ same data directory, which restarts the chain from the state the node saved.
 Before every kill the batches the node has recorded `final` are read from its database; after
 the restart each of them must be anchored on the chain (`anchorOf(issuer, root)`): an
 acknowledged `final` survives a crash of either process. At the end, from the chain and the
-API: every credential the API returned (201) is stored and `final` with a receipt proven against
-its `Anchored` event, every root is anchored once, the issuer's anchored leaves add up to the
-stored credentials (none in two anchored batches), every final credential's (issuer, root) is
-on chain, and no anvil of any run is left running.
+database: every credential the API returned (201) is stored and `final` (a random 100 with
+receipts proven against their `Anchored` events through the API), every root is anchored once,
+the issuer's anchored leaves add up to the stored credentials (none in two anchored batches),
+every final batch's (issuer, root) is on chain, and no anvil of any run is left running.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(900)]
 CREDENTIALS = 2000
 PER_REQUEST = 20
 KILLS = 12  # alternating: 6 of the node, 6 of the chain
+SAMPLE = 100  # receipts checked through the API (all credentials are checked in the database)
 
 
 def chain_pid(data_dir: Path) -> tuple[int, int | None]:
@@ -95,6 +96,7 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
     tmp_path: Path,
 ) -> None:
     rng = random.Random(10)
+    started = time.monotonic()
     node = NodeProcess(
         tmp_path,
         None,  # the node's own embedded chain
@@ -108,7 +110,8 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
     log: list[str] = []
     checked_finals = 0
     try:
-        issuer = Issuer(node, CREDENTIALS, PER_REQUEST, deadline=700)
+        # eddsa-jcs-2022: signing without RDF canonicalisation keeps the run to minutes.
+        issuer = Issuer(node, CREDENTIALS, PER_REQUEST, deadline=700, cryptosuite="eddsa-jcs-2022")
         issuer.start()
         for kill in range(KILLS):
             time.sleep(rng.uniform(1.0, 4.0))
@@ -134,47 +137,39 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
         assert not issuer.is_alive(), "issuer still running"
         assert issuer.unexpected == [], issuer.unexpected[:3]
         assert len(issuer.returned) >= CREDENTIALS
+        issued_in = time.monotonic() - started
 
         with node.client() as client:
             wait_until(
                 lambda: (
                     client.get("/health").json()["pending_anchors"] == 0
-                    and all(
-                        s["state"] == "final"
-                        for s in states(client, issuer.returned[-50:]).values()
-                    )
+                    and all(state == "final" for state, _ in stored_credentials(tmp_path).values())
                 ),
                 timeout=240,
                 what="everything anchored and final",
             )
-            seen = states(client, issuer.returned)
+            sample = states(client, rng.sample(issuer.returned, SAMPLE))
         rpc_url = node.wait_healthy(30)["rpc_url"]
-        deployment = Deployment.load(tmp_path / "deployment.json")
-        contracts = chain_contracts(rpc_url, deployment)
+        contracts = chain_contracts(rpc_url, Deployment.load(tmp_path / "deployment.json"))
         anchors = anchors_on_chain(contracts)
+        by_root = {a.root: a for a in anchors}
+        for body in sample.values():  # receipts proven against their `Anchored` event
+            assert_receipt_on_chain(body["receipt"], by_root, contracts.client)
         every_final = final_roots(tmp_path)
-        lost_at_end = missing_on_chain(node, every_final)
+        assert missing_on_chain(node, every_final) == []
     finally:
         node.stop()
 
     orphans = [pid for pid, ticks in chains if not gone(pid, ticks, timeout=5)]
     assert orphans == [], f"anvil processes left running: {orphans}"
 
-    lost = [i for i, s in seen.items() if s["_status"] != 200]
-    assert lost == [], f"{len(lost)} returned credentials are gone: {lost[:3]}"
-    not_final = {i: s["state"] for i, s in seen.items() if s["state"] != "final"}
-    assert not_final == {}, list(not_final.items())[:3]
-    assert lost_at_end == []
-
-    assert_each_root_once(anchors)
-    by_root = {a.root: a for a in anchors}
-    for body in seen.values():
-        assert_receipt_on_chain(body["receipt"], by_root, contracts.client)
     stored = stored_credentials(tmp_path)
-    issuer_address = next(iter(seen.values()))["receipt"]["issuer"].lower()
-    anchored_total = sum(a.count for a in anchors if a.issuer == issuer_address)
-    assert set(issuer.returned) <= set(stored)
+    lost = sorted(set(issuer.returned) - set(stored))
+    assert lost == [], f"{len(lost)} returned credentials are gone: {lost[:3]}"
     assert all(state == "final" for state, _ in stored.values())
+    assert_each_root_once(anchors)
+    issuer_address = next(iter(sample.values()))["receipt"]["issuer"].lower()
+    anchored_total = sum(a.count for a in anchors if a.issuer == issuer_address)
     assert anchored_total == len(stored), (
         f"{anchored_total} leaves anchored on chain for {len(stored)} stored credentials"
     )
@@ -182,5 +177,7 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
         f"\nembedded-chain campaign: kills {log}; {len(issuer.returned)} credentials returned, "
         f"{len(stored)} stored, {issuer.failed_requests} requests cut off, {len(anchors)} roots "
         f"anchored once each, {checked_finals} final batches re-checked on chain after the "
-        f"kills, {len(chains)} anvil processes, 0 orphans, 0 lost"
+        f"kills, {len(every_final)} final batches on chain at the end, {len(chains)} anvil "
+        f"processes, 0 orphans, 0 lost; issuance {issued_in:.0f}s, total "
+        f"{time.monotonic() - started:.0f}s"
     )
