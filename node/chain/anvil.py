@@ -10,6 +10,9 @@ Anvil 1.7.1 behaviour this module relies on (checked by tests/e2e/chain):
   The dump happens on SIGTERM/SIGINT, not on SIGKILL, hence `stop()` asks politely first;
   `--state-interval N` additionally dumps every N seconds to bound what a crash loses.
 - Block numbers, hashes and timestamps continue from the dump after a restart.
+
+The tests' chains use `--state` as is; the node's embedded chain does not (its state file is
+written by the node only, see node/chain/embedded.py).
 """
 
 from __future__ import annotations
