@@ -19,11 +19,11 @@ def deploy() -> None:
     """Deploy the contracts (a one-member consortium of this node's operator key) and record
     their addresses in DATA_DIR/deployment.json."""
     from node.config import load_settings
-    from node.wiring.datadir import lock_data_dir
+    from node.wiring.datadir import claim_data_dir
     from node.wiring.runtime import Node
 
     settings = load_settings()
-    lock_data_dir(settings.data_dir)
+    claim_data_dir(settings)
     if settings.deployment_path.exists():
         raise fail(f"already deployed: {settings.deployment_path} exists", 2)
     node = Node.open(settings, deploy_if_missing=True)

@@ -1,8 +1,12 @@
-"""One node process per data directory.
+"""One node process per data directory, when the directory holds what only one can own.
 
-Two nodes on one directory would share its database, keys and chain state: both would send
-with the same keys (nonce collisions, receipts recorded twice) and both would write the chain
-state. `lock_data_dir` takes an exclusive `flock` on DATA_DIR/lernode.lock for the rest of the
+Two nodes on one directory with an embedded chain or a SQLite database would both start and
+write the chain state, and both send with the same keys without a shared lease (nonce
+collisions, receipts recorded twice). Nodes on an external chain and a PostgreSQL database may
+share a directory (its keys and deployment.json): the database's sending lease coordinates them
+(docs/reliability.md, test_concurrency.py), so `claim_data_dir` locks only in the first case.
+
+`lock_data_dir` takes an exclusive `flock` on DATA_DIR/lernode.lock for the rest of the
 process's life; the kernel drops it when the process ends however it ends (even SIGKILL), so a
 crash never leaves a stale lock. The file holds the holder's PID, for the refusal message.
 """
@@ -13,12 +17,20 @@ import fcntl
 import os
 from pathlib import Path
 
+from node.config import Settings
 from node.errors import ConfigurationError
 
 LOCK_FILE = "lernode.lock"
 
 #: Open lock files of this process, by data directory: held until the process exits.
 _held: dict[Path, int] = {}
+
+
+def claim_data_dir(settings: Settings) -> Path | None:
+    """Lock the data directory if this node's chain or database lives in it (else None)."""
+    if settings.embedded or settings.sqlalchemy_url.startswith("sqlite"):
+        return lock_data_dir(settings.data_dir)
+    return None
 
 
 def lock_data_dir(data_dir: Path) -> Path:

@@ -17,7 +17,7 @@ from node.api.app import create_app
 from node.config import Settings, load_settings
 from node.store.models import Institution
 from node.wiring.bootstrap import admin_key_path, prepare
-from node.wiring.datadir import lock_data_dir
+from node.wiring.datadir import claim_data_dir
 from node.wiring.lifecycle import ListeningServer, ignore_termination, stop_on_termination
 from node.wiring.runtime import Node
 
@@ -27,7 +27,7 @@ def serve(console: Console) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    lock_data_dir(settings.data_dir)
+    claim_data_dir(settings)
     stop_on_termination()
     node, institution, accreditation, admin_key = prepare(settings)
     try:
