@@ -66,3 +66,8 @@ def _print_standing(standing: dict[str, Any]) -> None:
         f"  status       {standing['status']}; accredited now for: "
         f"{', '.join(accredited) or 'nothing yet'}"
     )
+    for problem in standing.get("anchoringProblems") or []:
+        console.print(
+            f"  refused      {problem['work']}: {problem['code']} ({problem['count']} in a row, "
+            f"next attempt {problem['next_attempt_at']}): {problem['detail']}"
+        )
