@@ -4,7 +4,8 @@ A real `lernode up` with its own embedded anvil (no external chain: the node wri
 state file) issues 2,000 credentials through the API in requests of 20 while it is killed 12
 times, alternating: SIGKILL of the node process (its anvil must die with it), SIGKILL of the
 anvil process (the node must stop by itself, non-zero). Each time it is started again on the
-same data directory, which restarts the chain from the state the node saved.
+same data directory, which restarts the chain from the state the node saved. Kills are paced by
+issuance progress (the k-th after k/13 of the credentials), so all 12 land during issuance.
 
 Before every kill the batches the node has recorded `final` are read from its database; after
 the restart each of them must be anchored on the chain (`anchorOf(issuer, root)`): an
@@ -114,7 +115,11 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
         issuer = Issuer(node, CREDENTIALS, PER_REQUEST, deadline=700, cryptosuite="eddsa-jcs-2022")
         issuer.start()
         for kill in range(KILLS):
-            time.sleep(rng.uniform(1.0, 4.0))
+            # Paced by progress, not by the clock, so every kill lands during issuance however
+            # fast the machine is: the k-th after k/13 of the credentials, plus a random delay.
+            mark = (kill + 1) * CREDENTIALS // (KILLS + 1)
+            wait_until(lambda m=mark: len(issuer.returned) >= m, 300, 0.05, f"{mark} issued")
+            time.sleep(rng.uniform(0.0, 1.0))
             finals = final_roots(tmp_path)
             pid, ticks = chains[-1]
             if kill % 2 == 0:
