@@ -119,7 +119,7 @@ def test_kill9_of_node_or_chain_during_bulk_issuance_loses_no_final_and_leaves_n
             # fast the machine is: the k-th after k/13 of the credentials, plus a random delay.
             mark = (kill + 1) * CREDENTIALS // (KILLS + 1)
             wait_until(lambda m=mark: len(issuer.returned) >= m, 300, 0.05, f"{mark} issued")
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.3))
             finals = final_roots(tmp_path)
             pid, ticks = chains[-1]
             if kill % 2 == 0:
