@@ -10,6 +10,9 @@ Anvil 1.7.1 behaviour this module relies on (checked by tests/e2e/chain):
   The dump happens on SIGTERM/SIGINT, not on SIGKILL, hence `stop()` asks politely first;
   `--state-interval N` additionally dumps every N seconds to bound what a crash loses.
 - Block numbers, hashes and timestamps continue from the dump after a restart.
+
+The tests' chains use `--state` as is; the node's embedded chain does not (its state file is
+written by the node only, see node/chain/embedded.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -170,6 +173,8 @@ class AnvilProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the node, which stops us
+            # Only prctl + getppid run in the child (EmbeddedChain); no locks, no imports.
+            preexec_fn=self._child_setup(),  # noqa: PLW1509
         )
         try:
             self._wait_until_ready()
@@ -177,6 +182,28 @@ class AnvilProcess:
             self.stop()
             raise
         return self
+
+    def _child_setup(self) -> Callable[[], None] | None:
+        """What the child runs between fork and exec (subclasses bind it to its parent)."""
+        return None
+
+    def rpc(self, method: str, params: Sequence[Any] = (), timeout: float = 30.0) -> Any:
+        """One JSON-RPC request to this anvil: its `result`, or `ChainError`."""
+        payload: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": method,
+            "params": list(params),
+        }
+        try:
+            answer = requests.post(self.rpc_url, json=payload, timeout=timeout).json()
+        except (requests.RequestException, ValueError) as exc:
+            raise ChainError(
+                f"anvil did not answer {method}: {type(exc).__name__}", code="anvil_unreachable"
+            ) from exc
+        if "error" in answer:
+            raise ChainError(f"anvil refused {method}: {answer['error']}", code="anvil_rpc_error")
+        return answer.get("result")
 
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None

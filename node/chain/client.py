@@ -114,6 +114,10 @@ class ChainClient:
         self._chain_id: int | None = None
         self._locks_guard = threading.Lock()
         self._nonce_slots: dict[str, NonceSlot] = {}
+        #: Called with a receipt's block number before the receipt is returned: on a chain that
+        #: can lose recent blocks in a crash (the embedded one), no caller ever acts on a
+        #: transaction the chain could still forget (node/chain/embedded.py).
+        self.on_receipt: Callable[[int], None] | None = None
 
     def __repr__(self) -> str:
         return f"ChainClient({redact_url(self.rpc_url)!r})"
@@ -197,7 +201,10 @@ class ChainClient:
             except TransactionNotFound:
                 return None
 
-        return self._read(fetch)
+        found = self._read(fetch)
+        if found is not None and self.on_receipt is not None:
+            self.on_receipt(int(found["blockNumber"]))
+        return found
 
     def transaction(self, tx_hash: bytes | str) -> TxData | None:
         """The transaction if the node knows it (mined or still in its mempool), else None."""

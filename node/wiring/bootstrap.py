@@ -83,6 +83,8 @@ def prepare(settings: Settings) -> tuple[Node, Institution, str, str | None]:
         institution, accreditation = ensure_own_institution(node)
         admin_key = ensure_admin_key(node)
         ensure_registry_key(node)
+        # The institution's DID, accreditation and registry key survive a crash of the chain.
+        node.make_durable(node.chain.latest_block())
     except BaseException:
         node.close()
         raise

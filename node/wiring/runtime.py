@@ -8,8 +8,8 @@ services. The API and the CLI only ever talk to the `Node` and its services.
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,10 +21,10 @@ from sqlmodel import func, select
 
 from node import __version__
 from node.anchoring.worker import AnchoringWorker, WorkerConfig
-from node.chain.anvil import AnvilProcess
 from node.chain.bindings import Contracts, Deployment, lernode_error_decoder
 from node.chain.client import ChainClient, redact_url
 from node.chain.deploy import deploy_all, verify_deployment
+from node.chain.embedded import EmbeddedChain
 from node.chain.sender import Call, TransactionSender
 from node.config import Settings
 from node.delivery.holder import verify_did_auth
@@ -40,7 +40,7 @@ from node.did.resolution import Resolver
 from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
 from node.did.sources import IndexedDidSource
 from node.did.web_fetch import WebDidResolver, WebPolicy
-from node.errors import ConfigurationError
+from node.errors import ChainError, ConfigurationError, LernodeError
 from node.governance.service import GovernanceService
 from node.indexing.indexer import Indexer
 from node.issuance.accreditation import AccreditationGate
@@ -48,7 +48,6 @@ from node.issuance.onboarding import MIN_BALANCE, OnboardingService
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
 from node.keystore import (
-    PRIVATE_UMASK,
     Ed25519Key,
     KeyStore,
     load_or_create_passphrase,
@@ -93,16 +92,6 @@ def prepare_data_dir(path: Path) -> Path:
     return path.resolve()
 
 
-def private_files(directory: Path, *names: str) -> None:
-    """`directory` (0700) with `names` created 0600 ahead of the process that appends to them.
-
-    anvil's state file cannot be made ahead (it refuses an empty one): anvil is started under a
-    0o077 umask, and keeps a file's mode when it rewrites it."""
-    directory.mkdir(mode=0o700, exist_ok=True)
-    for name in names:
-        os.close(os.open(directory / name, os.O_WRONLY | os.O_CREAT, 0o600))
-
-
 @dataclass
 class Node:
     """A running node: its settings, keys, database, chain connection and contracts."""
@@ -114,7 +103,7 @@ class Node:
     deployment: Deployment
     contracts: Contracts
     operator: LocalAccount
-    anvil: AnvilProcess | None = None
+    anvil: EmbeddedChain | None = None
     _senders: dict[str, TransactionSender] = field(default_factory=dict)
     _senders_lock: threading.Lock = field(default_factory=threading.Lock)
     _signing_keys: dict[str, Ed25519Key] = field(default_factory=dict)
@@ -139,23 +128,16 @@ class Node:
         db = Database(settings.sqlalchemy_url)
         db.migrate()
 
-        anvil: AnvilProcess | None = None
+        anvil: EmbeddedChain | None = None
         try:
             if settings.embedded:
-                anvil = AnvilProcess(
-                    state_file=data_dir / "chain" / "anvil-state.json",
+                anvil = EmbeddedChain(
+                    data_dir / "chain",
                     port=settings.embedded_chain_port or None,
                     chain_id=settings.embedded_chain_id,
-                    state_interval=5,
-                    log_file=data_dir / "chain" / "anvil.log",
                     extra_args=embedded_mining_args(settings.embedded_block_time),
                 )
-                private_files(data_dir / "chain", "anvil.log")
-                previous = os.umask(PRIVATE_UMASK)  # inherited by anvil: its state file is 0600
-                try:
-                    anvil.start()
-                finally:
-                    os.umask(previous)
+                anvil.start()
                 rpc_url = anvil.rpc_url
                 expected = settings.embedded_chain_id
             else:
@@ -164,9 +146,11 @@ class Node:
             chain = ChainClient(rpc_url, expected_chain_id=expected)
             chain.connect()
             if anvil is not None:
+                chain.on_receipt = anvil.make_durable
                 fund_dev_account(chain, operator.address)
+            durable = anvil.make_durable if anvil is not None else _nothing_to_persist
             deployment = cls._deployment(
-                settings, chain, operator, deploy_if_missing=deploy_if_missing
+                settings, chain, operator, deploy_if_missing=deploy_if_missing, durable=durable
             )
         except BaseException:
             if anvil is not None:
@@ -192,6 +176,7 @@ class Node:
         operator: LocalAccount,
         *,
         deploy_if_missing: bool | None,
+        durable: Callable[[int], None],
     ) -> Deployment:
         path = settings.deployment_path
         if path.exists():
@@ -213,6 +198,7 @@ class Node:
             threshold=1,
             proposal_lifetime=settings.proposal_lifetime,
         )
+        durable(chain.latest_block())  # never a deployment.json naming contracts a crash lost
         deployment.save(path)
         return deployment
 
@@ -231,8 +217,11 @@ class Node:
                 self._senders[account.address] = existing
             return existing
 
-    def start_background(self) -> None:
-        """Start the anchoring worker and the chain indexer threads."""
+    def start_background(self, on_chain_exit: Callable[[ChainError], None] | None = None) -> None:
+        """Start the anchoring worker, the chain indexer threads and, on an embedded chain, its
+        keeper (periodic saves; `on_chain_exit` is called if the chain process dies)."""
+        if self.anvil is not None:
+            self.anvil.watch(on_chain_exit or _log_chain_exit)
         self.worker.start()
         indexers = (("indexer", self.indexer), ("registry-indexer", self.registry_indexer))
         for name, indexer in indexers:
@@ -252,6 +241,12 @@ class Node:
         self.db.dispose()
         if self.anvil is not None:
             self.anvil.stop()
+
+    def make_durable(self, block_number: int) -> None:
+        """Return once `block_number` survives a crash of the chain process: on the embedded
+        chain, once its state file holds the block; an external chain keeps its own blocks."""
+        if self.anvil is not None:
+            self.anvil.make_durable(block_number)
 
     # -- services -----------------------------------------------------------------------------
 
@@ -303,8 +298,8 @@ class Node:
                 batch_interval=self.settings.anchor_interval,
                 confirmations=self.settings.confirmations,
             ),
-            # Called before any `final` is recorded; the embedded chain's persistence goes here.
-            make_durable=None,
+            # Called before any `final` is recorded: on the embedded chain it persists the state.
+            make_durable=self.make_durable,
         )
 
     @cached_property
@@ -568,6 +563,14 @@ def embedded_mining_args(block_time: float) -> list[str]:
     if block_time <= 0:
         return []
     return ["--block-time", f"{block_time:g}", "--mixed-mining"]
+
+
+def _nothing_to_persist(block_number: int) -> None:
+    """An external chain persists its blocks itself."""
+
+
+def _log_chain_exit(error: ChainError) -> None:
+    log.error("the embedded chain stopped: %s", error.detail)
 
 
 def fund_dev_account(chain: ChainClient, address: str, wei: int = 10**24) -> None:

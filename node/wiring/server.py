@@ -1,11 +1,13 @@
 """`lernode up`: serve a ready node over HTTP until stopped.
 
 The one place that knows the API app and the ASGI server: everything below the API is started
-from here and never imports FastAPI or uvicorn itself.
+from here and never imports FastAPI or uvicorn itself. Process concerns (the data directory
+lock, signals, the chain dying, announcing "up") are in datadir.py and lifecycle.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -13,9 +15,13 @@ import uvicorn
 from rich.console import Console
 
 from node.api.app import create_app
-from node.config import load_settings
+from node.config import Settings, load_settings
 from node.keystore import PRIVATE_UMASK
+from node.store.models import Institution
 from node.wiring.bootstrap import admin_key_path, prepare
+from node.wiring.datadir import claim_data_dir
+from node.wiring.lifecycle import ListeningServer, ignore_termination, stop_on_termination
+from node.wiring.runtime import Node
 
 
 def serve(console: Console) -> None:
@@ -26,23 +32,11 @@ def serve(console: Console) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    claim_data_dir(settings)
+    stop_on_termination()
     node, institution, accreditation, admin_key = prepare(settings)
     try:
-        node.start_background()
-        base = settings.base_url
-        console.print(f"[bold green]lernode is up[/] on chain {node.deployment.chain_id}")
-        console.print(f"  API          {base}   (docs: {base}/docs)")
-        console.print(f"  verify page  {base}/verify")
-        console.print(f"  chain RPC    {node.chain.rpc_url}")
-        for name, address in node.deployment.addresses.items():
-            console.print(f"  {name:<20} {address}")
-        console.print(f"  issuer DID   {institution.did} ({accreditation})")
-        if admin_key is not None:
-            console.print(f"  admin API key (shown once, also in {admin_key_path(settings)}):")
-            console.print(f"    {admin_key}", highlight=False)
-        else:
-            console.print(f"  admin API key in {admin_key_path(settings)}")
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(node),
             host=settings.host,
             port=settings.port,
@@ -51,6 +45,38 @@ def serve(console: Console) -> None:
             # node/api/proxies.py); uvicorn's own default would trust them from loopback.
             proxy_headers=False,
         )
+        server = ListeningServer(
+            config,
+            lambda: _banner(console, settings, node, institution, accreditation, admin_key),
+        )
+        node.start_background(on_chain_exit=server.stop_because)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
+            server.run()
+        server.raise_failure()
     finally:
+        ignore_termination()
         node.close()
         console.print("lernode stopped")
+
+
+def _banner(
+    console: Console,
+    settings: Settings,
+    node: Node,
+    institution: Institution,
+    accreditation: str,
+    admin_key: str | None,
+) -> None:
+    base = settings.base_url
+    console.print(f"[bold green]lernode is up[/] on chain {node.deployment.chain_id}")
+    console.print(f"  API          {base}   (docs: {base}/docs)")
+    console.print(f"  verify page  {base}/verify")
+    console.print(f"  chain RPC    {node.chain.rpc_url}")
+    for name, address in node.deployment.addresses.items():
+        console.print(f"  {name:<20} {address}")
+    console.print(f"  issuer DID   {institution.did} ({accreditation})")
+    if admin_key is not None:
+        console.print(f"  admin API key (shown once, also in {admin_key_path(settings)}):")
+        console.print(f"    {admin_key}", highlight=False)
+    else:
+        console.print(f"  admin API key in {admin_key_path(settings)}")

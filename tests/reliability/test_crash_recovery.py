@@ -17,24 +17,22 @@ The verdict comes from the chain, not from the node's bookkeeping:
 from __future__ import annotations
 
 import random
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.support.processes import (
+    Issuer,
     NodeProcess,
     anchors_on_chain,
     assert_each_root_once,
     assert_receipt_on_chain,
     chain_contracts,
-    credential_input,
     deploy,
     external_chain,
     states,
+    stored_credentials,
     wait_until,
 )
 
@@ -43,50 +41,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(600)]
 CREDENTIALS = 1000
 PER_REQUEST = 10
 KILLS = 20
-
-
-class Issuer(threading.Thread):
-    """Issues until `target` credentials were returned, riding out the node's deaths."""
-
-    def __init__(self, node: NodeProcess, target: int) -> None:
-        super().__init__(name="issuer", daemon=True)
-        self.node = node
-        self.target = target
-        self.returned: list[str] = []
-        self.failed_requests = 0
-        self.unexpected: list[str] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        n = 0
-        deadline = time.monotonic() + 400
-        while len(self.returned) < self.target and not self.stop.is_set():
-            assert time.monotonic() < deadline, "issuance did not finish"
-            batch = [credential_input(n + i) for i in range(PER_REQUEST)]
-            n += PER_REQUEST
-            try:
-                with self.node.client(timeout=30) as client:
-                    response = client.post("/v1/credentials", json={"credentials": batch})
-            except (httpx.HTTPError, OSError, FileNotFoundError):
-                self.failed_requests += 1  # the node died under us: this request never returned
-                time.sleep(0.2)
-                continue
-            if response.status_code != 201:
-                self.unexpected.append(f"{response.status_code} {response.text[:300]}")
-                time.sleep(0.2)
-                continue
-            self.returned += [c["id"] for c in response.json()["credentials"]]
-
-
-def stored_credentials(data_dir: Path) -> dict[str, tuple[str, int | None]]:
-    """id -> (state, batch id) straight from the node's SQLite file (node stopped)."""
-    engine = create_engine(f"sqlite:///{data_dir / 'lernode.sqlite'}")
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT id, state, batch_id FROM credential")).all()
-    finally:
-        engine.dispose()
-    return {row[0]: (str(row[1]).lower(), row[2]) for row in rows}
 
 
 def test_twenty_kill9s_during_bulk_issuance_lose_nothing_and_anchor_nothing_twice(
@@ -105,7 +59,7 @@ def test_twenty_kill9s_during_bulk_issuance_lose_nothing_and_anchor_nothing_twic
             },
         ).start()
         try:
-            issuer = Issuer(node, CREDENTIALS)
+            issuer = Issuer(node, CREDENTIALS, PER_REQUEST)
             issuer.start()
             kill_moments: list[float] = []
             started = time.monotonic()

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 import httpx
 from eth_utils import keccak
+from sqlalchemy import create_engine, text
 
 from node.chain.anvil import DEFAULT_CHAIN_ID, AnvilProcess, free_port
 from node.chain.bindings import Contracts, Deployment
@@ -61,14 +63,12 @@ def external_chain(
     )
 
 
-def node_env(data_dir: Path, rpc_url: str, **extra: str) -> dict[str, str]:
+def node_env(data_dir: Path, rpc_url: str | None, **extra: str) -> dict[str, str]:
+    """The node's environment; `rpc_url` None: its own embedded chain (`lernode up` alone)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LERNODE_")}
-    env.update(
-        LERNODE_DATA_DIR=str(data_dir),
-        LERNODE_RPC_URL=rpc_url,
-        LERNODE_CHAIN_ID=str(DEFAULT_CHAIN_ID),
-        LERNODE_LOG_LEVEL="warning",
-    )
+    env.update(LERNODE_DATA_DIR=str(data_dir), LERNODE_LOG_LEVEL="warning")
+    if rpc_url is not None:
+        env.update(LERNODE_RPC_URL=rpc_url, LERNODE_CHAIN_ID=str(DEFAULT_CHAIN_ID))
     env.update(extra)
     return env
 
@@ -92,7 +92,7 @@ class NodeProcess:
     """One `lernode up` subprocess; output goes to a log file (a full pipe would freeze it)."""
 
     data_dir: Path
-    rpc_url: str
+    rpc_url: str | None  # None: the node runs its own embedded chain
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
@@ -184,6 +184,69 @@ class Anchor:
     count: int
     block_number: int
     tx_hash: str
+
+
+class Issuer(threading.Thread):
+    """Issues until `target` credentials were returned, riding out the node's deaths."""
+
+    def __init__(
+        self,
+        node: NodeProcess,
+        target: int,
+        per_request: int = 10,
+        deadline: float = 400,
+        cryptosuite: str | None = None,
+    ) -> None:
+        super().__init__(name="issuer", daemon=True)
+        self.node = node
+        self.target = target
+        self.per_request = per_request
+        self.deadline = deadline
+        self.body: dict[str, Any] = {"cryptosuite": cryptosuite} if cryptosuite else {}
+        self.returned: list[str] = []
+        self.failed_requests = 0
+        self.unexpected: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        n = 0
+        deadline = time.monotonic() + self.deadline
+        while len(self.returned) < self.target and not self.stop.is_set():
+            assert time.monotonic() < deadline, "issuance did not finish"
+            batch = [credential_input(n + i) for i in range(self.per_request)]
+            n += self.per_request
+            try:
+                with self.node.client(timeout=30) as client:
+                    response = client.post(
+                        "/v1/credentials", json={"credentials": batch, **self.body}
+                    )
+            except (httpx.HTTPError, OSError):
+                self.failed_requests += 1  # the node died under us: this request never returned
+                time.sleep(0.2)
+                continue
+            if response.status_code != 201:
+                self.unexpected.append(f"{response.status_code} {response.text[:300]}")
+                time.sleep(0.2)
+                continue
+            self.returned += [c["id"] for c in response.json()["credentials"]]
+
+
+def stored_credentials(data_dir: Path) -> dict[str, tuple[str, int | None]]:
+    """id -> (state, batch id) straight from the node's SQLite file."""
+    return {
+        row[0]: (str(row[1]).lower(), row[2])
+        for row in sqlite_rows(data_dir, "SELECT id, state, batch_id FROM credential")
+    }
+
+
+def sqlite_rows(data_dir: Path, query: str) -> list[Any]:
+    """Rows of `query` on the node's SQLite file (only read; the node may be running)."""
+    engine = create_engine(f"sqlite:///{data_dir / 'lernode.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(query)).all())
+    finally:
+        engine.dispose()
 
 
 def chain_contracts(rpc_url: str, deployment: Deployment) -> Contracts:

@@ -3,55 +3,15 @@ chain and data, and one clear line for every bad configuration."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from node.chain.anvil import AnvilProcess, free_port
-
-LERNODE = [sys.executable, "-m", "node.cli"]
-#: anvil's first development account (funded with 10,000 ETH on every anvil).
-ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-def node_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LERNODE_")}
-    env.update({"LERNODE_DATA_DIR": str(data_dir), **extra})
-    return env
-
-
-def wait_health(url: str, process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"lernode up exited early:\n{process.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            response = httpx.get(f"{url}/health", timeout=1)
-            if response.status_code == 200:
-                body: dict[str, Any] = response.json()
-                return body
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("no /health answer in time")
-
-
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*LERNODE, "up"],
-        env=node_env(data_dir, LERNODE_PORT=str(port)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from tests.support.up import ANVIL_KEY_0, LERNODE, node_env, start, wait_health
 
 
 def interrupt(process: subprocess.Popen[str]) -> str:

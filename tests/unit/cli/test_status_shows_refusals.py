@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from node.cli import institutions
 from node.cli import main as cli
 
 STANDING: dict[str, Any] = {
@@ -29,7 +30,7 @@ class FakeClient:
 def status_output(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                   standing: dict[str, Any]) -> str:  # fmt: skip
     monkeypatch.setattr(cli, "_client", lambda url, key: FakeClient(standing))
-    cli.status()
+    institutions.status()
     return capsys.readouterr().out
 
 
