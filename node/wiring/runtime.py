@@ -236,8 +236,9 @@ class Node:
 
     def fund(self, address: str) -> None:
         """Make sure `address` can pay for gas: anvil's cheat RPC on the embedded chain,
-        a transfer from the operator account on an external one."""
-        if self.anvil is not None:
+        a transfer from the operator account on an external one (an API worker process has
+        no anvil of its own, but the embedded chain still takes the cheat)."""
+        if self.settings.embedded:
             fund_dev_account(self.chain, address)
             return
         if self.chain.balance(address) < MIN_BALANCE:

@@ -6,21 +6,16 @@ from here and never imports FastAPI or uvicorn itself.
 
 from __future__ import annotations
 
-import logging
-
-import uvicorn
 from rich.console import Console
 
-from node.api.app import create_app
 from node.config import load_settings
 from node.wiring.bootstrap import admin_key_path, prepare
+from node.wiring.workers import configure_process, serve_api
 
 
 def serve(console: Console) -> None:
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_process(settings)
     node, institution, accreditation, admin_key = prepare(settings)
     try:
         node.start_background()
@@ -37,15 +32,7 @@ def serve(console: Console) -> None:
             console.print(f"    {admin_key}", highlight=False)
         else:
             console.print(f"  admin API key in {admin_key_path(settings)}")
-        uvicorn.run(
-            create_app(node),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            # The app decides whom forwarding headers name (LERNODE_TRUSTED_PROXIES,
-            # node/api/proxies.py); uvicorn's own default would trust them from loopback.
-            proxy_headers=False,
-        )
+        serve_api(node, settings)
     finally:
         node.close()
         console.print("lernode stopped")
