@@ -258,9 +258,7 @@ class StatusService:
             if not 0 <= number < 2**63:  # what the database's BIGINT holds
                 raise ValueError(number_text)
             purpose = (
-                StatusPurpose.MESSAGE
-                if suffix == MESSAGE_LIST_SUFFIX
-                else StatusPurpose(suffix)
+                StatusPurpose.MESSAGE if suffix == MESSAGE_LIST_SUFFIX else StatusPurpose(suffix)
             )
         except ValueError:
             raise not_found from None

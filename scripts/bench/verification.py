@@ -1,53 +1,31 @@
-"""Section 3: verification through the HTTP API under concurrency, next to in-process.
+"""Section 3: verification, counted and timed side by side in one run.
 
-The verification service (node/services/verification.py, `POST /v1/verify`) belongs to another
-engineer and may not exist yet in the tree this runs on. When it exists, the same bundles
-`{credential, receipt}` are verified in-process through the service and over HTTP (uvicorn in
-this process, keep-alive clients in threads). When it does not, the section says so and measures
-what exists: the building blocks a verification is made of (Data Integrity proof, issuer key from
-the indexed DID, Merkle inclusion, `anchorOf`, `isStatusSet`), in-process.
+JSON-RPC calls per verification are counted through a counting provider (the node at the chain
+head and `lernode verify --rpc`); the building blocks of a verification and the proof alone are
+timed in-process; the API is served by one worker process per core (`lernode up`'s default,
+node/wiring/workers.py) and driven by 1 and 32 keep-alive clients, then loaded for a minute
+(verify_http.py).
 """
 
 from __future__ import annotations
 
-import statistics
-import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from node.chain.anvil import free_port
 from node.chain.contracts.types import StatusPurpose
 from node.credentials.merkle import credential_hash, leaf, verify_proof
 from node.credentials.multikey import public_key_from_verification_method
 from node.credentials.proofs import get_proof, verify
 from node.wiring.runtime import Node
 
+from . import verify_http
 from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each
 from .nodes import ready_node, sample_inputs
 
-VERIFY_PATH = "/v1/verify"
-#: What profiling showed (cProfile over 20 verifications of one bundle).
-LIMITS = (
-    "One verification is CPU- and round-trip-bound: RDFC canonicalization of the credential for "
-    "the proof (~2.5 ms); the chain facts come from the node's event index (no JSON-RPC call, "
-    "see the JSON-RPC table) and a few SQL queries. "
-    "Under 8 concurrent clients in the same Python process the GIL serializes all of it, so "
-    "latency is queueing. The node's own status-list bitmap is now read once per block (it was "
-    "two 16 KB reads per verification); it is no longer re-read to compare with chain bits."
-)
 CREDENTIALS = 50
-
-
-def _in_process_call(service: Any) -> Callable[[dict[str, Any]], Any]:
-    """What the route does minus HTTP: parse the body into a `Submission`, then `verify`."""
-    from node.verification.submission import parse_submission
-
-    return lambda bundle: service.verify(parse_submission(bundle))
 
 
 def _building_blocks(node: Node) -> Callable[[dict[str, Any]], None]:
@@ -77,10 +55,15 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
         method=(
             f"{CREDENTIALS} eddsa-rdfc-2022 credentials issued and anchored (final) on a node from "
             "`bootstrap.prepare`; their bundles `{credential, receipt}` are verified round-robin. "
-            f"In-process: sequential calls ({sizes.verify_requests} timed). HTTP: uvicorn serving "
-            f"`create_app(node)` in this process, {sizes.verify_concurrency} client threads with "
-            f"keep-alive connections, {sizes.verify_requests} `POST {VERIFY_PATH}` requests; "
-            "throughput = requests / wall time. Rate limiting is raised out of the way."
+            f"In-process: sequential calls ({sizes.verify_requests:,} timed): the building "
+            "blocks, `proofs.verify` alone and `Verifier.verify` (what the route calls). HTTP: "
+            "one uvicorn worker process per core serving `node.wiring.workers:worker_app` (what "
+            "`lernode up` starts), attached to the bench's node, which runs the anchoring worker "
+            f"and indexers; 1 client for {min(300, sizes.verify_requests)} requests, then "
+            f"{sizes.verify_concurrency} client threads (keep-alive connections) for "
+            f"{sizes.verify_requests:,} `POST /v1/verify` requests and for "
+            f"{sizes.load_seconds:.0f} s; throughput = requests / wall time. An error is any "
+            "answer but a 200 with verdict `valid`. Rate limiting is raised out of the way."
         ),
     )
     with ready_node(verify_rate_limit=10**9) as (node, institution):
@@ -95,7 +78,6 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
 
             records = list(session.exec(select(Credential)).all())
         bundles = [node.issuance.bundle(r) for r in records]
-        service = node.verifier
         counter = iter(range(10**9))
 
         def pick() -> dict[str, Any]:
@@ -122,7 +104,7 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
             )
         )
         _count_json_rpc(section, node, bundles)
-        _measure_service(section, node, service, bundles, sizes, plots_dir)
+        verify_http.measure(section, node, bundles, sizes)
     return section
 
 
@@ -214,104 +196,3 @@ def _count_json_rpc(section: Section, node: Node, bundles: list[dict[str, Any]])
             "of the VerificationLens and the logs with one eth_getLogs batch.",
         )
     )
-
-
-def _measure_service(
-    section: Section,
-    node: Node,
-    service: Any,
-    bundles: list[dict[str, Any]],
-    sizes: Sizes,
-    plots_dir: Path,
-) -> None:
-    import httpx
-    import uvicorn
-
-    from node.api.app import create_app
-
-    call = _in_process_call(service)
-    counter = iter(range(10**9))
-    in_process = time_each(
-        lambda: call(bundles[next(counter) % len(bundles)]), sizes.verify_requests
-    )
-    in_rate = len(in_process) / sum(in_process)
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        local = threading.local()
-
-        def request(i: int) -> tuple[float, int]:
-            client = getattr(local, "client", None)
-            if client is None:
-                client = local.client = httpx.Client(base_url=base, timeout=60)
-            start = time.perf_counter()
-            reply = client.post(VERIFY_PATH, json=bundles[i % len(bundles)])
-            return time.perf_counter() - start, reply.status_code
-
-        with ThreadPoolExecutor(sizes.verify_concurrency) as pool:
-            list(pool.map(request, range(sizes.verify_concurrency * 4)))  # warm connections
-            start = time.perf_counter()
-            results = list(pool.map(request, range(sizes.verify_requests)))
-            wall = time.perf_counter() - start
-    finally:
-        server.should_exit = True
-        thread.join(10)
-    latencies = [r[0] for r in results]
-    statuses = sorted({r[1] for r in results})
-    http_rate = len(results) / wall
-    section.figures["service"] = {
-        "in_process": {**summary_ms(in_process), "throughput_per_s": in_rate},
-        "http": {
-            **summary_ms(latencies),
-            "throughput_per_s": http_rate,
-            "concurrency": sizes.verify_concurrency,
-            "status_codes": statuses,
-        },
-        "http_vs_in_process": http_rate / in_rate,
-    }
-    http = section.figures["service"]["http"]
-    section.tables.append(
-        Table(
-            "Verification service: in-process vs HTTP",
-            ["path", "p50 ms", "p95 ms", "p99 ms", "verifications/s"],
-            [
-                [
-                    "in-process (1 thread)",
-                    fmt(statistics.median(in_process) * 1000),
-                    "",
-                    "",
-                    fmt(in_rate, 0),
-                ],
-                [
-                    f"HTTP ({sizes.verify_concurrency} clients)",
-                    fmt(http["p50_ms"]),
-                    fmt(http["p95_ms"]),
-                    fmt(http["p99_ms"]),
-                    fmt(http_rate, 0),
-                ],
-            ],
-        )
-    )
-    if statuses != [200]:
-        section.notes.append(f"HTTP status codes seen: {statuses} (expected only 200).")
-    ratio = http_rate / in_rate
-    section.targets += [
-        Target(
-            "verification over HTTP p50",
-            "<= 10 ms",
-            f"{http['p50_ms']:.1f} ms",
-            http["p50_ms"] <= 10,
-            LIMITS,
-        ),
-        Target("HTTP throughput vs in-process", ">= 70%", f"{ratio:.0%}", ratio >= 0.7, LIMITS),
-    ]
-    del plots_dir

@@ -1,0 +1,82 @@
+"""The rows a batch of signed credentials becomes, written with two bulk INSERTs.
+
+A request of 1,000 credentials is one `executemany` for the credential rows (each row is also
+the credential's anchoring outbox entry) and one for their `issued` events: no ORM object per
+row, which profiling showed cost more than signing with `eddsa-jcs-2022`. Each document is
+canonicalized (JCS) once, for both the stored text and its credential hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from node.chain.contracts.types import credential_type_id
+from node.credentials import jcs
+from node.credentials.format_check import credential_kind
+from node.credentials.merkle import hash_canonical
+from node.issuance.documents import parse_time
+from node.store.models import Credential, CredentialEvent, CredentialState, Institution
+
+
+def credential_rows(
+    signed: Sequence[dict[str, Any]],
+    slots: Sequence[tuple[int, int]],
+    institution: Institution,
+    *,
+    bound_from: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every column of each new credential row (bulk INSERTs apply no model defaults)."""
+    now = datetime.now(UTC)
+    type_ids: dict[str, str] = {}
+    rows = []
+    for document, (list_number, index) in zip(signed, slots, strict=True):
+        kind = credential_kind(document)
+        if kind not in type_ids:
+            type_ids[kind] = "0x" + credential_type_id(kind).hex()
+        canonical = jcs.canonicalize(document)
+        rows.append(
+            {
+                "id": document["id"],
+                "institution_id": institution.id,
+                "kind": kind,
+                "credential_type_id": type_ids[kind],
+                "document": canonical.decode(),
+                "credential_hash": "0x" + hash_canonical(canonical).hex(),
+                "status_list": list_number,
+                "status_index": index,
+                "state": CredentialState.PENDING,
+                "batch_id": None,
+                "leaf_index": None,
+                "merkle_proof": None,
+                "revoked": False,
+                "suspended": False,
+                "valid_from": parse_time(document.get("validFrom")),
+                "valid_until": parse_time(document.get("validUntil")),
+                "created_at": now,
+                "updated_at": now,
+                "erased_at": None,
+                "bound_from": bound_from,
+            }
+        )
+    return rows
+
+
+def insert_credentials(session: Session, rows: list[dict[str, Any]], cryptosuite: str) -> None:
+    """The credential rows and their `issued` events, two statements in the caller's
+    transaction (the rows first: events reference them)."""
+    if not rows:
+        return
+    session.execute(insert(Credential), rows)
+    at = rows[0]["created_at"]
+    session.execute(
+        insert(CredentialEvent),
+        [
+            {"credential_id": row["id"], "event": "issued", "detail": cryptosuite, "at": at}
+            for row in rows
+        ],
+    )
