@@ -268,7 +268,7 @@ class IssuanceService:
 
     def record(self, credential_id: str, institution: Institution | None = None) -> Credential:
         """The stored credential; an issuer-scoped caller only sees its own."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             credential = session.get(Credential, credential_id)
         if credential is None or (
             institution is not None and credential.institution_id != institution.id
@@ -286,7 +286,7 @@ class IssuanceService:
         """The anchor receipt a holder keeps, once the credential's root is mined."""
         if credential.batch_id is None or credential.state == CredentialState.PENDING:
             return None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             batch = session.get(AnchorBatch, credential.batch_id)
             assert batch is not None
             tx = session.get(ChainTx, batch.tx_id) if batch.tx_id is not None else None
@@ -310,7 +310,7 @@ class IssuanceService:
 
     def receipt_for_hash(self, digest: bytes) -> dict[str, Any] | None:
         """The receipt of the credential this node issued with hash `digest`, if any."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             record = session.exec(
                 select(Credential).where(Credential.credential_hash == "0x" + digest.hex())
             ).first()
@@ -318,7 +318,7 @@ class IssuanceService:
 
     def events(self, credential_id: str) -> list[dict[str, str]]:
         """The credential's lifecycle log, oldest first."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(CredentialEvent)
                 .where(CredentialEvent.credential_id == credential_id)

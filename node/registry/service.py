@@ -141,7 +141,7 @@ class ConsortiumRegistry:
     # -- reading the index ------------------------------------------------------------------------
 
     def indexed_block(self) -> IndexedBlock:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
         if cursor is None:
             raise IndexNotReady("the registry index has not read the chain yet; retry shortly")
@@ -157,7 +157,7 @@ class ConsortiumRegistry:
             if parsed.chain_id != self.chain_id:
                 raise UnknownSubject(f"{did[:120]} is not a DID of chain {self.chain_id}")
             return Subject(did=did, address=parsed.address)
-        with self.db.session() as session:
+        with self.db.reading() as session:
             binding = session.exec(
                 select(IssuerAlias).where(
                     IssuerAlias.contract == self.contract, IssuerAlias.alias == did
@@ -168,7 +168,7 @@ class ConsortiumRegistry:
         return Subject(did=did, address=binding.issuer, binding=binding)
 
     def history(self, address: str) -> IssuerHistory:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(GovernanceEvent)
                 .where(
@@ -188,7 +188,7 @@ class ConsortiumRegistry:
     def _entry(self, subject: Subject, history: IssuerHistory) -> RegistryEntry:
         document = self._document(history)
         metadata = IssuerMetadata.from_chain(document.metadata_text) if document else None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             aliases = session.exec(
                 select(IssuerAlias)
                 .where(IssuerAlias.contract == self.contract, IssuerAlias.issuer == history.address)
@@ -201,7 +201,7 @@ class ConsortiumRegistry:
         """The metadata document of the latest accreditation, if it is the one voted on."""
         if not history.accreditation_proposal:
             return None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             document = session.exec(
                 select(AccreditationDocument).where(
                     AccreditationDocument.contract == self.contract,
@@ -217,7 +217,7 @@ class ConsortiumRegistry:
 
     def entries(self) -> list[RegistryEntry]:
         """Every issuer the consortium ever accredited, in order of first accreditation."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
         key = (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
         with self._lock:
@@ -229,7 +229,7 @@ class ConsortiumRegistry:
         return list(result)
 
     def _read_entries(self) -> list[RegistryEntry]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             addresses = session.exec(
                 select(GovernanceEvent.subject)
                 .where(
@@ -249,7 +249,7 @@ class ConsortiumRegistry:
 
     def change_times(self) -> tuple[int, int] | None:
         """Block times of the first and the latest governance event, if any."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             found = session.exec(
                 select(
                     func.min(GovernanceEvent.block_time), func.max(GovernanceEvent.block_time)
@@ -282,7 +282,7 @@ class ConsortiumRegistry:
             raise UnknownSubject(f"members are did:ethr DIDs; {did[:120]!r} is not one") from None
         if parsed.chain_id != self.chain_id:
             raise UnknownSubject(f"{did[:120]} is not a DID of chain {self.chain_id}")
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(GovernanceEvent)
                 .where(

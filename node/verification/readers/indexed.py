@@ -82,7 +82,7 @@ class IndexedChainSource:
     def current(self) -> ChainState | None:
         """The block the index reflects (the lowest cursor), if every indexer is current (see
         the module docstring)."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             found = [session.get(IndexerCursor, name) for name in self.cursors]
         now = self.clock()
         states = []
@@ -109,7 +109,7 @@ class IndexedFacts(HistoryFacts):
         self._issuers: dict[str, tuple[list[Grant], list[StatusChange]]] = {}
 
     def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
-        with self.source.db.session() as session:
+        with self.source.db.reading() as session:
             row = session.exec(
                 select(AnchorEvent)
                 .where(
@@ -127,7 +127,7 @@ class IndexedFacts(HistoryFacts):
 
     def _standing(self, issuer: str) -> tuple[list[Grant], list[StatusChange]]:
         if issuer not in self._issuers:
-            with self.source.db.session() as session:
+            with self.source.db.reading() as session:
                 rows = session.exec(
                     select(GovernanceEvent)
                     .where(
@@ -147,7 +147,7 @@ class IndexedFacts(HistoryFacts):
         return self._standing(issuer)[1]
 
     def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
-        with self.source.db.session() as session:
+        with self.source.db.reading() as session:
             value = session.exec(
                 select(StatusWordEvent.word)
                 .where(
@@ -169,7 +169,7 @@ class IndexedFacts(HistoryFacts):
         return self.source.dids.history_of(address, through_block=self.state.block)
 
     def issuer_of_alias(self, did: str) -> str | None:
-        with self.source.db.session() as session:
+        with self.source.db.reading() as session:
             found = session.exec(
                 select(IssuerAlias.issuer).where(
                     col(IssuerAlias.contract) == self.source.issuer_registry,
