@@ -36,19 +36,20 @@ REQUEST_SIZE = 1_000
 #: What pyinstrument showed (3,000 JCS credentials end to end; 200 rdfc signatures), so the
 #: report says what limits the rate, not only that it is low.
 PROFILE_NOTES = [
-    "Profile, eddsa-rdfc-2022 signing (pyinstrument): `canonical.canonize` of the document is "
-    "nearly all of `sign`. The request's shared proof configuration is now canonicalized once "
-    "(cached by its JCS form), which took rdfc signing from ~3.4 to ~2.4 ms. What remains is "
-    "pyld expanding each document twice (once for the safe-mode checks, once inside `to_rdf`): "
-    "expanding once via pyld's dropped-property hook is the next ~15%.",
-    "Profile, issuance besides signing: the stored JCS text is now hashed directly (no second "
-    "canonicalization) and the institution's account key is decrypted once per process. Rows are "
-    "still SQLModel objects (~0.3 ms each); Core bulk inserts would remove that.",
-    "Profile, anchoring (`drain`): batch membership is one executemany and lifecycle events are "
-    "bulk inserts (they were one statement per credential).",
-    "Two worker processes sign no faster than one on this machine (the 2 vCPUs do not give "
-    "two cores' worth of CPU to CPU-bound work), so end to end is measured against both: ~80% "
-    "of the one-process signing rate, ~50% of the two-process rate.",
+    "eddsa-rdfc-2022 signing is nearly all `canonical.canonize` of the document (the request's "
+    "shared proof configuration is canonicalized once, cached by its JCS form). Since issue 12 "
+    "the document is expanded once and pyld's context processing is memoized "
+    "(node/credentials/pyld_speed.py); see the RDFC table for before/after on the same "
+    "documents.",
+    "eddsa-jcs-2022: the work besides signing was ORM objects (SQLModel rows and event records, "
+    "about a third of the time) and JCS itself; rows are now two bulk INSERTs per request "
+    "(node/issuance/rows.py) and JCS uses Python's C JSON encoder when that is byte-identical "
+    "to RFC 8785. Each document is canonicalized once for storage and its credential hash "
+    "(the signature covers the document without its proof, a different text).",
+    "Anchoring (`drain`): batch membership is one executemany and lifecycle events are bulk "
+    "inserts. 'Through final' includes waiting for one confirmation block (0.25 s blocks).",
+    "Two processes sign no faster than one on this machine (2 shared vCPUs), so requests are "
+    "compared with one process's signing rate (the issue's target) and with all cores.",
 ]
 VERIFICATION_METHOD = "did:ethr:0x7a69:0x" + "ab" * 20 + "#delegate-1"
 

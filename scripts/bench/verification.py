@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from node.chain.contracts.types import StatusPurpose
 from node.credentials.merkle import credential_hash, leaf, verify_proof
 from node.credentials.multikey import public_key_from_verification_method
@@ -149,10 +151,20 @@ def _count_json_rpc(section: Section, node: Node, bundles: list[dict[str, Any]])
     node.indexer.poll_once()
     node.registry_indexer.poll_once()
     sample = bundles[: min(20, len(bundles))]
-    with _counting_provider() as counts:
-        for bundle in sample:
-            node.verifier.verify(parse_submission(bundle))
+    statements = [0]
+
+    def count_sql(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(node.db.engine, "before_cursor_execute", count_sql)
+    try:
+        with _counting_provider() as counts:
+            for bundle in sample:
+                node.verifier.verify(parse_submission(bundle))
+    finally:
+        event.remove(node.db.engine, "before_cursor_execute", count_sql)
     node_trips, node_calls = counts[0] / len(sample), counts[1] / len(sample)
+    node_sql = statements[0] / len(sample)
     cli: list[tuple[int, int]] = []
     with tempfile.TemporaryDirectory() as directory:
         for number, bundle in enumerate(sample[:5]):
@@ -174,14 +186,21 @@ def _count_json_rpc(section: Section, node: Node, bundles: list[dict[str, Any]])
         "node_calls": node_calls,
         "cli_round_trips": cli_trips,
         "cli_calls": cli_calls,
+        "node_sql_statements": node_sql,
     }
     section.tables.append(
         Table(
-            "JSON-RPC per verification (counted through a counting provider)",
-            ["verifier", "round trips", "JSON-RPC calls"],
+            "JSON-RPC per verification (counted through a counting provider; SQL statements "
+            "counted on the engine, each BEGIN included)",
+            ["verifier", "round trips", "JSON-RPC calls", "SQL statements"],
             [
-                ["node at the chain head (event index)", fmt(node_trips), fmt(node_calls)],
-                ["lernode verify --rpc (most over 5 bundles)", str(cli_trips), str(cli_calls)],
+                [
+                    "node at the chain head (event index)",
+                    fmt(node_trips),
+                    fmt(node_calls),
+                    fmt(node_sql, 1),
+                ],
+                ["lernode verify --rpc (most over 5 bundles)", str(cli_trips), str(cli_calls), "0"],
             ],
         )
     )
