@@ -107,7 +107,37 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
         )
         _count_json_rpc(section, node, bundles)
         verify_http.measure(section, node, bundles, sizes)
+    section.notes += _explain(section.figures)
     return section
+
+
+def _explain(figures: dict[str, Any]) -> list[str]:
+    """The figures in words, from the counts and timings of this run."""
+    rpc, service = figures["json_rpc_per_verification"], figures["service"]
+    pure, full = service["pure_proof_verify"], service["in_process"]
+    one, many, load = service["http_1_client"], service["http_many_clients"], service["load"]
+    return [
+        f"Counted over 20 verifications at the chain head: {rpc['node_calls']:g} JSON-RPC calls "
+        f"in {rpc['node_round_trips']:g} round trips and {rpc['node_sql_statements']:.1f} SQL "
+        "statements per verification (each BEGIN counted), all answered from the node's event "
+        "index; verifications at the same indexer cursors share their reads (only the first "
+        "at a block reads anchors, status words and histories; the others read the cursors). "
+        f"`lernode verify --rpc` needs {rpc['cli_round_trips']} round trips "
+        f"({rpc['cli_calls']} calls): one VerificationLens eth_call and one eth_getLogs batch.",
+        f"The proof alone (`proofs.verify`: RDFC canonicalization and one Ed25519 check) takes "
+        f"p50 {pure['p50_ms']:.1f} ms; a whole verification in-process p50 {full['p50_ms']:.1f} "
+        f"ms, so the proof is {pure['p50_ms'] / full['p50_ms']:.0%} of it. The rest is Python "
+        "around SQL (SQLModel sessions and rows), the issuer's key from the DID index, the "
+        "Merkle path, the registry lookup (registered_issuer) and the report.",
+        f"Over HTTP, one client waits p50 {one['p50_ms']:.1f} ms "
+        f"({one['p50_ms'] - full['p50_ms']:.1f} ms above in-process: FastAPI parsing, the JSON "
+        f"report, loopback). {many['clients']} clients on {service['workers']} worker "
+        f"processes get {many['throughput_per_s']:.0f}/s, {many['vs_workers_x_in_process']:.0%} "
+        f"of {service['workers']} x the one-thread in-process rate; latency is queueing "
+        f"(p50 {many['p50_ms']:.0f} ms, p95 {many['p95_ms']:.0f} ms). Load run: "
+        f"{load['requests']:,} verifications in {load['seconds']:.0f} s from {load['clients']} "
+        f"clients, {load['errors']} errors.",
+    ]
 
 
 @contextmanager
