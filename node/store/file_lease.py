@@ -26,9 +26,11 @@ class FileLease:
 
     @classmethod
     def beside(cls, db: Database, name: str) -> FileLease:
-        """The lease file `<database>.<name>.lock` (none for an in-memory database)."""
+        """The lease file `<database>.<name>.lock` (none for an in-memory database, nor for
+        another backend than SQLite)."""
         database = db.engine.url.database
-        if not database or database == ":memory:" or database.startswith("file::memory:"):
+        in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+        if not db.is_sqlite or in_memory:
             return cls(None)
         return cls(Path(database).with_name(f"{Path(database).name}.{name}.lock"))
 
