@@ -29,8 +29,9 @@ class FileLease:
         """The lease file `<database>.<name>.lock` (none for an in-memory database, nor for
         another backend than SQLite)."""
         database = db.engine.url.database
-        in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
-        if not db.is_sqlite or in_memory:
+        if not db.is_sqlite or not database or database == ":memory:":
+            return cls(None)
+        if database.startswith("file::memory:"):
             return cls(None)
         return cls(Path(database).with_name(f"{Path(database).name}.{name}.lock"))
 
