@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 
 import uvicorn
 from fastapi import FastAPI
@@ -97,8 +99,25 @@ def attach(settings: Settings, rpc_url: str) -> Node:
     )
 
 
+def _exit_with_supervisor(interval: float = 0.25) -> None:
+    """End this worker as soon as its supervisor is gone.
+
+    A supervisor killed with SIGKILL cannot stop its workers, and orphaned workers would go on
+    answering on the node's port (a restarted node could not bind it). Exiting at once, without
+    cleanup, is what kill -9 of `lernode up` means for the whole node."""
+    supervisor = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory, run in a fresh interpreter)."""
+    _exit_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     node = attach(settings, os.environ[RPC_URL_ENV])
