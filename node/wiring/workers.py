@@ -41,10 +41,8 @@ RPC_URL_ENV = "_LERNODE_WORKER_RPC_URL"
 
 
 def configure_process(settings: Settings) -> None:
-    """Logging and metrics of the supervisor; before anything counts or logs."""
+    """The supervisor's log format, before anything logs."""
     configure_logging(settings.log_level, settings.log_format)
-    multi = settings.worker_count > 1
-    metrics.configure(settings.data_dir.resolve() / "metrics" if multi else None)
 
 
 def serve_api(node: Node, settings: Settings) -> None:
@@ -59,6 +57,9 @@ def serve_api(node: Node, settings: Settings) -> None:
         "proxy_headers": False,
     }
     workers = settings.worker_count
+    # Counters of every process in one directory once there are several (the data directory
+    # exists now: `prepare` created and checked it).
+    metrics.configure(settings.data_dir.resolve() / "metrics" if workers > 1 else None)
     if workers <= 1:
         uvicorn.run(create_app(node), **common)  # type: ignore[arg-type]
         return
