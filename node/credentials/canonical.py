@@ -223,9 +223,7 @@ MAX_PORTABLE_DEPTH = 64
 
 
 def _non_portable(path: str, detail: str) -> InvalidInput:
-    return InvalidInput(
-        f"{path or '/'}: {detail}", code="non_portable_value", path=path or "/"
-    )
+    return InvalidInput(f"{path or '/'}: {detail}", code="non_portable_value", path=path or "/")
 
 
 def _js_exponential(number: float) -> str:

@@ -39,6 +39,6 @@ def test_floats_non_ascii_keys_and_large_integers_take_the_exact_path() -> None:
 
 
 def test_control_characters_are_escaped_as_ecmascript_does() -> None:
-    value = {"s": "\x00\x01\x1f\x7f\b\f\n\r\t\"\\ \u2028 é 😀"}
+    value = {"s": '\x00\x01\x1f\x7f\b\f\n\r\t"\\ \u2028 é 😀'}
     assert jcs._json_module_agrees(value)
     assert jcs.canonicalize(value) == _exact(value)
