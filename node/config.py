@@ -149,6 +149,18 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log verbosity."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines as text, or as one JSON object per line (time, level, logger, "
+        "message, process) for log collectors.",
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="API worker processes (the anchoring worker and indexers run once, in the "
+        "process that starts them). Default: the number of CPU cores.",
+    )
     registry_name: str = Field(
         "lernode consortium",
         description="Name of the consortium registry in this node's OpenID Federation entity "
@@ -263,6 +275,10 @@ class Settings(BaseSettings):
             for entry in self.trusted_proxies.split(",")
             if entry.strip()
         ]
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @property
     def embedded(self) -> bool:

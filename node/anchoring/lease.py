@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from node.store.db import Database
+from node.store.file_lease import FileLease
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ class SenderLease:
 
     Holding is re-checked before every step: a lock connection that broke (database restart)
     means the lock may already be someone else's, so the worker drops it and competes again.
-    SQLite serves one process only, so there the lease is always held.
+    On SQLite the lease is an exclusive file lock beside the database (`FileLease`): API
+    worker processes and a second node on the same file open it too.
     """
 
     def __init__(self, db: Database, key: int = SENDER_LOCK_KEY) -> None:
@@ -40,11 +42,12 @@ class SenderLease:
         self.key = key
         self._connection: Connection | None = None
         self._guard = threading.Lock()
+        self._file = FileLease.beside(db, "sender")
 
     def held(self) -> bool:
         """True if this process holds the lease now (taking it if it is free)."""
         if self.db.is_sqlite:
-            return True
+            return self._file.held()
         with self._guard:
             if self._connection is not None:
                 try:
@@ -57,6 +60,7 @@ class SenderLease:
             return self._try_take()
 
     def release(self) -> None:
+        self._file.release()
         with self._guard:
             if self._connection is not None:
                 try:

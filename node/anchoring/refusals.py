@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from node import metrics
 from node.anchoring.repository import AnchoringRepository
 from node.anchoring.transitions import record_events
 from node.errors import ContractRevert
@@ -95,6 +96,7 @@ class Refusals:
                 record_events(session, refused.credential_ids, f"{work}_refused", revert.detail)
             session.flush()
             session.expunge(row)
+        metrics.transaction_refused(institution.did)
         log.warning(
             "%s refused for %s (%s, %d in a row): %s; next attempt in %.0fs",
             work, institution.did, revert.code, row.count, revert.detail, delay,

@@ -26,6 +26,7 @@ from node.api.routes import (
     governance,
     health,
     institutions,
+    metrics,
     offers,
     oid4vci,
     resolver,
@@ -60,6 +61,8 @@ def create_app(node: Node) -> FastAPI:
     install_docs(app)
     install_problem_handlers(app)
     install_limits(app, node.settings)
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.include_router(metrics.router)
     for module in (health, credentials, institutions, verify, admin):
         app.include_router(module.router)
     # Public reads of chain facts are metered per client, like verification.

@@ -27,6 +27,7 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 from web3.types import BlockData, BlockIdentifier, RPCEndpoint, TxData, TxReceipt
 
+from node import metrics
 from node.errors import ChainError, ConfigurationError, LernodeError
 
 T = TypeVar("T")
@@ -37,6 +38,19 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     requests.Timeout,
     ConnectionError,
 )
+
+
+class CountingHTTPProvider(HTTPProvider):
+    """web3's HTTP provider, reporting each round trip and the calls in it to `node.metrics`
+    (every read and write of the node, web3's own included, passes through here)."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> Any:
+        metrics.rpc_calls((str(method),))
+        return super().make_request(method, params)
+
+    def make_batch_request(self, requests: Any) -> Any:
+        metrics.rpc_calls(str(method) for method, _params in requests)
+        return super().make_batch_request(requests)
 
 
 class RpcError(ChainError):
@@ -103,7 +117,7 @@ class ChainClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        provider = HTTPProvider(
+        provider = CountingHTTPProvider(
             rpc_url,
             request_kwargs={"timeout": (connect_timeout, read_timeout)},
             session=session,

@@ -8,6 +8,7 @@ serialized as ECMAScript `Number.prototype.toString` serializes IEEE 754 doubles
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -31,9 +32,49 @@ _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict/list/str/int/float/bool/None)."""
+    if _json_module_agrees(value):
+        try:
+            return json.dumps(
+                value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, TypeError):
+            pass  # a lone surrogate, say: the exact serializer below says what is wrong
     parts: list[str] = []
     _serialize(value, parts)
     return "".join(parts).encode("utf-8")
+
+
+#: Integers below this print alike in Python and as ECMAScript doubles.
+_SAFE_INTEGER = 2**53
+
+
+def _json_module_agrees(value: Any) -> bool:
+    """Whether Python's C JSON encoder writes `value` exactly as JCS does: no floats (their
+    shortest forms differ, 1e21 vs 1e+21), integers within +-2**53, plain dicts whose keys are
+    ASCII strings (code point order is then UTF-16 order) and lists. Its string escaping is
+    ECMAScript's already. Credentials the node issues are such values, and this path is several
+    times faster than `_serialize`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_SAFE_INTEGER < item < _SAFE_INTEGER:
+                continue
+            return False
+        if kind is dict:
+            for key, member in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(member)
+            continue
+        if kind is list:
+            stack.extend(item)
+            continue
+        return False
+    return True
 
 
 def _serialize(value: Any, out: list[str]) -> None:

@@ -185,7 +185,7 @@ class Resolver:
         return version
 
     def _head(self, did: EthrDid) -> tuple[int, int]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             count, newest = session.exec(
                 select(func.count(), func.max(DidChange.id))
                 .where(col(DidChange.contract) == self.registry)
@@ -246,7 +246,7 @@ class Resolver:
         )
         if through_block is not None:
             query = query.where(col(DidChange.block_number) <= through_block)
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 query.order_by(col(DidChange.block_number), col(DidChange.log_index))
             ).all()
@@ -256,7 +256,7 @@ class Resolver:
         for event in history:
             if event.block_number == number:
                 return event.block_time
-        with self.db.session() as session:
+        with self.db.reading() as session:
             indexed = session.exec(
                 select(DidChange.block_time).where(col(DidChange.block_number) == number).limit(1)
             ).first()

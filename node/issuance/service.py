@@ -10,38 +10,31 @@ request simply failed and a retry issues afresh (the skipped indexes stay unused
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from node.chain.contracts.types import (
-    CLR_CREDENTIAL,
-    OPEN_BADGE_CREDENTIAL,
-    credential_type_id,
-)
-from node.credentials import jcs
-from node.credentials.canonical import ensure_portable
-from node.credentials.format_check import check_format, credential_kind
+from node.chain.contracts.types import CLR_CREDENTIAL, OPEN_BADGE_CREDENTIAL
+from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, ImageInput, IssuerProfile, LearnerInput
-from node.credentials.merkle import hash_canonical, leaf
+from node.credentials.merkle import leaf
 from node.credentials.model import build_clr, build_open_badge, issuer_profile, with_status
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
-    STATUS_SIZE,
     StatusPurpose,
-    first_allocatable,
     status_list_entry,
 )
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.issuance.accreditation import AccreditationGate
+from node.issuance.allocation import StatusAllocator
+from node.issuance.documents import ensure_portable_at, iso, submitted
 from node.issuance.erasure import erase_credential, record_parts
+from node.issuance.rows import credential_rows, insert_credentials
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -52,17 +45,11 @@ from node.store.models import (
     CredentialKey,
     CredentialState,
     Institution,
-    StatusList,
 )
-from node.store.sealing import detail_context, document_context, is_sealed, new_key, seal, unseal
+from node.store.sealing import detail_context, document_context, is_sealed, new_key, unseal
 
-#: Open the next list once a list is this full, so allocation never waits for one.
-PREALLOCATE_AT = 0.9
 #: Most credentials one request may issue.
 MAX_PER_REQUEST = 10_000
-VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-#: Longest credential id accepted from a caller.
-MAX_ID_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -102,6 +89,7 @@ class IssuanceService:
         if not 2 <= list_capacity <= MIN_LIST_LENGTH:
             raise ValueError(f"a status list holds 2 to {MIN_LIST_LENGTH} entries")
         self.list_capacity = list_capacity
+        self._allocator = StatusAllocator(db, list_capacity)
         #: issuer DID -> `termsOfUse` entries for its credentials (the registry's pointer).
         self._terms_of_use = terms_of_use
         #: Refuses issuing what the chain would never anchor (None: no check, e.g. unit tests).
@@ -129,7 +117,7 @@ class IssuanceService:
         terms = self._terms(profile)
         documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
         for position, document in enumerate(documents):
-            _ensure_portable(document, position)  # before any status entry is spent on it
+            ensure_portable_at(document, position)  # before any status entry is spent on it
         slots = self._allocate(institution, len(inputs))
         documents = [
             with_status(document, self._entries(institution, slot))
@@ -151,7 +139,7 @@ class IssuanceService:
         """A CLR transcript: each achievement is issued (and anchored) as its own credential,
         then bundled into a ClrCredential that is issued too."""
         envelope = {"name": name, "description": description, "learner": learner.model_dump()}
-        _ensure_portable(envelope, len(achievements))  # before any part is issued
+        ensure_portable_at(envelope, len(achievements))  # before any part is issued
         self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL, CLR_CREDENTIAL])
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
         slot = self._allocate(institution, 1)
@@ -179,7 +167,7 @@ class IssuanceService:
         plus an `id` when it has none and the node's status entry; stored and anchored like any
         other. The issuer must be the institution's DID; an Open Badge or CLR only (what the
         consortium accredits), well-formed, without a status entry or proof of its own."""
-        document = _submitted(credential, institution)
+        document = submitted(credential, institution)
         self._require_accredited(institution, [credential_kind(document)])
         with self.db.session() as session:
             if session.get(Credential, document["id"]) is not None:
@@ -228,6 +216,9 @@ class IssuanceService:
     def _require_accredited(self, institution: Institution, kinds: Sequence[str]) -> None:
         if self._accreditation is not None:
             self._accreditation.require(institution, kinds)
+
+    def _allocate(self, institution: Institution, count: int) -> list[tuple[int, int]]:
+        return self._allocator.allocate(institution, count)
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
@@ -281,138 +272,22 @@ class IssuanceService:
         now = datetime.now(UTC)
         signed = [sign(doc, key.private_key, method, cryptosuite, created=now) for doc in documents]
         data_keys = [new_key() for _ in signed]
+        rows = credential_rows(signed, slots, institution, data_keys, bound_from=bound_from)
         with self.db.session() as session:
             if before is not None:
                 before(session)
-            for document, data_key, (list_number, index) in zip(
-                signed, data_keys, slots, strict=True
-            ):
-                kind = credential_kind(document)
-                canonical = jcs.canonicalize(document)
-                session.add(
-                    Credential(
-                        id=document["id"],
-                        institution_id=institution.id,  # type: ignore[arg-type]
-                        kind=kind,
-                        credential_type_id="0x" + credential_type_id(kind).hex(),
-                        document=seal(
-                            data_key, canonical.decode(), document_context(document["id"])
-                        ),
-                        credential_hash="0x" + hash_canonical(canonical).hex(),
-                        status_list=list_number,
-                        status_index=index,
-                        valid_from=_parse_time(document.get("validFrom")),
-                        valid_until=_parse_time(document.get("validUntil")),
-                        bound_from=bound_from,
-                    )
-                )
-            session.flush()
-            session.add_all(
-                CredentialKey(credential_id=document["id"], key=data_key)
-                for document, data_key in zip(signed, data_keys, strict=True)
-            )
-            session.flush()  # the keys are found by `within` (it seals what it writes)
+            insert_credentials(session, rows, data_keys, cryptosuite)
             record_parts(session, signed)
-            session.add_all(
-                CredentialEvent(credential_id=document["id"], event="issued", detail=cryptosuite)
-                for document in signed
-            )
             if within is not None:
                 within(session)
         self._on_queued(anchor_now)
         return signed
 
-    def _allocate(self, institution: Institution, count: int) -> list[tuple[int, int]]:
-        """Reserve `count` status entries, opening new lists as they fill.
-
-        Each reservation is one conditional `UPDATE ... RETURNING` (the database adds to the
-        counter only while the list has room), so concurrent issuers in threads or in several API
-        processes can never receive the same index.
-        """
-
-        def reserve(session: Session) -> list[tuple[int, int]]:
-            slots: list[tuple[int, int]] = []
-            while len(slots) < count:
-                list_id, number, capacity, used = self._list_with_room(session, institution)
-                take = min(count - len(slots), capacity - used)
-                claimed = session.execute(
-                    update(StatusList)
-                    .where(
-                        col(StatusList.id) == list_id,
-                        col(StatusList.next_index) + take <= col(StatusList.capacity),
-                    )
-                    .values(next_index=col(StatusList.next_index) + take)
-                    .returning(col(StatusList.next_index))
-                ).first()
-                if claimed is None:
-                    continue  # another issuer filled it meanwhile: look again
-                end = int(claimed[0])
-                slots.extend((number, index) for index in range(end - take, end))
-                if end >= capacity * PREALLOCATE_AT:
-                    self._ensure_list(session, institution, number + 1)
-            return slots
-
-        return self.db.retrying(reserve)
-
-    def _list_with_room(
-        self, session: Session, institution: Institution
-    ) -> tuple[int, int, int, int]:
-        """(id, number, capacity, used) of the lowest 2-bit list with room, creating one if none
-        (1-bit lists from before the message design are never allocated from again).
-
-        Only lists signed under the DID the institution issues as now qualify: a verifier
-        requires a credential and its status list to name the same issuer (docs/did-web.md).
-        """
-        issuer = signing_identity(institution).did
-        query = (
-            select(
-                StatusList.id, StatusList.list_number, StatusList.capacity, StatusList.next_index
-            )
-            .where(
-                StatusList.institution_id == institution.id,
-                StatusList.status_size == STATUS_SIZE,
-                col(StatusList.next_index) < col(StatusList.capacity),
-                func.coalesce(col(StatusList.issuer), institution.did) == issuer,
-            )
-            .order_by(col(StatusList.list_number))
-            .limit(1)
-        )
-        found = session.exec(query).first()
-        if found is None:
-            last = session.exec(
-                select(StatusList.list_number)
-                .where(StatusList.institution_id == institution.id)
-                .order_by(col(StatusList.list_number).desc())
-            ).first()
-            self._ensure_list(session, institution, 0 if last is None else last + 1)
-            found = session.exec(query).first()
-        assert found is not None and found[0] is not None
-        return found[0], found[1], found[2], found[3]
-
-    def _ensure_list(self, session: Session, institution: Institution, number: int) -> None:
-        exists = session.exec(
-            select(StatusList.id).where(
-                StatusList.institution_id == institution.id, StatusList.list_number == number
-            )
-        ).first()
-        if exists is None:
-            session.add(
-                StatusList(
-                    institution_id=institution.id,  # type: ignore[arg-type]
-                    list_number=number,
-                    capacity=self.list_capacity,
-                    next_index=first_allocatable(self.list_capacity),
-                    status_size=STATUS_SIZE,
-                    issuer=signing_identity(institution).did,
-                )
-            )
-            session.flush()
-
     # -- reading ------------------------------------------------------------------------------
 
     def record(self, credential_id: str, institution: Institution | None = None) -> Credential:
         """The stored credential; an issuer-scoped caller only sees its own."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             credential = session.get(Credential, credential_id)
         if credential is None or (
             institution is not None and credential.institution_id != institution.id
@@ -435,7 +310,7 @@ class IssuanceService:
         """The anchor receipt a holder keeps, once the credential's root is mined."""
         if credential.batch_id is None or credential.state == CredentialState.PENDING:
             return None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             batch = session.get(AnchorBatch, credential.batch_id)
             assert batch is not None
             tx = session.get(ChainTx, batch.tx_id) if batch.tx_id is not None else None
@@ -453,13 +328,13 @@ class IssuanceService:
             "proof": json.loads(credential.merkle_proof or "[]"),
             "transactionHash": tx.tx_hash if tx else None,
             "blockNumber": batch.block_number,
-            "blockTime": _iso(batch.block_time),
+            "blockTime": iso(batch.block_time),
             "count": batch.count,
         }
 
     def receipt_for_hash(self, digest: bytes) -> dict[str, Any] | None:
         """The receipt of the credential this node issued with hash `digest`, if any."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             record = session.exec(
                 select(Credential).where(Credential.credential_hash == "0x" + digest.hex())
             ).first()
@@ -467,7 +342,7 @@ class IssuanceService:
 
     def events(self, credential_id: str) -> list[dict[str, str]]:
         """The credential's lifecycle log, oldest first."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(CredentialEvent)
                 .where(CredentialEvent.credential_id == credential_id)
@@ -479,7 +354,7 @@ class IssuanceService:
             {
                 "event": row.event,
                 "detail": unseal(key.key if key else None, row.detail, context) or "",
-                "at": _iso(row.at) or "",
+                "at": iso(row.at) or "",
             }
             for row in rows
         ]
@@ -510,68 +385,3 @@ class IssuanceService:
         self.db.retrying(lambda session: erase_credential(session, record.id))
         self.db.purge_erased()
         return self.record(credential_id)
-
-
-def _submitted(credential: Mapping[str, Any], institution: Institution) -> dict[str, Any]:
-    """A caller-written credential checked for `issue_document` (a copy, with an id)."""
-    if not isinstance(credential, Mapping):
-        raise InvalidInput("the credential must be a JSON object", code="not_a_credential")
-    context = credential.get("@context")
-    contexts = context if isinstance(context, list) else [context]
-    if not contexts or contexts[0] != VC_V2_CONTEXT:
-        raise InvalidInput(
-            f"a VC 2.0 credential's @context starts with {VC_V2_CONTEXT}", code="invalid_context"
-        )
-    issuer = credential.get("issuer")
-    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if issuer_id != institution.did:
-        raise InvalidInput(
-            f"the credential's issuer must be the calling institution, {institution.did}",
-            code="issuer_mismatch",
-        )
-    for member in ("proof", "credentialStatus"):
-        if member in credential:
-            raise InvalidInput(
-                f"the credential already has a {member}; the node adds its own",
-                code=f"{member.lower()}_not_allowed",
-            )
-    credential_kind(credential)
-    document = dict(credential)
-    document.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
-    if not isinstance(document["id"], str) or len(document["id"]) > MAX_ID_LENGTH:
-        raise InvalidInput("the credential id must be a string URI", code="invalid_credential_id")
-    ensure_portable(document)  # before any status entry is spent on it
-    issues = check_format(document)
-    if issues:
-        first = issues[0]
-        raise InvalidInput(
-            f"not a well-formed credential: {first.path or '/'}: {first.message}", code=first.code
-        )
-    return document
-
-
-def _ensure_portable(document: dict[str, Any], position: int) -> None:
-    """Refuse what jsonld.js and pyld would canonicalize differently, naming the credential."""
-    try:
-        ensure_portable(document)
-    except InvalidInput as error:
-        raise InvalidInput(
-            f"credential {position}: {error.detail}",
-            code=error.code,
-            credential=position,
-            **error.extra,
-        ) from None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

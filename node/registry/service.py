@@ -86,6 +86,10 @@ class Subject:
     binding: IssuerAlias | None = None
 
 
+#: DIDs whose registry entry is kept between two moves of the registry index.
+ENTRY_CACHE_SIZE = 10_000
+
+
 @dataclass(frozen=True)
 class RegistryEntry:
     """What the registry says about one issuer now."""
@@ -125,6 +129,8 @@ class ConsortiumRegistry:
         #: The issuer list for one indexed block: lists are read far more often than the
         #: consortium decides, so they are rebuilt only when the index moved.
         self._entries: tuple[tuple[int, str], list[RegistryEntry]] | None = None
+        self._entry_cache_key: tuple[int, str] | None = None
+        self._entry_cache: dict[str, RegistryEntry] = {}
         self._lock = threading.Lock()
 
     # -- identity of the authority ----------------------------------------------------------------
@@ -141,7 +147,7 @@ class ConsortiumRegistry:
     # -- reading the index ------------------------------------------------------------------------
 
     def indexed_block(self) -> IndexedBlock:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
         if cursor is None:
             raise IndexNotReady("the registry index has not read the chain yet; retry shortly")
@@ -157,7 +163,7 @@ class ConsortiumRegistry:
             if parsed.chain_id != self.chain_id:
                 raise UnknownSubject(f"{did[:120]} is not a DID of chain {self.chain_id}")
             return Subject(did=did, address=parsed.address)
-        with self.db.session() as session:
+        with self.db.reading() as session:
             binding = session.exec(
                 select(IssuerAlias).where(
                     IssuerAlias.contract == self.contract, IssuerAlias.alias == did
@@ -168,7 +174,7 @@ class ConsortiumRegistry:
         return Subject(did=did, address=binding.issuer, binding=binding)
 
     def history(self, address: str) -> IssuerHistory:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(GovernanceEvent)
                 .where(
@@ -181,14 +187,34 @@ class ConsortiumRegistry:
         return replay_issuer(address.lower(), rows)
 
     def entry(self, did: str) -> RegistryEntry:
-        """What the registry says about the issuer `did` names (listed or not)."""
+        """What the registry says about the issuer `did` names (listed or not).
+
+        Kept per DID until the registry index moves (its cursor's block and hash, as `entries`
+        does): every verification asks this for its issuer, and between two blocks the answer
+        cannot change."""
+        key = self._cursor_key()
+        with self._lock:
+            cached = self._entry_cache.get(did) if self._entry_cache_key == key else None
+        if cached is not None:
+            return cached
         subject = self.subject(did)
-        return self._entry(subject, self.history(subject.address))
+        found = self._entry(subject, self.history(subject.address))
+        with self._lock:
+            if self._entry_cache_key != key:
+                self._entry_cache_key, self._entry_cache = key, {}
+            if len(self._entry_cache) < ENTRY_CACHE_SIZE:
+                self._entry_cache[did] = found
+        return found
+
+    def _cursor_key(self) -> tuple[int, str]:
+        with self.db.reading() as session:
+            cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
+        return (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
 
     def _entry(self, subject: Subject, history: IssuerHistory) -> RegistryEntry:
         document = self._document(history)
         metadata = IssuerMetadata.from_chain(document.metadata_text) if document else None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             aliases = session.exec(
                 select(IssuerAlias)
                 .where(IssuerAlias.contract == self.contract, IssuerAlias.issuer == history.address)
@@ -201,7 +227,7 @@ class ConsortiumRegistry:
         """The metadata document of the latest accreditation, if it is the one voted on."""
         if not history.accreditation_proposal:
             return None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             document = session.exec(
                 select(AccreditationDocument).where(
                     AccreditationDocument.contract == self.contract,
@@ -217,9 +243,7 @@ class ConsortiumRegistry:
 
     def entries(self) -> list[RegistryEntry]:
         """Every issuer the consortium ever accredited, in order of first accreditation."""
-        with self.db.session() as session:
-            cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
-        key = (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
+        key = self._cursor_key()
         with self._lock:
             if self._entries is not None and self._entries[0] == key:
                 return list(self._entries[1])
@@ -229,7 +253,7 @@ class ConsortiumRegistry:
         return list(result)
 
     def _read_entries(self) -> list[RegistryEntry]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             addresses = session.exec(
                 select(GovernanceEvent.subject)
                 .where(
@@ -249,7 +273,7 @@ class ConsortiumRegistry:
 
     def change_times(self) -> tuple[int, int] | None:
         """Block times of the first and the latest governance event, if any."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             found = session.exec(
                 select(
                     func.min(GovernanceEvent.block_time), func.max(GovernanceEvent.block_time)
@@ -282,7 +306,7 @@ class ConsortiumRegistry:
             raise UnknownSubject(f"members are did:ethr DIDs; {did[:120]!r} is not one") from None
         if parsed.chain_id != self.chain_id:
             raise UnknownSubject(f"{did[:120]} is not a DID of chain {self.chain_id}")
-        with self.db.session() as session:
+        with self.db.reading() as session:
             rows = session.exec(
                 select(GovernanceEvent)
                 .where(

@@ -70,11 +70,18 @@ def _private_sqlite_file(path: Path) -> None:
             file.chmod(0o600)
 
 
+#: Execution option of `Database.reading()` sessions.
+READ_ONLY = "lernode_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: transactions run one after the other (waiting
     # up to the busy timeout), so a read-then-write can neither lose an update nor fail on a
     # stale snapshot. SQLite is the one-machine default; PostgreSQL serves concurrent writers.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only session (`Database.reading`) begins DEFERRED instead: in WAL mode it reads a
+    # snapshot beside the writer and beside every other reader, in any process.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -119,6 +126,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        #: The same pool; its connections begin read-only transactions (see `_sqlite_begin`).
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
 
     @property
     def is_sqlite(self) -> bool:
@@ -180,7 +189,21 @@ class Database:
         Driver errors become `StorageError` so callers (API, worker) can answer "retry later"
         without knowing SQLAlchemy.
         """
-        session = Session(self.engine, expire_on_commit=False)
+        with self._transaction(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only (verification, resolution, registry answers): on SQLite it
+        does not take the write lock, so readers in API threads and worker processes run side
+        by side with each other and with the writer. Never write through it."""
+        with self._transaction(self._read_engine) as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _transaction(engine: Engine) -> Iterator[Session]:
+        session = Session(engine, expire_on_commit=False)
         try:
             yield session
             session.commit()

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from node import metrics
 from node.credentials.merkle import credential_hash
 from node.did.identifier import format_ethr_did
 from node.did.sources import DidDocumentSource
@@ -152,6 +153,15 @@ class Verifier:
         """The report for the submitted credential (raises `InvalidInput` for input the
         verifier cannot evaluate or that exceeds its limits, `ChainError` when the chain does
         not answer)."""
+        try:
+            report = self._verify(submission)
+        except InvalidInput:
+            metrics.verification("refused")
+            raise
+        metrics.verification(report.verdict.value)
+        return report
+
+    def _verify(self, submission: Submission) -> VerificationReport:
         budget = Budget(self.limits.cpu_seconds)
         at = submission.at or self.clock()
         issuer = require_verifiable(submission.credential)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from node.errors import ChainError
 
@@ -58,9 +59,41 @@ class ListeningServer(uvicorn.Server):
         self.should_exit = True
 
     def raise_failure(self) -> None:
+        _raise_chain_failure(self.failure)
+
+
+class WorkerSupervisor:
+    """uvicorn's worker-process supervisor, announcing once its socket listens and stoppable
+    for a reason (the embedded chain died) like `ListeningServer`."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.config = config
+        self.failure: ChainError | None = None
+        self._supervisor: Multiprocess | None = None
+
+    def run(self, on_listening: Callable[[], None]) -> None:
+        listening = self.config.bind_socket()
+        # Multiprocess handles SIGINT/SIGTERM itself from here: it stops its workers, returns.
+        self._supervisor = Multiprocess(self.config, sockets=[listening])
         if self.failure is not None:
-            raise ChainError(
-                f"the embedded chain stopped ({self.failure.detail}); "
-                "run `lernode up` again to continue from its last saved state",
-                code="embedded_chain_exited",
-            )
+            self._supervisor.should_exit.set()
+        on_listening()
+        self._supervisor.run()
+
+    def stop_because(self, error: ChainError) -> None:
+        """Called from any thread: stop the workers, then the supervisor."""
+        self.failure = error
+        if self._supervisor is not None:
+            self._supervisor.should_exit.set()
+
+    def raise_failure(self) -> None:
+        _raise_chain_failure(self.failure)
+
+
+def _raise_chain_failure(failure: ChainError | None) -> None:
+    if failure is not None:
+        raise ChainError(
+            f"the embedded chain stopped ({failure.detail}); "
+            "run `lernode up` again to continue from its last saved state",
+            code="embedded_chain_exited",
+        )

@@ -40,7 +40,7 @@ from node.did.resolution import Resolver
 from node.did.router import DidMethodRouter, HostedFirst, HostedOnly
 from node.did.sources import IndexedDidSource
 from node.did.web_fetch import WebDidResolver, WebPolicy
-from node.errors import ChainError, ConfigurationError, LernodeError
+from node.errors import ChainError, ConfigurationError
 from node.governance.service import GovernanceService
 from node.indexing.indexer import Indexer
 from node.issuance.accreditation import AccreditationGate
@@ -257,8 +257,9 @@ class Node:
 
     def fund(self, address: str) -> None:
         """Make sure `address` can pay for gas: anvil's cheat RPC on the embedded chain,
-        a transfer from the operator account on an external one."""
-        if self.anvil is not None:
+        a transfer from the operator account on an external one (an API worker process has
+        no anvil of its own, but the embedded chain still takes the cheat)."""
+        if self.settings.embedded:
             fund_dev_account(self.chain, address)
             return
         if self.chain.balance(address) < MIN_BALANCE:

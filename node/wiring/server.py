@@ -1,27 +1,24 @@
 """`lernode up`: serve a ready node over HTTP until stopped.
 
-The one place that knows the API app and the ASGI server: everything below the API is started
-from here and never imports FastAPI or uvicorn itself. Process concerns (the data directory
-lock, signals, the chain dying, announcing "up") are in datadir.py and lifecycle.py.
+Process concerns (the data directory lock, signals, the chain dying, announcing "up") are in
+datadir.py and lifecycle.py; serving on every core (worker processes) in workers.py, the one
+place besides lifecycle.py that knows the API app and the ASGI server.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 
-import uvicorn
 from rich.console import Console
 
-from node.api.app import create_app
 from node.config import Settings, load_settings
 from node.keystore import PRIVATE_UMASK
 from node.store.models import Institution
 from node.wiring.bootstrap import admin_key_path, prepare
-from node.wiring.datadir import claim_data_dir
-from node.wiring.lifecycle import ListeningServer, ignore_termination, stop_on_termination
+from node.wiring.datadir import lock_data_dir
+from node.wiring.lifecycle import ignore_termination, stop_on_termination
 from node.wiring.runtime import Node
+from node.wiring.workers import configure_process, serve_api
 
 
 def serve(console: Console) -> None:
@@ -29,30 +26,18 @@ def serve(console: Console) -> None:
     # state, logs, keys) is its user's alone, whoever creates it (SQLite, anvil, a handler).
     os.umask(PRIVATE_UMASK)
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    claim_data_dir(settings)
+    configure_process(settings)
+    lock_data_dir(settings.data_dir)
     stop_on_termination()
     node, institution, accreditation, admin_key = prepare(settings)
     try:
-        config = uvicorn.Config(
-            create_app(node),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            # The app decides whom forwarding headers name (LERNODE_TRUSTED_PROXIES,
-            # node/api/proxies.py); uvicorn's own default would trust them from loopback.
-            proxy_headers=False,
+        serve_api(
+            node,
+            settings,
+            announce=lambda: _banner(
+                console, settings, node, institution, accreditation, admin_key
+            ),
         )
-        server = ListeningServer(
-            config,
-            lambda: _banner(console, settings, node, institution, accreditation, admin_key),
-        )
-        node.start_background(on_chain_exit=server.stop_because)
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
-            server.run()
-        server.raise_failure()
     finally:
         ignore_termination()
         node.close()

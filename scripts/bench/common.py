@@ -47,6 +47,8 @@ class Sizes:
     lookups: int
     verify_requests: int
     verify_concurrency: int
+    #: Seconds of the load run (32 verifiers against the worker processes): errors only.
+    load_seconds: float
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
@@ -63,7 +65,8 @@ class Sizes:
                 scale_steps=(1_000, 10_000),
                 lookups=100,
                 verify_requests=100,
-                verify_concurrency=4,
+                verify_concurrency=8,
+                load_seconds=5.0,
             )
         return cls(
             quick=False,
@@ -77,7 +80,8 @@ class Sizes:
             scale_steps=(1_000, 10_000, 100_000, 1_000_000),
             lookups=500,
             verify_requests=1_000,
-            verify_concurrency=8,
+            verify_concurrency=32,
+            load_seconds=60.0,
         )
 
 

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from node import metrics
 from node.access import apikeys
 from node.access.apikeys import Scope
 from node.anchoring.worker import AnchoringWorker, WorkerConfig
@@ -195,6 +196,7 @@ def test_a_suspended_issuer_with_a_pending_revocation_leaves_the_others_anchorin
     refused = refusal(node, suspended, "status")
     assert refused is not None and refused.code == "not_active_issuer"
     assert "status_refused" in events(node, first[0])
+    assert metrics.sample("lernode_refused_transactions_total", {"institution": suspended.did}) >= 1
     health = node.health()
     assert health["status"] == "degraded"
     assert any(suspended.did in problem for problem in health["problems"])

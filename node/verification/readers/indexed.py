@@ -17,8 +17,10 @@ mixes two states.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from sqlmodel import col, select
 
@@ -45,6 +47,9 @@ from node.verification.readers.projection import replay_issuer
 
 #: Seconds since the indexer last confirmed the head after which the index is not trusted.
 DEFAULT_MAX_AGE = 30.0
+#: Reads one shared `IndexedFacts` keeps (per block: anchors, words, DID histories, aliases).
+MEMO_SIZE = 50_000
+T = TypeVar("T")
 
 
 class IndexedChainSource:
@@ -72,18 +77,33 @@ class IndexedChainSource:
         self.cursors = cursors
         self.max_age = timedelta(seconds=max_age)
         self.clock = clock
+        self._lock = threading.Lock()
+        self._shared: tuple[tuple[tuple[int, str], ...], IndexedFacts] | None = None
 
     def facts_for(self, plan: ReadPlan) -> ChainFacts:
-        state = self.current()
+        state, key = self._cursor_state()
         if state is None or state.block < plan.min_block:
             return self.fallback.facts_for(plan)
-        return IndexedFacts(self, state)
+        # Verifications at the same cursors read the same rows: they share one `IndexedFacts`
+        # and so its memoized reads, until an indexer moves (a new block or a reorg changes
+        # the key: every cursor's block and hash).
+        with self._lock:
+            if self._shared is None or self._shared[0] != key:
+                self._shared = (key, IndexedFacts(self, state))
+            return self._shared[1]
 
     def current(self) -> ChainState | None:
         """The block the index reflects (the lowest cursor), if every indexer is current (see
         the module docstring)."""
-        with self.db.session() as session:
+        return self._cursor_state()[0]
+
+    def _cursor_state(self) -> tuple[ChainState | None, tuple[tuple[int, str], ...]]:
+        with self.db.reading() as session:
             found = [session.get(IndexerCursor, name) for name in self.cursors]
+        key = tuple((c.block_number, c.block_hash) if c else (-1, "") for c in found)
+        return self._state_of(found), key
+
+    def _state_of(self, found: list[IndexerCursor | None]) -> ChainState | None:
         now = self.clock()
         states = []
         for cursor in found:
@@ -107,9 +127,22 @@ class IndexedFacts(HistoryFacts):
         )
         self.source = source
         self._issuers: dict[str, tuple[list[Grant], list[StatusChange]]] = {}
+        #: Reads already made at this state (shared by the verifications at these cursors).
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _remember(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        if key in self._memo:
+            return cast(T, self._memo[key])
+        value = read()
+        if len(self._memo) < MEMO_SIZE:
+            self._memo[key] = value
+        return value
 
     def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
-        with self.source.db.session() as session:
+        return self._remember(("anchor", issuer, root), lambda: self._anchor(issuer, root))
+
+    def _anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
+        with self.source.db.reading() as session:
             row = session.exec(
                 select(AnchorEvent)
                 .where(
@@ -127,7 +160,7 @@ class IndexedFacts(HistoryFacts):
 
     def _standing(self, issuer: str) -> tuple[list[Grant], list[StatusChange]]:
         if issuer not in self._issuers:
-            with self.source.db.session() as session:
+            with self.source.db.reading() as session:
                 rows = session.exec(
                     select(GovernanceEvent)
                     .where(
@@ -147,7 +180,13 @@ class IndexedFacts(HistoryFacts):
         return self._standing(issuer)[1]
 
     def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
-        with self.source.db.session() as session:
+        return self._remember(
+            ("word", issuer, list_number, purpose, word),
+            lambda: self._status_word(issuer, list_number, purpose, word),
+        )
+
+    def _status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
+        with self.source.db.reading() as session:
             value = session.exec(
                 select(StatusWordEvent.word)
                 .where(
@@ -166,10 +205,16 @@ class IndexedFacts(HistoryFacts):
         return 0 if value is None else int(str(value), 16)
 
     def did_history(self, address: str) -> list[DidEvent]:
-        return self.source.dids.history_of(address, through_block=self.state.block)
+        return self._remember(
+            ("did", address),
+            lambda: self.source.dids.history_of(address, through_block=self.state.block),
+        )
 
     def issuer_of_alias(self, did: str) -> str | None:
-        with self.source.db.session() as session:
+        return self._remember(("alias", did), lambda: self._issuer_of_alias(did))
+
+    def _issuer_of_alias(self, did: str) -> str | None:
+        with self.source.db.reading() as session:
             found = session.exec(
                 select(IssuerAlias.issuer).where(
                     col(IssuerAlias.contract) == self.source.issuer_registry,

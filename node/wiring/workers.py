@@ -1,0 +1,143 @@
+"""Serving on every core: the API as several worker processes beside one chain sender.
+
+One Python process serves one request at a time per core at best (the GIL), so `lernode up`
+starts `LERNODE_WORKERS` uvicorn worker processes (default: one per core) on the listening
+socket. The process that ran `lernode up` stays their supervisor and keeps the node's one-off
+work: the embedded anvil, the anchoring worker (the only process that signs and sends anchors
+and status changes, which also holds the sending lease: a PostgreSQL advisory lock, or a file
+lock beside a SQLite database) and the chain indexers. Workers attach to what it prepared: the
+same database, keys, deployment and chain endpoint, with no background threads, and answer
+from the event index the supervisor keeps at the head.
+
+Counters of every process meet in prometheus_client's multi-process directory
+(DATA_DIR/metrics, emptied at each start), so `/metrics` on any worker shows the whole node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from node import metrics
+from node.api.app import create_app
+from node.chain.bindings import Contracts, Deployment
+from node.chain.client import ChainClient
+from node.config import Settings, load_settings
+from node.keystore import KeyStore, load_or_create_passphrase
+from node.logs import configure_logging
+from node.store.db import Database
+from node.wiring.lifecycle import ListeningServer, WorkerSupervisor
+from node.wiring.runtime import OPERATOR_KEY, Node
+
+log = logging.getLogger(__name__)
+
+#: How the supervisor tells its workers where the chain is (the embedded anvil's port is only
+#: known once it runs). Not a setting: no `LERNODE_` prefix.
+RPC_URL_ENV = "_LERNODE_WORKER_RPC_URL"
+
+
+def configure_process(settings: Settings) -> None:
+    """The supervisor's log format, before anything logs."""
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> None:
+    """Serve the API until stopped: in this process for one worker, else in worker processes.
+
+    Either way `announce` runs once the socket listens, the node's background work starts
+    beside the server, and a dead embedded chain stops the server (then `raise_failure`)."""
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": None,  # configure_logging already set the format
+        # The app decides whom forwarding headers name (LERNODE_TRUSTED_PROXIES,
+        # node/api/proxies.py); uvicorn's own default would trust them from loopback.
+        "proxy_headers": False,
+    }
+    workers = settings.worker_count
+    # Counters of every process in one directory once there are several (the data directory
+    # exists now: `prepare` created and checked it).
+    metrics.configure(settings.data_dir.resolve() / "metrics" if workers > 1 else None)
+    if workers <= 1:
+        server = ListeningServer(uvicorn.Config(create_app(node), **common), announce)  # type: ignore[arg-type]
+        node.start_background(on_chain_exit=server.stop_because)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
+            server.run()
+        server.raise_failure()
+        return
+    os.environ[RPC_URL_ENV] = node.chain.rpc_url
+    log.info("serving the API in %d worker processes", workers)
+    supervisor = WorkerSupervisor(
+        uvicorn.Config(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            **common,  # type: ignore[arg-type]
+        )
+    )
+    node.start_background(on_chain_exit=supervisor.stop_because)
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run(announce)
+    supervisor.raise_failure()
+
+
+def attach(settings: Settings, rpc_url: str) -> Node:
+    """A node over what the supervisor prepared (database migrated, contracts deployed, keys
+    created): nothing is started, created or deployed here."""
+    data_dir = settings.data_dir.resolve()
+    passphrase = load_or_create_passphrase(data_dir, settings.key_passphrase)
+    keystore = KeyStore(data_dir / "keys", passphrase)
+    operator = keystore.account(OPERATOR_KEY, settings.account_key)
+    db = Database(settings.sqlalchemy_url)
+    expected = settings.embedded_chain_id if settings.embedded else settings.chain_id
+    chain = ChainClient(rpc_url, expected_chain_id=expected)
+    try:
+        chain.connect()
+        deployment = Deployment.load(settings.deployment_path)
+    except BaseException:
+        db.dispose()
+        raise
+    return Node(
+        settings=settings,
+        keystore=keystore,
+        db=db,
+        chain=chain,
+        deployment=deployment,
+        contracts=Contracts(chain, deployment),
+        operator=operator,
+    )
+
+
+def _exit_with_supervisor(interval: float = 0.25) -> None:
+    """End this worker as soon as its supervisor is gone.
+
+    A supervisor killed with SIGKILL cannot stop its workers, and orphaned workers would go on
+    answering on the node's port (a restarted node could not bind it). Exiting at once, without
+    cleanup, is what kill -9 of `lernode up` means for the whole node."""
+    supervisor = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory, run in a fresh interpreter)."""
+    _exit_with_supervisor()
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    node = attach(settings, os.environ[RPC_URL_ENV])
+    app = create_app(node)
+    app.router.on_shutdown.append(node.close)
+    return app

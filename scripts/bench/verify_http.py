@@ -1,0 +1,185 @@
+"""Verification as served: the pure proof check, the whole verification in-process, and HTTP
+against the API in worker processes (one per core, what `lernode up` starts), then the load
+run (32 verifiers, errors counted, timing not judged).
+
+All rates in one run, side by side, so the ratios the targets name are comparable:
+- in-process full verification / pure `proofs.verify` (one thread each);
+- HTTP throughput at N clients / (workers x in-process rate): what the processes deliver of
+  what the cores could.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from datetime import datetime
+from typing import Any
+
+from node.credentials.multikey import public_key_from_verification_method
+from node.credentials.proofs import get_proof, verify
+from node.verification.submission import parse_submission
+from node.wiring.runtime import Node
+
+from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each
+from .workers import served_by_workers, verify_load
+
+HOW = (
+    "The proof check is RDFC canonicalization (pyld, with its context processing memoized: "
+    "node/credentials/pyld_speed.py) plus one Ed25519 verification; the rest of a verification "
+    "is the issuer key from the DID index, the Merkle path and the chain facts from the event "
+    "index (SQL, no JSON-RPC). HTTP adds FastAPI/uvicorn parsing and the JSON report."
+)
+
+
+def _pure_verify(node: Node, bundles: list[dict[str, Any]], repeats: int) -> list[float]:
+    """`proofs.verify` alone, with the issuer key already in hand."""
+    keys = []
+    for bundle in bundles:
+        proof = get_proof(bundle["credential"])
+        created = datetime.fromisoformat(proof["created"].replace("Z", "+00:00"))
+        method = node.resolver.resolve_key(proof["verificationMethod"], created).method
+        keys.append(public_key_from_verification_method(method))
+    counter = iter(range(10**9))
+
+    def one() -> None:
+        i = next(counter) % len(bundles)
+        verify(bundles[i]["credential"], keys[i])
+
+    return time_each(one, repeats)
+
+
+def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: Sizes) -> None:
+    workers = os.cpu_count() or 1
+    counter = iter(range(10**9))
+
+    def full() -> Any:
+        return node.verifier.verify(parse_submission(bundles[next(counter) % len(bundles)]))
+
+    pure_samples = _pure_verify(node, bundles, sizes.verify_requests)
+    full_samples = time_each(full, sizes.verify_requests)
+    pure_rate, full_rate = 1 / statistics.mean(pure_samples), 1 / statistics.mean(full_samples)
+    in_ratio = full_rate / pure_rate
+
+    node.start_background()  # the supervisor's indexers keep the index at the head
+    with served_by_workers(node, workers) as base:
+        one = verify_load(base, bundles, clients=1, requests=min(300, sizes.verify_requests))
+        many = verify_load(
+            base, bundles, clients=sizes.verify_concurrency, requests=sizes.verify_requests
+        )
+        load = verify_load(
+            base, bundles, clients=sizes.verify_concurrency, seconds=sizes.load_seconds
+        )
+    one_ms, many_ms = summary_ms(one.latencies_s), summary_ms(many.latencies_s)
+    capacity = workers * full_rate
+    http_ratio = many.rate / capacity
+    tail = many_ms["p95_ms"] / many_ms["p50_ms"]
+    section.figures["service"] = {
+        "workers": workers,
+        "pure_proof_verify": {**summary_ms(pure_samples), "throughput_per_s": pure_rate},
+        "in_process": {**summary_ms(full_samples), "throughput_per_s": full_rate},
+        "in_process_vs_pure": in_ratio,
+        "http_1_client": {**one_ms, "throughput_per_s": one.rate, "errors": one.errors},
+        "http_many_clients": {
+            **many_ms,
+            "clients": sizes.verify_concurrency,
+            "throughput_per_s": many.rate,
+            "errors": many.errors,
+            "vs_workers_x_in_process": http_ratio,
+            "p95_over_p50": tail,
+        },
+        "load": {
+            "clients": sizes.verify_concurrency,
+            "seconds": load.wall_s,
+            "requests": load.requests,
+            "errors": load.errors,
+            "statuses": {str(k): v for k, v in load.statuses.items()},
+            "verdicts": dict(load.verdicts),
+            "throughput_per_s": load.rate,
+            **summary_ms(load.latencies_s),
+        },
+    }
+    section.tables.append(
+        Table(
+            f"Verification: proof alone, in-process, HTTP on {workers} worker processes",
+            ["path", "p50 ms", "p95 ms", "p99 ms", "verifications/s", "errors"],
+            [
+                [
+                    "`proofs.verify` only (1 thread)",
+                    fmt(statistics.median(pure_samples) * 1000),
+                    "",
+                    "",
+                    fmt(pure_rate, 0),
+                    "",
+                ],
+                [
+                    "full verification in-process (1 thread)",
+                    fmt(statistics.median(full_samples) * 1000),
+                    "",
+                    "",
+                    fmt(full_rate, 0),
+                    "",
+                ],
+                [
+                    "HTTP, 1 client",
+                    fmt(one_ms["p50_ms"]),
+                    fmt(one_ms["p95_ms"]),
+                    fmt(one_ms["p99_ms"]),
+                    fmt(one.rate, 0),
+                    str(one.errors),
+                ],
+                [
+                    f"HTTP, {sizes.verify_concurrency} clients",
+                    fmt(many_ms["p50_ms"]),
+                    fmt(many_ms["p95_ms"]),
+                    fmt(many_ms["p99_ms"]),
+                    fmt(many.rate, 0),
+                    str(many.errors),
+                ],
+                [
+                    f"load: {sizes.verify_concurrency} clients for {load.wall_s:.0f} s "
+                    f"({load.requests:,} requests)",
+                    fmt(summary_ms(load.latencies_s)["p50_ms"]),
+                    fmt(summary_ms(load.latencies_s)["p95_ms"]),
+                    "",
+                    fmt(load.rate, 0),
+                    str(load.errors),
+                ],
+            ],
+        )
+    )
+    if load.errors or many.errors or one.errors:
+        section.notes.append(f"HTTP errors: {load.failures or many.failures or one.failures}")
+    section.targets += [
+        Target(
+            "in-process full verification vs pure `proofs.verify` rate",
+            ">= 70%",
+            f"{in_ratio:.0%} ({full_rate:.0f}/s vs {pure_rate:.0f}/s)",
+            in_ratio >= 0.7,
+            HOW,
+        ),
+        Target(
+            "HTTP verify, 1 client, p50",
+            "<= 10 ms",
+            f"{one_ms['p50_ms']:.1f} ms",
+            one_ms["p50_ms"] <= 10,
+            "One request is the in-process verification plus FastAPI parsing and the JSON "
+            "report; the in-process part is bounded below by the proof (RDFC, pyld).",
+        ),
+        Target(
+            f"HTTP verify throughput, {sizes.verify_concurrency} clients, vs "
+            f"({workers} workers x in-process rate); p95 <= 10x p50",
+            ">= 70%, p95 <= 10x p50",
+            f"{http_ratio:.0%} ({many.rate:.0f}/s vs {workers} x {full_rate:.0f}/s); "
+            f"p95 = {tail:.1f}x p50",
+            http_ratio >= 0.7 and tail <= 10,
+            "Each worker process runs one verification's Python at a time (the GIL), so the "
+            "rate is bounded by workers x the in-process rate; beyond that, clients queue.",
+        ),
+        Target(
+            f"load: {sizes.verify_concurrency} verifiers for {sizes.load_seconds:.0f} s, "
+            f"{workers} workers",
+            "0 errors",
+            f"{load.errors} errors in {load.requests:,} requests",
+            load.errors == 0,
+        ),
+    ]

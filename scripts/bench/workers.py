@@ -1,0 +1,164 @@
+"""A node's API in several worker processes, and verifiers hammering it: shared by the bench's
+verification section and the `slow` load test (tests/e2e/test_verify_load_workers.py).
+
+The workers are what `lernode up` starts with LERNODE_WORKERS > 1 (uvicorn's standard
+multi-process mode over `node.wiring.workers:worker_app`); they attach to a node this process
+prepared and keeps running (its anvil, anchoring worker and indexers), exactly as the `lernode up`
+supervisor does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from node.chain.anvil import free_port
+from node.wiring.runtime import Node
+from node.wiring.workers import RPC_URL_ENV
+
+VERIFY_PATH = "/v1/verify"
+
+
+@contextmanager
+def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[str]:
+    """Serve `node`'s data directory and database with `workers` uvicorn worker processes;
+    yields the base URL once every worker answers. `settings` become LERNODE_* variables."""
+    port = free_port()
+    env = {
+        **os.environ,
+        RPC_URL_ENV: node.chain.rpc_url,
+        "LERNODE_DATA_DIR": str(node.settings.data_dir),
+        "LERNODE_CONFIRMATIONS": str(node.settings.confirmations),
+        "LERNODE_VERIFY_RATE_LIMIT": str(node.settings.verify_rate_limit),
+        "LERNODE_PORT": str(port),
+        "LERNODE_LOG_LEVEL": "info",  # the workers' "startup complete" lines are read below
+    }
+    if node.settings.database_url:
+        env["LERNODE_DATABASE_URL"] = node.settings.database_url
+    env.update({f"LERNODE_{key.upper()}": str(value) for key, value in settings.items()})
+    command = [
+        sys.executable, "-m", "uvicorn", "node.wiring.workers:worker_app", "--factory",
+        "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "info", "--no-access-log", "--no-proxy-headers",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    started = threading.Semaphore(0)
+    log: list[str] = []
+
+    def watch() -> None:  # drains stderr and counts workers that finished starting
+        assert process.stderr is not None
+        for line in process.stderr:
+            if len(log) < 200:
+                log.append(line)
+            if "Application startup complete" in line:
+                started.release()
+
+    threading.Thread(target=watch, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        for _ in range(workers):
+            if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise RuntimeError("the API workers did not start:\n" + "".join(log[-20:]))
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    errors: int = 0
+    wall_s: float = 0.0
+    latencies_s: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.wall_s if self.wall_s else 0.0
+
+
+def verify_load(
+    base: str,
+    bundles: Sequence[dict[str, Any]],
+    *,
+    clients: int,
+    seconds: float | None = None,
+    requests: int | None = None,
+    warmup: int = 2,
+) -> LoadResult:
+    """`clients` threads, each with its own keep-alive connection, verifying bundles round
+    robin for `seconds` (or until `requests` in all). An error is anything but a 200 whose
+    report says `valid`: a transport failure, another status, another verdict."""
+    result = LoadResult()
+    lock = threading.Lock()
+    issued = iter(range(10**12))
+    start_line = threading.Barrier(clients + 1)
+    stop_at: list[float] = [0.0]
+
+    def client_loop() -> None:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            for i in range(warmup):
+                client.post(VERIFY_PATH, json=bundles[i % len(bundles)])
+            start_line.wait()
+            while True:
+                with lock:
+                    n = next(issued)
+                if requests is not None and n >= requests:
+                    return
+                if seconds is not None and time.perf_counter() >= stop_at[0]:
+                    return
+                started = time.perf_counter()
+                try:
+                    reply = client.post(VERIFY_PATH, json=bundles[n % len(bundles)])
+                    status, verdict = reply.status_code, _verdict(reply)
+                except httpx.HTTPError as error:
+                    status, verdict = 0, f"{type(error).__name__}: {error}"
+                elapsed = time.perf_counter() - started
+                with lock:
+                    result.requests += 1
+                    result.latencies_s.append(elapsed)
+                    result.statuses[status] += 1
+                    result.verdicts[verdict] += 1
+                    if status != 200 or verdict != "valid":
+                        result.errors += 1
+                        if len(result.failures) < 5:
+                            result.failures.append(f"{status} {verdict}")
+
+    threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + (seconds or 0)
+    for thread in threads:
+        thread.join()
+    result.wall_s = time.perf_counter() - began
+    return result
+
+
+def _verdict(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+    except ValueError:
+        return "not json"
+    return str(body.get("verdict", body.get("code", "?"))) if isinstance(body, dict) else "?"
