@@ -12,11 +12,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from interop_harness import ISSUER_DID, KEY_ID, RunJs
-from ob3_corpus import clr_parts, single_inputs
 from pyld import canon as pyld_canon
 from pyld import jsonld as pyld
-from test_credentials_interop import TRICKY_DOCUMENTS
 
 from node.credentials import pyld_speed
 from node.credentials.canonical import canonize
@@ -24,6 +21,8 @@ from node.credentials.inputs import IssuerProfile
 from node.credentials.jsonld import offline_document_loader
 from node.credentials.model import build_clr, build_open_badge
 from node.credentials.proofs import sign
+from tests.support.interop import ISSUER_DID, KEY_ID, RunJs
+from tests.support.ob3_corpus import TRICKY_DOCUMENTS, clr_parts, single_inputs
 
 pytestmark = pytest.mark.interop
 

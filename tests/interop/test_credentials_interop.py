@@ -26,6 +26,7 @@ from node.credentials.proofs import sign, verify
 from node.credentials.status_list import Bitstring
 from node.errors import InvalidInput
 from tests.support.interop import ISSUER_DID, KEY_ID, RunJs, controller_documents
+from tests.support.ob3_corpus import TRICKY_DOCUMENTS
 
 pytestmark = pytest.mark.interop
 
@@ -56,50 +57,6 @@ def _open_badge(name: str = "Álgebra lineal — 线性代数") -> dict[str, Any
         valid_from=SIGNED_AT,
     )
     return build_open_badge(data, ISSUER)
-
-
-TRICKY_DOCUMENTS: list[dict[str, Any]] = [
-    {
-        "@context": [VC2],
-        "id": "urn:uuid:00000000-0000-4000-8000-000000000001",
-        "name": 'controls: \b \f \x00 \x01 \x1f \x7f tab\t nl\n cr\r quote" bs\\ é 😀 \u2028',
-        "description": {"@value": "مرحبا", "@language": "AR", "@direction": "rtl"},
-    },
-    {
-        "@context": [VC2],
-        "id": "urn:uuid:00000000-0000-4000-8000-000000000002",
-        "description": [
-            {"@value": "no language, direction only", "@direction": "ltr"},
-            {"@value": "English", "@language": "en-GB"},
-        ],
-    },
-    {
-        "@context": [
-            VC2,
-            {
-                "ex": "https://example.org/vocab#",
-                "n": {"@id": "ex:n"},
-                "f": {"@id": "ex:f", "@type": "http://www.w3.org/2001/XMLSchema#double"},
-                "blob": {"@id": "ex:blob", "@type": "@json"},
-            },
-        ],
-        "id": "urn:uuid:00000000-0000-4000-8000-000000000003",
-        "n": [0, -7, 5.0, 1.5, 1e21, 2.5e-7, 123456789012, True, False],
-        "f": [1, 0.1, 100.0],
-        "blob": {"b": [1, 2.0, "x"], "a": None, "é": "\u0001"},
-    },
-    {
-        # isomorphic blank nodes: labelling must agree on the hard part of RDFC-1.0
-        "@context": [VC2],
-        "id": "urn:uuid:00000000-0000-4000-8000-000000000004",
-        "type": ["VerifiableCredential"],
-        "credentialSubject": [
-            {"name": "twin", "description": "x"},
-            {"name": "twin", "description": "x"},
-            {"name": "other"},
-        ],
-    },
-]
 
 
 @pytest.mark.parametrize("index", range(len(TRICKY_DOCUMENTS)))

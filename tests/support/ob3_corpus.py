@@ -180,3 +180,50 @@ def clr_parts() -> tuple[LearnerInput, list[CredentialInput]]:
         for n in range(3)
     ]
     return learner, courses
+
+
+VC2 = "https://www.w3.org/ns/credentials/v2"
+#: Documents whose canonical form splits careless implementations (controls, languages,
+#: directions, duplicates): every processor must write them byte for byte alike.
+TRICKY_DOCUMENTS: list[dict[str, Any]] = [
+    {
+        "@context": [VC2],
+        "id": "urn:uuid:00000000-0000-4000-8000-000000000001",
+        "name": 'controls: \b \f \x00 \x01 \x1f \x7f tab\t nl\n cr\r quote" bs\\ é 😀 \u2028',
+        "description": {"@value": "مرحبا", "@language": "AR", "@direction": "rtl"},
+    },
+    {
+        "@context": [VC2],
+        "id": "urn:uuid:00000000-0000-4000-8000-000000000002",
+        "description": [
+            {"@value": "no language, direction only", "@direction": "ltr"},
+            {"@value": "English", "@language": "en-GB"},
+        ],
+    },
+    {
+        "@context": [
+            VC2,
+            {
+                "ex": "https://example.org/vocab#",
+                "n": {"@id": "ex:n"},
+                "f": {"@id": "ex:f", "@type": "http://www.w3.org/2001/XMLSchema#double"},
+                "blob": {"@id": "ex:blob", "@type": "@json"},
+            },
+        ],
+        "id": "urn:uuid:00000000-0000-4000-8000-000000000003",
+        "n": [0, -7, 5.0, 1.5, 1e21, 2.5e-7, 123456789012, True, False],
+        "f": [1, 0.1, 100.0],
+        "blob": {"b": [1, 2.0, "x"], "a": None, "é": "\u0001"},
+    },
+    {
+        # isomorphic blank nodes: labelling must agree on the hard part of RDFC-1.0
+        "@context": [VC2],
+        "id": "urn:uuid:00000000-0000-4000-8000-000000000004",
+        "type": ["VerifiableCredential"],
+        "credentialSubject": [
+            {"name": "twin", "description": "x"},
+            {"name": "twin", "description": "x"},
+            {"name": "other"},
+        ],
+    },
+]

@@ -7,22 +7,17 @@ Every answer must be a 200 whose report says `valid`; timing is measured by
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-
-from bench.nodes import ready_node, sample_inputs
-from bench.workers import served_by_workers, verify_load
-
 from node.store.models import Credential
+from scripts.bench.nodes import ready_node, sample_inputs
+from scripts.bench.workers import served_by_workers, verify_load
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(600)]
 
