@@ -21,6 +21,9 @@ A persistent outbox (the anchoring worker) composes the lower-level pieces inste
 `build_and_sign` (store raw + hash + nonce), `broadcast` (idempotent: re-broadcasting after a crash
 is safe), `await_receipt` (with an `on_replacement` hook to store replacements before they are
 sent), `wait_final`.
+
+Longer than the ~400-line guide on purpose: nonce, fee, replacement and revert handling share one
+per-key lock and one counter, and splitting them would spread that invariant over modules.
 """
 
 from __future__ import annotations

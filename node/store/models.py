@@ -1,4 +1,5 @@
-"""Every table the node keeps, in one place.
+"""Every table the node keeps, in one place (as in FastAPI's full-stack template: one file of
+models, longer than the ~400-line guide because it is the schema, not logic).
 
 Three groups:
 - what this node *owns*: its institutions, API keys, the credentials it issued, their anchor

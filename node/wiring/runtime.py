@@ -3,6 +3,10 @@
 `Node.open(settings)` checks the data directory, unlocks the keys, migrates the database, starts
 or joins the chain, loads (or on an embedded chain, makes) the contract deployment and builds the
 services. The API and the CLI only ever talk to the `Node` and its services.
+
+Longer than the ~400-line guide on purpose: it is the composition root, one short builder per
+service, and seeing every edge of the object graph in one file is its point (the builders hold
+no logic; each service lives in its own package).
 """
 
 from __future__ import annotations
