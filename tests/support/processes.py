@@ -33,6 +33,7 @@ from node.chain.bindings import Contracts, Deployment
 from node.chain.client import ChainClient
 from node.credentials.merkle import process_proof
 from node.wiring.runtime import embedded_mining_args
+from tests.support.up import wait_health
 
 LERNODE = [sys.executable, "-m", "node.cli"]
 #: anvil's first development account (public key material, funded on every anvil).
@@ -121,20 +122,8 @@ class NodeProcess:
         return self
 
     def wait_healthy(self, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"lernode up exited early:\n{self.log_tail()}")
-            try:
-                response = httpx.get(f"{self.url}/health", timeout=2)
-                if response.status_code == 200:
-                    body: dict[str, Any] = response.json()
-                    return body
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"no /health within {timeout}s:\n{self.log_tail()}")
+        assert self.process is not None
+        return wait_health(self.url, self.process, timeout, output=self.log_tail)
 
     def kill9(self) -> None:
         """SIGKILL: no shutdown handler, no flush, no goodbye."""

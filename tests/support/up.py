@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,33 @@ def node_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_health(url: str, process: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
+def wait_health(
+    url: str,
+    process: subprocess.Popen[Any],
+    timeout: float = 60,
+    output: Callable[[], str] | None = None,
+) -> dict[str, Any]:
+    """The node's first 200 `/health` body; fails with its output (`output`, else its piped
+    stdout) if it exits first or does not answer within `timeout` seconds."""
+
+    def said() -> str:
+        if output is not None:
+            return output()
+        return process.stdout.read() if process.stdout is not None else ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"lernode up exited early:\n{process.stdout.read()}")  # type: ignore[union-attr]
+            raise AssertionError(f"lernode up exited early:\n{said()}")
         try:
-            response = httpx.get(f"{url}/health", timeout=1)
+            response = httpx.get(f"{url}/health", timeout=2)
             if response.status_code == 200:
                 body: dict[str, Any] = response.json()
                 return body
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
-    raise AssertionError("no /health answer in time")
+        time.sleep(0.2)
+    raise AssertionError(f"no /health within {timeout}s:\n{output() if output else ''}")
 
 
 def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
