@@ -39,6 +39,9 @@ PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
     {
         # Operations and API description.
         "GET /health",
+        # Aggregate counters for Prometheus (no personal data, no request contents; a few
+        # indexed COUNT queries per scrape). Operators who want it private filter it at the proxy.
+        "GET /metrics",
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",

@@ -137,7 +137,12 @@ def worker_app() -> FastAPI:
     _exit_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    node = attach(settings, os.environ[RPC_URL_ENV])
+    try:
+        node = attach(settings, os.environ[RPC_URL_ENV])
+    except Exception as error:
+        # The supervisor is stopping (the chain died) or will restart this worker: say why once.
+        log.error("an API worker could not attach to the node: %s", error)
+        raise SystemExit(1) from None
     app = create_app(node)
     app.router.on_shutdown.append(node.close)
     return app
