@@ -260,6 +260,7 @@ def test_an_anchor_the_chain_lost_goes_back_to_the_outbox_and_is_anchored_again(
     node.chain.request("evm_revert", [snapshot])  # the chain forgets the anchor
     assert anchored_root_count(node, institution, root) == 0
 
+    node.worker.stop()  # a restart: the old worker lets go of the sending lease
     restarted = node.__dict__["worker"] = AnchoringWorker(
         node.db, node.chain, node.contracts, node.onboarding.account, node.sender,
         node.worker.config,
@@ -304,6 +305,7 @@ def test_a_revocation_the_chain_lost_is_sent_again(node: Node) -> None:
     node.chain.request("evm_revert", [snapshot])
     assert not status_bit(node, institution, ids[0])
 
+    node.worker.stop()  # a restart: the old worker lets go of the sending lease
     node.__dict__["worker"] = AnchoringWorker(
         node.db, node.chain, node.contracts, node.onboarding.account, node.sender,
         node.worker.config,
