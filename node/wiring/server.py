@@ -15,7 +15,7 @@ from node.config import Settings, load_settings
 from node.keystore import PRIVATE_UMASK
 from node.store.models import Institution
 from node.wiring.bootstrap import admin_key_path, prepare
-from node.wiring.datadir import lock_data_dir
+from node.wiring.datadir import claim_data_dir
 from node.wiring.lifecycle import ignore_termination, stop_on_termination
 from node.wiring.runtime import Node
 from node.wiring.workers import configure_process, serve_api
@@ -27,7 +27,7 @@ def serve(console: Console) -> None:
     os.umask(PRIVATE_UMASK)
     settings = load_settings()
     configure_process(settings)
-    lock_data_dir(settings.data_dir)
+    claim_data_dir(settings)
     stop_on_termination()
     node, institution, accreditation, admin_key = prepare(settings)
     try:
