@@ -29,6 +29,7 @@ from node import metrics
 from node.api.app import create_app
 from node.chain.bindings import Contracts, Deployment
 from node.chain.client import ChainClient
+from node.chain.embedded import die_with_parent
 from node.config import Settings, load_settings
 from node.keystore import KeyStore, load_or_create_passphrase
 from node.logs import configure_logging
@@ -123,6 +124,11 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
     answering on the node's port (a restarted node could not bind it). Exiting at once, without
     cleanup, is what kill -9 of `lernode up` means for the whole node."""
     supervisor = os.getppid()
+    # Linux: the kernel kills this worker the instant the supervisor dies (before a restarted
+    # node could meet it on the port); the watch below covers other systems.
+    bind = die_with_parent(supervisor)
+    if bind is not None:
+        bind()
 
     def watch() -> None:
         while os.getppid() == supervisor:
