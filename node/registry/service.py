@@ -41,12 +41,12 @@ from node.registry.evidence import (
     ref_json,
     status_json,
 )
+from node.store.cursors import read_cursor
 from node.store.db import Database
 from node.store.models import (
     AccreditationDocument,
     GovernanceEvent,
     GovernanceEventKind,
-    IndexerCursor,
     IssuerAlias,
 )
 
@@ -147,8 +147,7 @@ class ConsortiumRegistry:
     # -- reading the index ------------------------------------------------------------------------
 
     def indexed_block(self) -> IndexedBlock:
-        with self.db.reading() as session:
-            cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
+        cursor = read_cursor(self.db, REGISTRY_CURSOR)
         if cursor is None:
             raise IndexNotReady("the registry index has not read the chain yet; retry shortly")
         return IndexedBlock(cursor.block_number, cursor.block_hash)
@@ -207,8 +206,7 @@ class ConsortiumRegistry:
         return found
 
     def _cursor_key(self) -> tuple[int, str]:
-        with self.db.reading() as session:
-            cursor = session.get(IndexerCursor, REGISTRY_CURSOR)
+        cursor = read_cursor(self.db, REGISTRY_CURSOR)
         return (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
 
     def _entry(self, subject: Subject, history: IssuerHistory) -> RegistryEntry:

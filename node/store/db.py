@@ -200,6 +200,33 @@ class Database:
         with self._transaction(self._read_engine) as session:
             yield session
 
+    @contextmanager
+    def driver_cursor(self) -> Iterator[Any]:
+        """A DB-API cursor on a pooled connection, for the few single-statement reads on every
+        request's path (the indexers' cursors): SQLAlchemy's session and execution machinery
+        cost several times the query there. Read only: the connection goes back to the pool,
+        which rolls back whatever the driver began. Placeholders follow `paramstyle`."""
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self._read_engine.raw_connection()
+        except DBAPIError as exc:
+            raise StorageError(f"database unavailable: {_reason(exc)}") from exc
+        try:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        except driver_error as exc:
+            raise StorageError(f"database unavailable: {exc}") from exc
+        finally:
+            connection.close()
+
+    @property
+    def placeholder(self) -> str:
+        """The driver's positional placeholder (`?` for sqlite3, `%s` for psycopg)."""
+        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+
     @staticmethod
     @contextmanager
     def _transaction(engine: Engine) -> Iterator[Session]:

@@ -27,11 +27,11 @@ from sqlmodel import col, select
 from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import DidEvent
 from node.did.resolution import Resolver
+from node.store.cursors import CursorPosition, read_cursors
 from node.store.db import Database
 from node.store.models import (
     AnchorEvent,
     GovernanceEvent,
-    IndexerCursor,
     IssuerAlias,
     StatusWordEvent,
 )
@@ -98,12 +98,12 @@ class IndexedChainSource:
         return self._cursor_state()[0]
 
     def _cursor_state(self) -> tuple[ChainState | None, tuple[tuple[int, str], ...]]:
-        with self.db.reading() as session:
-            found = [session.get(IndexerCursor, name) for name in self.cursors]
+        positions = read_cursors(self.db, self.cursors)
+        found = [positions.get(name) for name in self.cursors]
         key = tuple((c.block_number, c.block_hash) if c else (-1, "") for c in found)
         return self._state_of(found), key
 
-    def _state_of(self, found: list[IndexerCursor | None]) -> ChainState | None:
+    def _state_of(self, found: list[CursorPosition | None]) -> ChainState | None:
         now = self.clock()
         states = []
         for cursor in found:

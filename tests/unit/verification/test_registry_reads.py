@@ -120,3 +120,42 @@ def test_a_reorg_takes_the_projected_events_of_the_dropped_blocks_with_it(tmp_pa
         assert [w.block_number for w in session.exec(select(StatusWordEvent))] == []
         anchors.rollback(session, 0)
     db.dispose()
+
+
+def test_where_the_index_stands_reads_like_the_orm_on_sqlite_and_postgresql(
+    tmp_path: Any, postgres_url: str
+) -> None:
+    """Every verification asks where the indexers stand through a driver-level read: the values
+    (the block, its hash and time, when the head was last confirmed) are the ORM's."""
+    from datetime import UTC, datetime
+
+    from node.store.cursors import read_cursor, read_cursors
+    from node.store.db import Database
+    from node.store.models import IndexerCursor
+
+    checked = datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=UTC)
+    for url in (f"sqlite:///{tmp_path / 'node.db'}", postgres_url):
+        db = Database(url)
+        db.migrate()
+        with db.session() as session:
+            session.add(
+                IndexerCursor(
+                    name="chain",
+                    block_number=41,
+                    block_hash="0x" + "ab" * 32,
+                    block_time=1_780_000_000,
+                    checked_at=checked,
+                )
+            )
+        found = read_cursors(db, ("chain", "no-such-indexer"))
+        assert list(found) == ["chain"]
+        position = found["chain"]
+        assert (position.block_number, position.block_hash, position.block_time) == (
+            41,
+            "0x" + "ab" * 32,
+            1_780_000_000,
+        )
+        assert position.checked_at is not None
+        assert position.checked_at.replace(tzinfo=UTC) == checked
+        assert read_cursor(db, "no-such-indexer") is None
+        db.engine.dispose()
