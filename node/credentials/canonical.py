@@ -173,13 +173,7 @@ def canonize(
 ) -> str:
     """Canonical N-Quads (RDFC-1.0) of a JSON-LD document, in safe mode."""
     expanded = expand(document, document_loader)
-    options = {
-        "documentLoader": document_loader,
-        "base": None,
-        "rdfDirection": "i18n-datatype",
-        "produceGeneralizedRdf": False,
-        "processingMode": "json-ld-1.1",
-    }
+    options = to_rdf_options(document_loader)
     try:
         return rdfc.canonical_nquads(rdfc.to_quads(expanded, _iri_term, _literal_term))
     except rdfc.Unsupported:
@@ -207,8 +201,20 @@ def _iri_term(iri: str) -> str:
     return f"<{escape_iri(iri)}>"
 
 
-#: What pyld's `_object_to_rdf` needs to turn a number or boolean into a literal.
-_TO_RDF_OPTIONS = {"rdfDirection": "i18n-datatype", "processingMode": "json-ld-1.1"}
+def to_rdf_options(document_loader: DocumentLoader = offline_document_loader) -> dict[str, Any]:
+    """pyld's `to_rdf` options for eddsa-rdfc-2022: `@direction` as rdf-canonize and the
+    Data Integrity suites map it, no generalized RDF, JSON-LD 1.1."""
+    return {
+        "documentLoader": document_loader,
+        "base": None,
+        "rdfDirection": "i18n-datatype",
+        "produceGeneralizedRdf": False,
+        "processingMode": "json-ld-1.1",
+    }
+
+
+#: What pyld's `_object_to_rdf` reads when it turns a number or boolean into a literal.
+_TO_RDF_OPTIONS = to_rdf_options()
 
 
 def _literal_term(value: Mapping[str, Any]) -> str:

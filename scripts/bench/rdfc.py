@@ -34,13 +34,7 @@ def legacy_canonize(
 ) -> str:
     """`canonical.canonize` as it was: expansion, then to_rdf expanding again."""
     expanded = canonical.expand(document, document_loader)
-    options = {
-        "documentLoader": document_loader,
-        "base": None,
-        "rdfDirection": "i18n-datatype",
-        "produceGeneralizedRdf": False,
-        "processingMode": "json-ld-1.1",
-    }
+    options = canonical.to_rdf_options(document_loader)
     dataset = pyld.JsonLdProcessor().to_rdf(expanded, options)
     return str(pyld_canon.URDNA2015().main(dataset, {"format": "application/n-quads"}))
 

@@ -15,10 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyld import canon as pyld_canon
 from pyld import jsonld as pyld
 
-from node.credentials import pyld_speed
+from node.credentials import canonical, pyld_speed
 from node.credentials.canonical import canonize
 from node.credentials.inputs import IssuerProfile
-from node.credentials.jsonld import offline_document_loader
 from node.credentials.model import build_clr, build_open_badge
 from node.credentials.proofs import sign
 from tests.support.interop import ISSUER_DID, KEY_ID, RunJs
@@ -50,13 +49,7 @@ CORPUS = _corpus()
 
 def _stock_pyld(document: dict[str, Any]) -> str:
     """Stock pyld's path as the node ran it before: expand inside to_rdf, no memo."""
-    options = {
-        "documentLoader": offline_document_loader,
-        "base": None,
-        "rdfDirection": "i18n-datatype",
-        "produceGeneralizedRdf": False,
-        "processingMode": "json-ld-1.1",
-    }
+    options = canonical.to_rdf_options()
     dataset = pyld.JsonLdProcessor().to_rdf(dict(document), options)
     return str(pyld_canon.URDNA2015().main(dataset, {"format": "application/n-quads"}))
 

@@ -125,13 +125,7 @@ def test_documents_with_repeated_and_anonymous_nodes_canonicalize_as_through_pyl
         "credentialSubject": {"type": "AchievementSubject", "achievement": nodes},
     }
     expanded = canonical.expand(document, offline_document_loader)
-    options = {
-        "documentLoader": offline_document_loader,
-        "base": None,
-        "rdfDirection": "i18n-datatype",
-        "produceGeneralizedRdf": False,
-        "processingMode": "json-ld-1.1",
-    }
+    options = canonical.to_rdf_options()
     fast = rdfc.canonical_nquads(
         rdfc.to_quads(expanded, canonical._iri_term, canonical._literal_term)
     )
