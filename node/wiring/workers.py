@@ -125,10 +125,11 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
     cleanup, is what kill -9 of `lernode up` means for the whole node."""
     supervisor = os.getppid()
     # Linux: the kernel kills this worker the instant the supervisor dies (before a restarted
-    # node could meet it on the port); the watch below covers other systems.
+    # node could meet it on the port). Other systems poll.
     bind = die_with_parent(supervisor)
     if bind is not None:
         bind()
+        return
 
     def watch() -> None:
         while os.getppid() == supervisor:
