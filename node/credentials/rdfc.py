@@ -238,6 +238,10 @@ class _Canonicalizer:
         self.canonical = _Issuer("_:c14n")
         self._first_degree: dict[str, str] = {}
         self.work = 0
+        #: Whether two blank nodes got the same N-degree hash. RDFC-1.0 then issues labels in
+        #: the order the nodes were met (here: first mention in the dataset, as rdf-canonize);
+        #: pyld meets them in `set` order, which varies from process to process.
+        self.tied = False
 
     def run(self) -> str:
         by_hash: dict[str, list[str]] = {}
@@ -257,6 +261,8 @@ class _Canonicalizer:
                 issuer = _Issuer("_:b")
                 issuer.issue(label)
                 paths.append(self.n_degree(label, issuer))
+            hashes = [path_hash for path_hash, _issuer in paths]
+            self.tied = self.tied or len(set(hashes)) < len(hashes)
             for _hash, issuer in sorted(paths, key=lambda path: path[0]):
                 for existing in issuer.issued:
                     self.canonical.issue(existing)
