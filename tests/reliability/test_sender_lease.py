@@ -30,10 +30,13 @@ def two_processes(postgres_url: str) -> Iterator[tuple[Database, Database]]:
 
 
 def backend_of_lock(url: str) -> list[int]:
+    """Backends holding an advisory lock in this test's database (other tests, in other
+    databases of the same server, may hold their own at the same time)."""
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
         rows = connection.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
         ).fetchall()
     return [int(r[0]) for r in rows]
 
