@@ -34,7 +34,13 @@ from tests.support.processes import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.postgres, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.serial,
+    pytest.mark.anvil,
+    pytest.mark.postgres,
+    pytest.mark.timeout(300),
+]
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
