@@ -276,7 +276,9 @@ class Verifier:
             chain_id=facts.chain_id,
             embedded=tuple(embedded),
             registered_issuer=(
-                check_registered_issuer(credential, self.registries) if self.registries else None
+                check_registered_issuer(credential, self.registries, facts.state.positions)
+                if self.registries
+                else None
             ),
         )
 
