@@ -181,9 +181,12 @@ def _find_method(
         ),
         None,
     )
-    authorized = any(
-        absolute(ref) == method_id
-        or (isinstance(ref, Mapping) and absolute(ref.get("id")) == method_id)
-        for ref in references
-    )
+    authorized = any(_reference_id(ref, absolute) == method_id for ref in references)
     return found, authorized
+
+
+def _reference_id(reference: Any, absolute: Callable[[Any], Any]) -> Any:
+    """The method id a relationship entry names: a string, or an embedded method's `id`."""
+    if isinstance(reference, str):
+        return absolute(reference)
+    return absolute(reference.get("id")) if isinstance(reference, Mapping) else None
