@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import keccak
-
 from node.credentials import jcs
+from node.credentials.keccak import keccak256 as keccak
 from node.errors import InvalidInput
 
 _HASH_LENGTH = 32
@@ -40,7 +38,8 @@ def _check_hash(value: bytes, what: str) -> None:
 def leaf(credential_hash_: bytes) -> bytes:
     """The Merkle leaf of a credential hash (OpenZeppelin StandardMerkleTree, `bytes32`)."""
     _check_hash(credential_hash_, "a credential hash")
-    return keccak(keccak(encode(["bytes32"], [credential_hash_])))
+    # abi.encode of one bytes32 is its 32 bytes as they are.
+    return keccak(keccak(credential_hash_))
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

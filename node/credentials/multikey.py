@@ -11,6 +11,7 @@ which one a resolver produced.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,9 +90,9 @@ def multikey_verification_method(
 def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519PublicKey:
     """The Ed25519 key of a Multikey, Ed25519VerificationKey2018/2020 or OKP JWK method."""
     if isinstance(method.get("publicKeyMultibase"), str):
-        return decode_public_key(method["publicKeyMultibase"])
+        return _known_key(method["publicKeyMultibase"], multibase=True)
     if isinstance(method.get("publicKeyBase58"), str):
-        return _public_key_from_raw(_b58(method["publicKeyBase58"]))
+        return _known_key(method["publicKeyBase58"], multibase=False)
     jwk = method.get("publicKeyJwk")
     if isinstance(jwk, Mapping) and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
         return _public_key_from_raw(_b64url(str(jwk.get("x", ""))))
@@ -99,6 +100,15 @@ def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Pub
         f"verification method {method.get('id')!r} has no Ed25519 public key",
         code="unsupported_verification_method",
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _known_key(encoded: str, *, multibase: bool) -> Ed25519PublicKey:
+    """Kept per encoding: a verifier meets the same few issuer keys over and over, and decoding
+    base58 costs more than the rest of the key check (keys are immutable; errors not kept)."""
+    if multibase:
+        return decode_public_key(encoded)
+    return _public_key_from_raw(_b58(encoded))
 
 
 def _public_key_from_raw(raw: bytes) -> Ed25519PublicKey:

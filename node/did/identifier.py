@@ -12,6 +12,7 @@ is not silently treated as ours; the resolver reports it as an unknown network i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -105,6 +106,13 @@ def parse_ethr_did(text: str) -> EthrDid:
     """Parse a bare DID (no query, fragment or path); `invalid_did` / `method_not_supported`."""
     if not isinstance(text, str):
         raise InvalidDid("a DID must be a string")
+    return _parse_ethr_did(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_ethr_did(text: str) -> EthrDid:
+    """Kept per text (an `EthrDid` is immutable; errors are not kept): every verification
+    parses its issuer's DID, and a did:ethr with a public key costs an EC decompression."""
     match = _GENERIC_DID.fullmatch(text)
     if match is None:
         raise InvalidDid(f"not a DID: {_quote(text)} (expected did:<method>:<identifier>)")

@@ -25,6 +25,7 @@ from node.registry.foreign import Lookup, OidfRegistries
 from node.registry.jose import JwsSigner
 from node.registry.service import ConsortiumRegistry, IndexNotReady
 from node.registry.trqp import Trqp
+from node.store.cursors import IndexPositions
 
 
 class RegisteredIssuers:
@@ -34,11 +35,11 @@ class RegisteredIssuers:
         self.federation = federation
         self.foreign = foreign
 
-    def lookup(self, did: str) -> Lookup:
+    def lookup(self, did: str, positions: IndexPositions | None = None) -> Lookup:
         matching: list[dict[str, Any]] = []
         unchecked: list[dict[str, Any]] = []
         try:
-            entry = self.federation.listed_entry(did)
+            entry = self.federation.listed_entry(did, positions)
             matching.append(
                 {"issuer": issuer_metadata(entry), "registry": self.federation.registry_metadata()}
             )

@@ -35,6 +35,7 @@ from node.governance.metadata import IssuerMetadata
 from node.registry.jose import JwsSigner
 from node.registry.keys import BINDING_ATTRIBUTE
 from node.registry.service import ConsortiumRegistry, RegistryEntry, UnknownSubject
+from node.store.cursors import IndexPositions
 
 ENTITY_STATEMENT_TYP = "entity-statement+jwt"
 ENTITY_STATEMENT_MEDIA_TYPE = "application/entity-statement+jwt"
@@ -142,9 +143,9 @@ class Federation:
         }
         return signer.sign(claims, ENTITY_STATEMENT_TYP)
 
-    def listed_entry(self, sub: str) -> RegistryEntry:
+    def listed_entry(self, sub: str, positions: IndexPositions | None = None) -> RegistryEntry:
         try:
-            entry = self.registry.entry(sub)
+            entry = self.registry.entry(sub, positions=positions)
         except UnknownSubject as error:
             raise NotListed(error.detail) from None
         if not entry.listed:

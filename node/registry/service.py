@@ -41,7 +41,7 @@ from node.registry.evidence import (
     ref_json,
     status_json,
 )
-from node.store.cursors import read_cursor
+from node.store.cursors import IndexPositions, read_cursor
 from node.store.db import Database
 from node.store.models import (
     AccreditationDocument,
@@ -185,13 +185,14 @@ class ConsortiumRegistry:
             ).all()
         return replay_issuer(address.lower(), rows)
 
-    def entry(self, did: str) -> RegistryEntry:
+    def entry(self, did: str, *, positions: IndexPositions | None = None) -> RegistryEntry:
         """What the registry says about the issuer `did` names (listed or not).
 
         Kept per DID until the registry index moves (its cursor's block and hash, as `entries`
         does): every verification asks this for its issuer, and between two blocks the answer
-        cannot change."""
-        key = self._cursor_key()
+        cannot change. `positions`: the cursors as the caller has just read them (a
+        verification reads them first), so the registry's is not read a second time."""
+        key = self._cursor_key(positions)
         with self._lock:
             cached = self._entry_cache.get(did) if self._entry_cache_key == key else None
         if cached is not None:
@@ -205,7 +206,9 @@ class ConsortiumRegistry:
                 self._entry_cache[did] = found
         return found
 
-    def _cursor_key(self) -> tuple[int, str]:
+    def _cursor_key(self, positions: IndexPositions | None = None) -> tuple[int, str]:
+        if positions and REGISTRY_CURSOR in positions:
+            return positions[REGISTRY_CURSOR]
         cursor = read_cursor(self.db, REGISTRY_CURSOR)
         return (cursor.block_number, cursor.block_hash) if cursor else (-1, "")
 

@@ -9,13 +9,17 @@ processors, so they are what the ORM would have returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from node.store.db import Database
 from node.store.models import IndexerCursor
+
+#: Where indexers stood when a caller read their cursors: name -> (block number, block hash).
+#: A caller that read them hands them on, so what it calls next need not read them again.
+IndexPositions = Mapping[str, tuple[int, str]]
 
 _TABLE = IndexerCursor.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("name", "block_number", "block_hash", "block_time", "checked_at")

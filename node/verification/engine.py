@@ -177,16 +177,7 @@ class Verifier:
             for item in submission.status_lists
             if isinstance(item.get("id"), str)
         }
-        report = self._report(root, facts, at, lists, budget)
-        return VerificationReport(
-            checks=report.checks,
-            credential=report.credential,
-            verified_at=report.verified_at,
-            chain_id=report.chain_id,
-            embedded=report.embedded,
-            chain_state=facts.state.as_json(),
-            registered_issuer=report.registered_issuer,
-        )
+        return self._report(root, facts, at, lists, budget, facts.state.as_json())
 
     # -- preparing ----------------------------------------------------------------------------
 
@@ -244,7 +235,9 @@ class Verifier:
         at: datetime,
         lists: Mapping[str, Mapping[str, Any]],
         budget: Budget,
+        chain_state: Mapping[str, Any] | None = None,
     ) -> VerificationReport:
+        """The report of `node` and its embedded credentials (`chain_state`: the top level's)."""
         verified_at = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if node.issuer is None:
             error = node.error or InvalidInput("not verifiable", code="not_a_credential")
@@ -254,6 +247,7 @@ class Verifier:
                 credential=summarize(credential, None),
                 verified_at=verified_at,
                 chain_id=facts.chain_id,
+                chain_state=chain_state,
             )
         credential = node.credential
         anchor, key, accreditation, status = self._chain_checks(node, facts, lists)
@@ -275,8 +269,11 @@ class Verifier:
             verified_at=verified_at,
             chain_id=facts.chain_id,
             embedded=tuple(embedded),
+            chain_state=chain_state,
             registered_issuer=(
-                check_registered_issuer(credential, self.registries) if self.registries else None
+                check_registered_issuer(credential, self.registries, facts.state.positions)
+                if self.registries
+                else None
             ),
         )
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_hash.auto import keccak
-
+from node.credentials.keccak import keccak256 as keccak
 from node.errors import InvalidInput
 
 

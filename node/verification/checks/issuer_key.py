@@ -9,6 +9,7 @@ current document from a `DidDocumentSource`, which has no history to consult.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from node.errors import InvalidInput
 from node.verification.report import Check, failed, passed, unknown
 
 NAME = "issuer_key"
+#: Any character `str.isspace` calls whitespace (the same Unicode property).
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def split_did_url(value: str) -> tuple[str, str | None]:
     """(DID, fragment) of a DID URL; the query is dropped, a path refused."""
     rest, has_fragment, fragment = value.partition("#")
     did = rest.partition("?")[0]
-    if not did.startswith("did:") or did.count(":") < 2 or any(c.isspace() for c in value):
+    if not did.startswith("did:") or did.count(":") < 2 or _WHITESPACE.search(value):
         raise InvalidInput(f"{value[:120]!r} is not a DID URL", code="invalid_verification_method")
     return did, (fragment if has_fragment else None)
 
@@ -178,9 +181,12 @@ def _find_method(
         ),
         None,
     )
-    authorized = any(
-        absolute(ref) == method_id
-        or (isinstance(ref, Mapping) and absolute(ref.get("id")) == method_id)
-        for ref in references
-    )
+    authorized = any(_reference_id(ref, absolute) == method_id for ref in references)
     return found, authorized
+
+
+def _reference_id(reference: Any, absolute: Callable[[Any], Any]) -> Any:
+    """The method id a relationship entry names: a string, or an embedded method's `id`."""
+    if isinstance(reference, str):
+        return absolute(reference)
+    return absolute(reference.get("id")) if isinstance(reference, Mapping) else None

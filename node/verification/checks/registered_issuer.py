@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from node.errors import LernodeError
+from node.store.cursors import IndexPositions
 
 CHECK_ID = "registered_issuer"
 
@@ -33,8 +34,10 @@ class RegistryMatches(Protocol):
 
 
 class IssuerRegistries(Protocol):
-    def lookup(self, did: str) -> RegistryMatches:
-        """Matches for `did` and the registries that could not be asked."""
+    def lookup(self, did: str, positions: IndexPositions | None = None) -> RegistryMatches:
+        """Matches for `did` and the registries that could not be asked (`positions`: where
+        this node's indexers stood when the verification read its facts, if it read them from
+        the index)."""
         ...
 
 
@@ -46,13 +49,15 @@ def issuer_id(credential: Mapping[str, Any]) -> str | None:
 
 
 def check_registered_issuer(
-    credential: Mapping[str, Any], registries: IssuerRegistries
+    credential: Mapping[str, Any],
+    registries: IssuerRegistries,
+    positions: IndexPositions | None = None,
 ) -> dict[str, Any]:
     did = issuer_id(credential)
     if did is None:
         return {"id": CHECK_ID, "valid": False, "matchingIssuers": [], "uncheckedRegistries": []}
     try:
-        found = registries.lookup(did)
+        found = registries.lookup(did, positions)
     except LernodeError as error:
         return {
             "id": CHECK_ID,

@@ -40,6 +40,8 @@ STATUS_LIST_URL = re.compile(
 _LIST_PURPOSE = {"status": "message", "revocation": "revocation", "suspension": "suspension"}
 #: Order in which several failing status entries are reported (the gravest first).
 _SEVERITY = ("revoked", "suspended", "foreign_status_list", "status_list_mismatch")
+#: The statusMessage a registry message entry carries.
+_REGISTRY_MESSAGES = [dict(message) for message in STATUS_MESSAGES]
 
 StatusLists = Callable[[str], Mapping[str, Any] | None]
 
@@ -123,9 +125,9 @@ def _entry_outcome(
 
 
 def _is_registry_message_entry(entry: Mapping[str, Any]) -> bool:
-    return entry.get("statusSize") == STATUS_SIZE and entry.get("statusMessage") == [
-        dict(message) for message in STATUS_MESSAGES
-    ]
+    return (
+        entry.get("statusSize") == STATUS_SIZE and entry.get("statusMessage") == _REGISTRY_MESSAGES
+    )
 
 
 def _message_outcome(

@@ -16,26 +16,35 @@ same answers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from node.chain.contracts.types import Grant, StatusChange, accredited_at
 from node.did.document import DidEvent, build_document
 from node.did.errors import DidNotFound
 from node.did.identifier import parse_ethr_did
+from node.store.cursors import IndexPositions
 
 #: Entries per 256-bit status word (the contract's layout: entry i is bit i % 256 of word i/256).
 WORD_BITS = 256
+#: DID documents one `HistoryFacts` keeps (per DID, block and validity time).
+DOCUMENTS_KEPT = 1024
 
 
 @dataclass(frozen=True)
 class ChainState:
     """The block a verification's chain facts reflect, its time, and where they came from
-    (`index`: the node's event index; `chain`: read from the chain for this verification)."""
+    (`index`: the node's event index; `chain`: read from the chain for this verification).
+
+    `positions`: from the index, where each indexer stood (the registry answers as of its own
+    cursor's position, read here once); empty from the chain."""
 
     block: int
     time: int
     source: str
+    positions: IndexPositions = field(default_factory=dict, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"block": self.block, "source": self.source}
@@ -106,9 +115,10 @@ class ChainFacts(Protocol):
         """The time of the block the facts reflect (the chain's "now")."""
         ...
 
-    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
+    def did_document(self, did: str, block: int | None, time: int | None) -> Mapping[str, Any]:
         """The chain DID's document after `block` with validity judged at `time` (the anchoring
-        block and its time); `block` None: the document as of the facts' block."""
+        block and its time); `block` None: the document as of the facts' block. Read only: it
+        may be shared with other verifications."""
         ...
 
     def issuer_of_alias(self, did: str) -> str | None:
@@ -131,6 +141,9 @@ class HistoryFacts(ABC):
     state: ChainState
     _grants: dict[str, list[Grant]] = field(default_factory=dict, init=False, repr=False)
     _statuses: dict[str, list[StatusChange]] = field(default_factory=dict, init=False, repr=False)
+    _documents: dict[tuple[str, int | None, int], Mapping[str, Any]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # -- primitives ----------------------------------------------------------------------------
 
@@ -179,12 +192,33 @@ class HistoryFacts(ABC):
     def latest_time(self) -> int:
         return self.state.time
 
-    def did_document(self, did: str, block: int | None, time: int | None) -> dict[str, Any]:
-        parsed = parse_ethr_did(did)
-        if parsed.chain_id != self.chain_id:
-            raise DidNotFound(
-                f"{did} is not a DID of chain {hex(self.chain_id)}", code="unknown_network"
-            )
-        history = self.did_history(parsed.address)
+    def did_document(self, did: str, block: int | None, time: int | None) -> Mapping[str, Any]:
+        # The facts' DID histories are fixed, so a document is a function of (DID, block, time):
+        # every credential of one batch (one anchoring block and time) asks for the same one,
+        # and replaying the history costs more than the rest of the issuer_key check. Kept
+        # frozen, since verifications that share these facts share their documents.
         now = self.state.time if time is None else time
-        return build_document(parsed, self.chain_id, history, now=now, at_block=block).document
+        key = (did, block, now)
+        document = self._documents.get(key)
+        if document is None:
+            parsed = parse_ethr_did(did)
+            if parsed.chain_id != self.chain_id:
+                raise DidNotFound(
+                    f"{did} is not a DID of chain {hex(self.chain_id)}", code="unknown_network"
+                )
+            history = self.did_history(parsed.address)
+            built = build_document(parsed, self.chain_id, history, now=now, at_block=block)
+            document = frozen(built.document)
+            if len(self._documents) < DOCUMENTS_KEPT:
+                self._documents[key] = document
+        return document
+
+
+def frozen(value: Any) -> Any:
+    """A read-only deep view of a JSON value: mappings become `MappingProxyType`s over copies,
+    lists tuples (a shared document must not change under another verification)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: frozen(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(item) for item in value)
+    return value

@@ -115,7 +115,11 @@ class IndexedChainSource:
             if now - checked > self.max_age:
                 return None
             states.append(ChainState(cursor.block_number, int(cursor.block_time), "index"))
-        return min(states, key=lambda state: state.block) if states else None
+        if not states:
+            return None
+        lowest = min(states, key=lambda state: state.block)
+        positions = {c.name: (c.block_number, c.block_hash) for c in found if c is not None}
+        return ChainState(lowest.block, lowest.time, "index", positions)
 
 
 class IndexedFacts(HistoryFacts):

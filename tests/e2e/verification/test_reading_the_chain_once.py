@@ -111,6 +111,25 @@ def test_a_node_at_the_chain_head_verifies_without_a_single_json_rpc_call(
     assert calls.round_trips == []
 
 
+def test_a_revocation_indexed_at_a_new_block_is_seen_by_the_very_next_verification(
+    site: IssuerSite,
+) -> None:
+    """Verifications at one index state share their facts (anchors, status words, DID
+    documents, the registry's answer); an indexer's move to a new block ends the sharing."""
+    node = site.node
+    bundle = site.issue()
+    node.worker.drain()
+    index(node)
+    for _ in range(2):
+        assert site.verify(bundle).verdict == "valid"
+    node.status.apply(site.institution, [bundle["credential"]["id"]], StatusAction.REVOKE)
+    node.worker.drain()
+    index(node)
+    report = site.verify(bundle)
+    assert failing(report) == {"status": "revoked"}
+    assert report.as_json()["chainState"] == {"block": cursor_block(node), "source": "index"}
+
+
 def test_when_the_index_lags_behind_a_receipt_the_node_reads_the_chain_in_two_round_trips(
     site: IssuerSite,
 ) -> None:

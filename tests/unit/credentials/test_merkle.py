@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from node.credentials.jcs import canonicalize
+from node.credentials.keccak import keccak256
 from node.credentials.merkle import MerkleTree, credential_hash, hash_pair, leaf, verify_proof
 from node.errors import InvalidInput
 
@@ -63,3 +64,13 @@ def test_empty_batches_and_malformed_leaves_are_refused() -> None:
         MerkleTree([b"short"])
     with pytest.raises(InvalidInput):
         MerkleTree([b"\x00" * 32]).proof(1)
+
+
+@given(st.binary(max_size=300))
+def test_the_fast_keccak_is_ethereums_keccak256(data: bytes) -> None:
+    assert keccak256(data) == keccak(data)
+
+
+@given(hashes, hashes)
+def test_inner_nodes_hash_the_sorted_pair(a: bytes, b: bytes) -> None:
+    assert hash_pair(a, b) == hash_pair(b, a) == keccak(min(a, b) + max(a, b))
