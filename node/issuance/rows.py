@@ -3,8 +3,8 @@
 A request of 1,000 credentials is one `executemany` for the credential rows (each row is also
 the credential's anchoring outbox entry), one for their data keys and one for their `issued`
 events: no ORM object per row, which profiling showed cost more than signing with
-`eddsa-jcs-2022`. Each document is canonicalized (JCS) once, for both the stored (sealed) text
-and its credential hash.
+`eddsa-jcs-2022`. The stored (sealed) text and the credential hash are the JCS bytes signing
+handed back (`proofs.sign_canonical`): no document is canonicalized again here.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from node.chain.contracts.types import credential_type_id
-from node.credentials import jcs
 from node.credentials.format_check import credential_kind
 from node.credentials.merkle import hash_canonical
 from node.issuance.documents import parse_time
@@ -33,6 +32,7 @@ from node.store.sealing import document_context, seal
 
 def credential_rows(
     signed: Sequence[dict[str, Any]],
+    canonical: Sequence[bytes],
     slots: Sequence[tuple[int, int]],
     institution: Institution,
     data_keys: Sequence[str],
@@ -40,23 +40,25 @@ def credential_rows(
     bound_from: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every column of each new credential row (bulk INSERTs apply no model defaults); the
-    document sealed under its credential's data key (node/store/sealing.py)."""
+    document (`canonical`: its JCS bytes) sealed under its credential's data key
+    (node/store/sealing.py)."""
     now = datetime.now(UTC)
     type_ids: dict[str, str] = {}
     rows = []
-    for document, data_key, (list_number, index) in zip(signed, data_keys, slots, strict=True):
+    for document, text, data_key, (list_number, index) in zip(
+        signed, canonical, data_keys, slots, strict=True
+    ):
         kind = credential_kind(document)
         if kind not in type_ids:
             type_ids[kind] = "0x" + credential_type_id(kind).hex()
-        canonical = jcs.canonicalize(document)
         rows.append(
             {
                 "id": document["id"],
                 "institution_id": institution.id,
                 "kind": kind,
                 "credential_type_id": type_ids[kind],
-                "document": seal(data_key, canonical.decode(), document_context(document["id"])),
-                "credential_hash": "0x" + hash_canonical(canonical).hex(),
+                "document": seal(data_key, text.decode(), document_context(document["id"])),
+                "credential_hash": "0x" + hash_canonical(text).hex(),
                 "status_list": list_number,
                 "status_index": index,
                 "state": CredentialState.PENDING,
