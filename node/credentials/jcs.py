@@ -78,7 +78,8 @@ def _scan(value: Any) -> tuple[bool, bool]:
             for key, member in item.items():
                 if type(key) is not str or not key.isascii():
                     return False, True
-                stack.append(member)
+                if type(member) is not str:  # most are: not stacked only to be popped
+                    stack.append(member)
             continue
         if kind is list:
             stack.extend(item)
