@@ -1,17 +1,20 @@
 """Issuing credentials: build, sign, store and queue for anchoring.
 
 Status indexes are allocated in one short transaction (row-locked on PostgreSQL, so several API
-workers never hand out the same index); signing happens outside any transaction (it is the slow
-part); then every credential row of the request, which is also its anchoring outbox entry, is
-written in one transaction. A crash before that commit loses nothing the caller was given: the
-request simply failed and a retry issues afresh (the skipped indexes stay unused).
+workers never hand out the same index); then every credential row of the request, which is also
+its anchoring outbox entry, is written in one transaction. On SQLite signing (the slow part)
+happens before that transaction, which takes the database's one write lock; on PostgreSQL each
+credential is streamed into that transaction as soon as it is signed (the server stores while
+the node signs; nothing is visible to others before the commit). A crash before the commit
+loses nothing the caller was given: the request simply failed and a retry issues afresh (the
+skipped indexes stay unused).
 """
 
 from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -303,24 +306,34 @@ class IssuanceService:
         within: Callable[[Session], None] | None = None,
         members: Sequence[jcs.Members] | None = None,
     ) -> list[dict[str, Any]]:
-        """`members`: the documents' canonical members when the caller has them."""
+        """`members`: the documents' canonical members when the caller has them.
+
+        On PostgreSQL each credential goes to the database as soon as it is signed (one COPY
+        in the storing transaction), so the server stores while the node signs; SQLite's
+        write lock is only taken once all are signed (it would hold off every other writer).
+        """
         key = self._signing_key(institution)
         method = signing_identity(institution).verification_method
         assert method is not None
         now = datetime.now(UTC)
         if members is None:
             members = [jcs.canonical_members(document) for document in documents]
-        signed, canonical = [], []
-        for document, parts in zip(documents, members, strict=True):
-            secured, text = sign_canonical(
-                document, parts, key.private_key, method, cryptosuite, created=now
-            )
-            signed.append(secured)
-            canonical.append(text)
-        data_keys = [new_key() for _ in signed]
-        rows = credential_rows(
-            signed, canonical, slots, institution, data_keys, bound_from=bound_from
-        )
+        signed: list[dict[str, Any]] = []
+
+        def signing() -> Iterator[tuple[dict[str, Any], bytes]]:
+            for document, parts in zip(documents, members, strict=True):
+                secured, text = sign_canonical(
+                    document, parts, key.private_key, method, cryptosuite, created=now
+                )
+                signed.append(secured)
+                yield secured, text
+
+        pairs: Iterable[tuple[dict[str, Any], bytes]] = signing()
+        if self.db.is_sqlite:
+            pairs = list(pairs)
+        data_keys = [new_key() for _ in documents]
+        ids = [document["id"] for document in documents]
+        rows = credential_rows(pairs, ids, slots, institution, data_keys, bound_from=bound_from)
         with self.db.session() as session:
             if before is not None:
                 before(session)
