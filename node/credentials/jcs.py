@@ -149,7 +149,8 @@ def canonical_object(members: Mapping[str, str]) -> bytes:
 
 def canonical_object_text(members: Mapping[str, str]) -> str:
     """`canonical_object` as text."""
-    return "{" + ",".join(name + members[key] for key, name in _member_order(tuple(members))) + "}"
+    order = _member_order(tuple(members))
+    return "{" + ",".join([name + members[key] for key, name in order]) + "}"
 
 
 @functools.lru_cache(maxsize=1024)
