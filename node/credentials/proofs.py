@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -88,7 +89,9 @@ def _hash_data(
     unsecured: Mapping[str, Any],
     proof_config: Mapping[str, Any],
     loader: DocumentLoader,
+    unsecured_jcs: bytes | None = None,
 ) -> bytes:
+    """`unsecured_jcs`: the JCS bytes of `unsecured` when the caller has them already."""
     canonical = _CANONICALIZERS[suite]
     if loader is offline_document_loader:
         # Every credential of one issuance request shares its proof configuration; with the
@@ -96,7 +99,10 @@ def _hash_data(
         config_hash = _offline_config_hash(suite, jcs.canonicalize(proof_config))
     else:
         config_hash = hashlib.sha256(canonical(proof_config, loader)).digest()
-    document_hash = hashlib.sha256(canonical(unsecured, loader)).digest()
+    if unsecured_jcs is not None and suite is Cryptosuite.EDDSA_JCS_2022:
+        document_hash = hashlib.sha256(unsecured_jcs).digest()
+    else:
+        document_hash = hashlib.sha256(canonical(unsecured, loader)).digest()
     return config_hash + document_hash
 
 
@@ -126,9 +132,87 @@ def sign(
     """
     suite = _suite(cryptosuite)
     unsecured = _unsecured(document)
+    proof_config = _proof_config(
+        suite, unsecured, verification_method, created, proof_purpose, challenge, domain
+    )
+    signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
+    return _secured(suite, unsecured, proof_config, signature)
+
+
+def sign_canonical(
+    document: Mapping[str, Any],
+    members: jcs.Members,
+    signing_key: Ed25519PrivateKey,
+    verification_method: str,
+    cryptosuite: Cryptosuite | str,
+    *,
+    created: datetime | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """`sign` (assertion, bundled contexts) for a caller that holds the canonical members of
+    `document` (`jcs.canonical_members`, without `proof`); returns the signed document and its
+    JCS bytes. A bulk issuer thus canonicalizes each credential once: `eddsa-jcs-2022` hashes
+    the members joined, and the signed document's JCS (what is stored and hashed for anchoring)
+    is the same members and the proof's."""
+    suite = _suite(cryptosuite)
+    unsecured = _unsecured(document)
+    if "proof" in members.texts or members.texts.keys() != unsecured.keys():
+        raise ValueError("the members must be those of the document without its proof")
+    proof_config = _proof_config(
+        suite, unsecured, verification_method, created, "assertionMethod", None, None
+    )
+    config_hash, proof_texts = _shared_proof(
+        suite, members.texts["@context"], proof_config["created"], verification_method
+    )
+    if suite is Cryptosuite.EDDSA_JCS_2022:
+        document_hash = hashlib.sha256(jcs.canonical_object(members.texts)).digest()
+    else:
+        document_hash = hashlib.sha256(_canonical_rdfc(unsecured, offline_document_loader)).digest()
+    secured = _secured(
+        suite, unsecured, proof_config, signing_key.sign(config_hash + document_hash)
+    )
+    proof_value = jcs.canonical_text(secured["proof"][0]["proofValue"])
+    proof_text = jcs.canonical_object_text({**proof_texts, "proofValue": proof_value})
+    return secured, jcs.canonical_object({**members.texts, "proof": f"[{proof_text}]"})
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_proof(
+    suite: Cryptosuite, context: str, created: str, verification_method: str
+) -> tuple[bytes, Mapping[str, str]]:
+    """What the credentials one request signs share (`sign_canonical`): the hash of their proof
+    configuration (`context`: the canonical text of its `@context`) and the canonical members
+    of their proof but `proofValue`."""
+    texts = {
+        "@context": context,
+        **{
+            key: jcs.canonical_text(value)
+            for key, value in _proof_config(
+                suite, {"@context": None}, verification_method, None, "assertionMethod", None, None
+            ).items()
+            if key != "@context"
+        },
+        "created": jcs.canonical_text(created),
+    }
+    config_hash = _offline_config_hash(suite, jcs.canonical_object(texts))
+    if suite is not Cryptosuite.EDDSA_JCS_2022:
+        del texts["@context"]
+    return config_hash, MappingProxyType(texts)
+
+
+def _proof_config(
+    suite: Cryptosuite,
+    unsecured: Mapping[str, Any],
+    verification_method: str,
+    created: datetime | None,
+    proof_purpose: str,
+    challenge: str | None,
+    domain: str | None,
+) -> dict[str, Any]:
+    """The proof without `proofValue`, with the document's `@context` (see the module doc)."""
     if "@context" not in unsecured:
         raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
     proof: dict[str, Any] = {
+        "@context": unsecured["@context"],
         "type": PROOF_TYPE,
         "cryptosuite": suite.value,
         "created": xsd_datetime(created or datetime.now(UTC)),
@@ -139,13 +223,23 @@ def sign(
         proof["challenge"] = challenge
     if domain is not None:
         proof["domain"] = domain
-    proof_config = {"@context": unsecured["@context"], **proof}
-    signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
-    if suite is Cryptosuite.EDDSA_JCS_2022:
-        proof = proof_config
+    return proof
+
+
+def _secured(
+    suite: Cryptosuite,
+    unsecured: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    signature: bytes,
+) -> dict[str, Any]:
+    """The document with its proof: for JCS the signed proof keeps its `@context`."""
+    proof = dict(proof_config)
+    if suite is not Cryptosuite.EDDSA_JCS_2022:
+        del proof["@context"]
+    proof["proofValue"] = base58btc_multibase(signature)
     # An array of one proof: the form OB 3.0's JSON Schema requires; in JSON-LD (`proof` is a
     # graph container) and for Data Integrity verifiers it is the same proof as an object.
-    return {**unsecured, "proof": [{**proof, "proofValue": base58btc_multibase(signature)}]}
+    return {**unsecured, "proof": [proof]}
 
 
 def get_proof(document: Mapping[str, Any]) -> dict[str, Any]:

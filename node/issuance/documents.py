@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from node.credentials import jcs
 from node.credentials.canonical import ensure_portable
 from node.credentials.format_check import check_format, credential_kind
 from node.errors import InvalidInput
@@ -66,6 +68,43 @@ def ensure_portable_at(document: dict[str, Any], position: int) -> None:
             credential=position,
             **error.extra,
         ) from None
+
+
+#: The characters `ensure_portable` refuses in a string: control characters other than TAB, LF
+#: and CR, DEL and lone surrogates. In canonical JSON text the control characters are escaped
+#: (`\b`, `\f`, `\u00XX`: `_ESCAPED_NOT_PORTABLE`, which also matches an escaped backslash
+#: before b, f or u: the exact check then decides).
+_NOT_PORTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_ESCAPED_NOT_PORTABLE = re.compile(r"\\[bfu]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def portable_members(document: dict[str, Any], position: int) -> jcs.Members:
+    """The document's canonical members (canonicalized once for signing, storing and hashing),
+    after the check `ensure_portable_at` makes. Their text shows most documents portable at a
+    glance, several times faster than walking them: no number and none of the characters that
+    check refuses. Any other document takes the exact check."""
+    try:
+        members = jcs.canonical_members(document)
+    except InvalidInput:
+        ensure_portable_at(document, position)  # its refusal first, as when it ran first
+        raise
+    if members.numbers or not _plainly_portable(
+        "".join(members.texts), "".join(members.texts.values())
+    ):
+        ensure_portable_at(document, position)
+    return members
+
+
+def _plainly_portable(keys: str, canonical: str) -> bool:
+    """Whether neither raw `keys` nor the strings in `canonical` JSON text can hold a character
+    `ensure_portable` refuses (substring tests first: one regex over the text costs more)."""
+    return not (
+        _NOT_PORTABLE.search(keys)
+        or ("\\" in canonical and _ESCAPED_NOT_PORTABLE.search(canonical))
+        or "\x7f" in canonical
+        or (not canonical.isascii() and _SURROGATE.search(canonical))
+    )
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -42,3 +42,32 @@ def test_control_characters_are_escaped_as_ecmascript_does() -> None:
     value = {"s": '\x00\x01\x1f\x7f\b\f\n\r\t"\\ \u2028 é 😀'}
     assert jcs._json_module_agrees(value)
     assert jcs.canonicalize(value) == _exact(value)
+
+
+objects = st.dictionaries(texts, values, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(objects, texts, values)
+def test_members_canonicalized_apart_join_into_the_object_s_canonical_bytes(
+    value: dict[str, Any], key: str, extra: Any
+) -> None:
+    members = jcs.canonical_members(value)
+    assert jcs.canonical_object(members.texts) == jcs.canonicalize(value)
+    assert jcs.canonical_object(members.with_member(key, extra).texts) == jcs.canonicalize(
+        {**value, key: extra}
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(objects)
+def test_members_say_whether_any_number_occurs(value: dict[str, Any]) -> None:
+    def numbers(item: Any) -> bool:
+        if isinstance(item, dict):
+            return any(numbers(member) for member in item.values())
+        if isinstance(item, list):
+            return any(numbers(member) for member in item)
+        return type(item) is int
+
+    if numbers(value):
+        assert jcs.canonical_members(value).numbers
