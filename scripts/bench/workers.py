@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +32,19 @@ VERIFY_PATH = "/v1/verify"
 LOAD_CLIENT = Path(__file__).resolve().parents[1] / "js" / "verify_load.mjs"
 
 
+@dataclass(frozen=True)
+class Served:
+    """Worker processes serving a node: their base URL and the supervisor's pid (its process
+    tree is what the workers cost, see `cpu_seconds`)."""
+
+    base: str
+    supervisor: int
+
+
 @contextmanager
-def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[str]:
+def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[Served]:
     """Serve `node`'s data directory and database with `workers` uvicorn worker processes;
-    yields the base URL once every worker answers. `settings` become LERNODE_* variables."""
+    yields once every worker answers. `settings` become LERNODE_* variables."""
     port = free_port()
     env = {
         **os.environ,
@@ -75,7 +84,7 @@ def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[str
         for _ in range(workers):
             if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise RuntimeError("the API workers did not start:\n" + "".join(log[-20:]))
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -95,9 +104,38 @@ class LoadResult:
     verdicts: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
 
+    #: CPU seconds the load client itself used (its own report).
+    client_cpu_s: float = 0.0
+
     @property
     def rate(self) -> float:
         return self.requests / self.wall_s if self.wall_s else 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time the processes have used so far (those still running)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def verify_load(
@@ -149,4 +187,5 @@ def verify_load(
         statuses=Counter({int(code): n for code, n in out["statuses"].items()}),
         verdicts=Counter(out["verdicts"]),
         failures=out["failures"],
+        client_cpu_s=out["client_cpu_s"],
     )

@@ -8,8 +8,8 @@
 //
 // Usage: node verify_load.mjs <job.json>, job = {base, path, bodies: [JSON text], clients,
 // requests|null, seconds|null, warmup}. Prints one JSON line: {requests, errors, wall_s,
-// latencies_s, statuses, verdicts, failures}. An error is anything but a 200 whose report says
-// `valid`: a transport failure, another status, another verdict.
+// latencies_s, statuses, verdicts, failures, client_cpu_s}. An error is anything but a 200
+// whose report says `valid`: a transport failure, another status, another verdict.
 import http from "node:http";
 import { readFileSync } from "node:fs";
 
@@ -82,8 +82,11 @@ async function loop() {
 const clients = Array.from({ length: job.clients }, (_, i) => i);
 await Promise.all(clients.map((i) => client(i)));
 const began = performance.now();
+const cpuAtStart = process.cpuUsage(); // the measured run only: not start-up nor warm-up
 if (job.seconds !== null) stopAt = began + job.seconds * 1000;
 await Promise.all(clients.map(() => loop()));
 result.wall_s = (performance.now() - began) / 1000;
+const used = process.cpuUsage(cpuAtStart);
+result.client_cpu_s = (used.user + used.system) / 1e6;
 agent.destroy();
 process.stdout.write(JSON.stringify(result) + "\n");

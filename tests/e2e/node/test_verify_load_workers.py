@@ -52,8 +52,8 @@ def _load(database_url: str | None) -> None:
         with node.db.session() as session:
             records = list(session.exec(select(Credential)).all())
         bundles: list[dict[str, Any]] = [node.issuance.bundle(r) for r in records]
-        with served_by_workers(node, WORKERS) as base:
-            result = verify_load(base, bundles, clients=VERIFIERS, seconds=SECONDS)
+        with served_by_workers(node, WORKERS) as served:
+            result = verify_load(served.base, bundles, clients=VERIFIERS, seconds=SECONDS)
     assert result.requests > VERIFIERS
     assert result.errors == 0, (result.statuses, result.verdicts, result.failures)
 
