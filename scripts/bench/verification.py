@@ -139,9 +139,11 @@ def _explain(figures: dict[str, Any]) -> list[str]:
         f"({rpc['cli_calls']} calls): one VerificationLens eth_call and one eth_getLogs batch.",
         f"The proof alone (`proofs.verify`: RDFC canonicalization and one Ed25519 check) takes "
         f"p50 {pure['p50_ms']:.1f} ms; a whole verification in-process p50 {full['p50_ms']:.1f} "
-        f"ms, so the proof is {pure['p50_ms'] / full['p50_ms']:.0%} of it. The rest is Python "
-        "around SQL (SQLModel sessions and rows), the issuer's key from the DID index, the "
-        "Merkle path, the registry lookup (registered_issuer) and the report.",
+        f"ms, so the proof is {pure['p50_ms'] / full['p50_ms']:.0%} of it. The rest: one "
+        "driver-level read of where the indexers stand (node/store/cursors.py), the JCS "
+        "credential hash and its Merkle path (keccak), the issuer's key from a DID document "
+        "replayed once per index state, the registry entry kept per cursor position, and the "
+        "report.",
         f"Over HTTP, one client waits p50 {one['p50_ms']:.1f} ms {_http_cost(one, full)}. "
         f"{many['clients']} clients on {service['workers']} worker "
         f"processes get {many['throughput_per_s']:.0f}/s, {many['vs_workers_x_in_process']:.0%} "
