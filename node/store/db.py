@@ -12,6 +12,7 @@ import os
 import random
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,6 +129,8 @@ class Database:
         self.engine = make_engine(url)
         #: The same pool; its connections begin read-only transactions (see `_sqlite_begin`).
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        path = make_url(url).database if self.is_sqlite else None
+        self._thread_readers = _ThreadReaders(path) if path and path != ":memory:" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -202,10 +205,16 @@ class Database:
 
     @contextmanager
     def driver_cursor(self) -> Iterator[Any]:
-        """A DB-API cursor on a pooled connection, for the few single-statement reads on every
-        request's path (the indexers' cursors): SQLAlchemy's session and execution machinery
-        cost several times the query there. Read only: the connection goes back to the pool,
-        which rolls back whatever the driver began. Placeholders follow `paramstyle`."""
+        """A DB-API cursor for the few single-statement reads on every request's path (the
+        indexers' cursors), where SQLAlchemy's session and execution machinery cost several
+        times the query. Read only. On SQLite each thread keeps its own connection (a pool
+        checkout and the reset on return cost more than the query); on PostgreSQL it is a
+        pooled connection, whose return rolls back what the driver began. Placeholders follow
+        `placeholder`."""
+        if self._thread_readers is not None:
+            with self._thread_readers.cursor() as own:
+                yield own
+            return
         driver_error = self.engine.dialect.loaded_dbapi.Error
         try:
             connection = self._read_engine.raw_connection()
@@ -319,7 +328,64 @@ class Database:
         log.warning("the WAL could not be checkpointed after an erasure (readers kept it busy)")
 
     def dispose(self) -> None:
+        if self._thread_readers is not None:
+            self._thread_readers.close_all()
         self.engine.dispose()
+
+
+class _ThreadReaders:
+    """One plain sqlite3 connection per thread for `Database.driver_cursor`.
+
+    In autocommit mode each SELECT is its own read transaction, so it sees what was committed
+    before it (in any process, through the WAL) and holds nothing between calls. A connection
+    that failed is dropped and the next read opens a new one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[sqlite3.Connection] = []
+
+    @contextmanager
+    def cursor(self) -> Iterator[sqlite3.Cursor]:
+        connection = self._connection()
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        except sqlite3.Error as exc:
+            self._drop(connection)
+            raise StorageError(f"database unavailable: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(
+                    self.path, timeout=10, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise StorageError(f"database unavailable: {exc}") from exc
+            self._local.connection = connection
+            with self._lock:
+                self._open.append(connection)
+        return connection
+
+    def _drop(self, connection: sqlite3.Connection) -> None:
+        self._local.connection = None
+        with self._lock:
+            if connection in self._open:
+                self._open.remove(connection)
+        connection.close()
+
+    def close_all(self) -> None:
+        """Close every thread's connection (their threads open new ones if they read again)."""
+        with self._lock:
+            connections, self._open = self._open, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
 
 
 def alembic_config(url: str) -> Config:

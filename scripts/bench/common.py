@@ -8,6 +8,7 @@ in one run stay comparable.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -176,6 +177,32 @@ def time_each(action: Callable[[], Any], repeats: int, warmup: int = 2) -> list[
         start = time.perf_counter()
         action()
         samples.append(time.perf_counter() - start)
+    return samples
+
+
+def time_interleaved(
+    actions: Sequence[Callable[[], Any]], repeats: int, block: int = 50, warmup: int = 5
+) -> list[list[float]]:
+    """Durations (s) of `repeats` calls of each action, taken in alternating blocks so that
+    every action meets the same moments of a shared, noisy machine: a ratio of their rates is
+    then a ratio from one stretch of time, not of two. The bench's own objects are frozen out
+    of the garbage collector meanwhile (`gc.freeze`), so its heap (sections already run) does
+    not slow the more allocating action more than the other."""
+    for action in actions:
+        for _ in range(warmup):
+            action()
+    samples: list[list[float]] = [[] for _ in actions]
+    gc.collect()
+    gc.freeze()
+    try:
+        while len(samples[0]) < repeats:
+            for action, taken in zip(actions, samples, strict=True):
+                for _ in range(min(block, repeats - len(taken))):
+                    start = time.perf_counter()
+                    action()
+                    taken.append(time.perf_counter() - start)
+    finally:
+        gc.unfreeze()
     return samples
 
 

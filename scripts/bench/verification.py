@@ -57,8 +57,10 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
         method=(
             f"{CREDENTIALS} eddsa-rdfc-2022 credentials issued and anchored (final) on a node from "
             "`bootstrap.prepare`; their bundles `{credential, receipt}` are verified round-robin. "
-            f"In-process: sequential calls ({sizes.verify_requests:,} timed): the building "
-            "blocks, `proofs.verify` alone and `Verifier.verify` (what the route calls). HTTP: "
+            f"In-process: sequential calls ({sizes.verify_requests:,} timed each): the building "
+            "blocks; then `proofs.verify` alone and `Verifier.verify` (what the route calls) in "
+            "alternating blocks of 50 with the bench's own objects frozen out of the garbage "
+            "collector, so their ratio comes from the same stretch of time. HTTP: "
             "one uvicorn worker process per core serving `node.wiring.workers:worker_app` (what "
             "`lernode up` starts), attached to the bench's node, which runs the anchoring worker "
             f"and indexers; 1 client for {min(300, sizes.verify_requests)} requests, then "
