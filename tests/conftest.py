@@ -71,6 +71,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for role in roles_of(item.path):
             item.add_marker(getattr(pytest.mark, role))
+    # Files holding a slow campaign go first, each kept whole (its module fixtures are built
+    # once): run in two processes, the minutes-long campaigns then overlap the many short
+    # tests instead of trailing them.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 DEV_ACCOUNT_COUNT = 10
