@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.chain.contracts.types import Grant, StatusChange
 from node.credentials.multikey import encode_public_key
-from node.did.document import DidEvent
 from node.did.router import DidMethodRouter
 from node.verification.engine import Verifier
 from node.verification.presentations import PresentationVerifier
-from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
 from node.verification.report import Submission
 from tests.support.interop import node_binary, run_node_script
+from tests.support.verification_fakes import EmptyChain
 
 pytestmark = pytest.mark.interop
 
@@ -34,34 +32,6 @@ DOMAIN = "verifier.example"
 def did_key(seed: str) -> str:
     key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed))
     return "did:key:" + encode_public_key(key.public_key())
-
-
-class EmptyChain(HistoryFacts):
-    """A consortium chain on which none of these off-chain issuers has anything."""
-
-    def __init__(self) -> None:
-        super().__init__(31337, "0x" + "c0" * 20, ChainState(1, 1_750_000_000, "chain"))
-
-    def facts_for(self, plan: ReadPlan) -> EmptyChain:
-        return self
-
-    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
-        return None
-
-    def _read_grants(self, issuer: str) -> list[Grant]:
-        return []
-
-    def _read_statuses(self, issuer: str) -> list[StatusChange]:
-        return []
-
-    def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
-        return 0
-
-    def did_history(self, address: str) -> list[DidEvent]:
-        return []
-
-    def issuer_of_alias(self, did: str) -> str | None:
-        return None
 
 
 @dataclass

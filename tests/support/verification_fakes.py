@@ -28,8 +28,9 @@ from node.credentials.model import build_open_badge
 from node.credentials.multikey import raw_public_key
 from node.credentials.proofs import Cryptosuite, sign
 from node.credentials.status_list import status_list_entry
+from node.did.document import DidEvent
 from node.verification.engine import Verifier
-from node.verification.readers.facts import AnchorFact, ChainState, ReadPlan
+from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts, ReadPlan
 from node.verification.report import Submission, VerificationReport
 
 CHAIN_ID = 31337
@@ -76,6 +77,35 @@ def key_method(key_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
         "controller": ISSUER_DID,
         "publicKeyBase58": base58.b58encode(raw).decode(),
     }
+
+
+class EmptyChain(HistoryFacts):
+    """Chain facts in which nobody has anything: no anchor, grant, status bit, DID change or
+    alias. Subclass it to give one kind of fact."""
+
+    def __init__(self, state: ChainState | None = None) -> None:
+        super().__init__(CHAIN_ID, REGISTRY, state or ChainState(1, 1_750_000_000, "chain"))
+
+    def facts_for(self, plan: ReadPlan) -> EmptyChain:
+        return self
+
+    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
+        return None
+
+    def _read_grants(self, issuer: str) -> list[Grant]:
+        return []
+
+    def _read_statuses(self, issuer: str) -> list[StatusChange]:
+        return []
+
+    def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
+        return 0
+
+    def did_history(self, address: str) -> list[DidEvent]:
+        return []
+
+    def issuer_of_alias(self, did: str) -> str | None:
+        return None
 
 
 @dataclass

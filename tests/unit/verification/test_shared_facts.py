@@ -9,11 +9,10 @@ from typing import Any
 import base58
 import pytest
 
-from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import AttributeChanged, DidEvent
-from node.verification.readers.facts import AnchorFact, ChainState, HistoryFacts
+from node.verification.readers.facts import ChainState
+from tests.support.verification_fakes import EmptyChain
 
-CHAIN_ID = 31337
 ISSUER = "0x" + "1a" * 20
 DID = f"did:ethr:0x7a69:{ISSUER}"
 KEY = bytes(range(32))
@@ -25,32 +24,17 @@ def ed25519_key_published(block: int, valid_to: int) -> AttributeChanged:
     return AttributeChanged(block, PUBLISHED_AT, name, KEY, valid_to)
 
 
-class OneDid(HistoryFacts):
+class OneDid(EmptyChain):
     """Facts holding one DID history; counts how often it is read."""
 
     def __init__(self, history: list[DidEvent]) -> None:
-        super().__init__(CHAIN_ID, "0x" + "c0" * 20, ChainState(100, PUBLISHED_AT + 10, "index"))
+        super().__init__(ChainState(100, PUBLISHED_AT + 10, "index"))
         self.history = history
         self.reads = 0
 
     def did_history(self, address: str) -> list[DidEvent]:
         self.reads += 1
         return self.history
-
-    def anchor(self, issuer: str, root: bytes) -> AnchorFact | None:
-        return None
-
-    def _read_grants(self, issuer: str) -> list[Grant]:
-        return []
-
-    def _read_statuses(self, issuer: str) -> list[StatusChange]:
-        return []
-
-    def status_word(self, issuer: str, list_number: int, purpose: int, word: int) -> int:
-        return 0
-
-    def issuer_of_alias(self, did: str) -> str | None:
-        return None
 
 
 def method_ids(document: Any) -> list[str]:
