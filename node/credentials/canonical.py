@@ -256,7 +256,7 @@ def _translate(error: pyld.JsonLdError) -> LernodeError:
 # -- portable values -------------------------------------------------------------------------
 
 #: C0 controls other than TAB/LF/CR, DEL, and UTF-16 surrogates (only lone ones reach a str).
-_NON_PORTABLE_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+NON_PORTABLE_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
 _SIXTEEN_DIGITS = Decimal("1.000000000000000")
@@ -334,7 +334,7 @@ def ensure_portable(document: Any, _path: str = "", _depth: int = 0) -> None:
     if isinstance(document, bool) or document is None:
         return
     if isinstance(document, str):
-        found = _NON_PORTABLE_CHAR.search(document)
+        found = NON_PORTABLE_CHAR.search(document)
         if found:
             raise _non_portable(
                 _path,

@@ -182,9 +182,7 @@ def plain_literal(value: Mapping[str, Any], escape: Any, iri: Any) -> str:
         return f'"{escape(text)}"@{language}'
     if language is not None or datatype in ("@json", XSD_DOUBLE) or datatype.startswith("_:"):
         raise Unsupported("a JSON, double or blank-node datatype")
-    if datatype == XSD_STRING:
-        return f'"{escape(text)}"'
-    if datatype == RDF_LANGSTRING:
+    if datatype in (XSD_STRING, RDF_LANGSTRING):  # pyld writes neither (no language here)
         return f'"{escape(text)}"'
     return f'"{escape(text)}"^^{iri(datatype)}'
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from node.credentials import jcs
-from node.credentials.canonical import ensure_portable
+from node.credentials.canonical import NON_PORTABLE_CHAR, ensure_portable
 from node.credentials.format_check import check_format, credential_kind
 from node.errors import InvalidInput
 from node.store.models import Institution
@@ -70,11 +70,10 @@ def ensure_portable_at(document: dict[str, Any], position: int) -> None:
         ) from None
 
 
-#: The characters `ensure_portable` refuses in a string: control characters other than TAB, LF
-#: and CR, DEL and lone surrogates. In canonical JSON text the control characters are escaped
-#: (`\b`, `\f`, `\u00XX`: `_ESCAPED_NOT_PORTABLE`, which also matches an escaped backslash
-#: before b, f or u: the exact check then decides).
-_NOT_PORTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+#: The characters `ensure_portable` refuses in a string (`NON_PORTABLE_CHAR`) are escaped in
+#: canonical JSON text when they are control characters (`\b`, `\f`, `\u00XX`:
+#: `_ESCAPED_NOT_PORTABLE`, which also matches an escaped backslash before b, f or u: the exact
+#: check then decides).
 _ESCAPED_NOT_PORTABLE = re.compile(r"\\[bfu]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -100,7 +99,7 @@ def _plainly_portable(keys: str, canonical: str) -> bool:
     """Whether neither raw `keys` nor the strings in `canonical` JSON text can hold a character
     `ensure_portable` refuses (substring tests first: one regex over the text costs more)."""
     return not (
-        _NOT_PORTABLE.search(keys)
+        NON_PORTABLE_CHAR.search(keys)
         or ("\\" in canonical and _ESCAPED_NOT_PORTABLE.search(canonical))
         or "\x7f" in canonical
         or (not canonical.isascii() and _SURROGATE.search(canonical))

@@ -56,20 +56,21 @@ def read_cursor(db: Database, name: str) -> CursorPosition | None:
     return read_cursors(db, (name,)).get(name)
 
 
-_CONVERTERS: dict[int, list[Callable[[Any], Any]]] = {}
+#: Per (dialect, driver): an engine's dialect object may be collected and its id reused.
+_CONVERTERS: dict[tuple[str, str], list[Callable[[Any], Any]]] = {}
 
 
 def _converters(db: Database) -> list[Callable[[Any], Any]]:
     """Per column, what SQLAlchemy applies to the driver's value (e.g. SQLite's text timestamps
     to `datetime`); the identity where the driver's value is already right."""
-    found = _CONVERTERS.get(id(db.engine.dialect))
+    dialect = db.engine.dialect
+    found = _CONVERTERS.get((dialect.name, dialect.driver))
     if found is None:
-        dialect = db.engine.dialect
         found = []
         for name in _COLUMNS:
             processor = _TABLE.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
             found.append(_keep_none(processor) if processor else _identity)
-        _CONVERTERS[id(dialect)] = found
+        _CONVERTERS[(dialect.name, dialect.driver)] = found
     return found
 
 
