@@ -1,7 +1,9 @@
 """kill -9 during bulk issuance: nothing the API handed out is lost, nothing is anchored twice.
 
-A real `lernode up` (SQLite in its data directory, an external anvil) issues 1,000 credentials
-in requests of 10 while it is killed with SIGKILL at 20 random moments and restarted each time.
+A real `lernode up` (SQLite in its data directory, an external anvil, its API in one worker
+process per core as by default, so kills also land on a supervisor with workers) issues 1,000
+credentials in requests of 10 while it is killed with SIGKILL at 20 random moments and restarted
+each time.
 Small batches (25) and a short batch interval keep the anchoring worker busy the whole time, so
 kills land in every phase: mid-request, mid-signing, between "batch built" and "transaction
 signed", between "signed" and "broadcast", between "mined" and "receipt recorded".
@@ -57,6 +59,7 @@ def test_twenty_kill9s_during_bulk_issuance_lose_nothing_and_anchor_nothing_twic
                 "LERNODE_ANCHOR_BATCH_SIZE": "25",
                 "LERNODE_ANCHOR_INTERVAL": "0.2",
             },
+            workers=None,
         ).start()
         try:
             issuer = Issuer(node, CREDENTIALS, PER_REQUEST)

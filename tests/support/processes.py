@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,11 +32,17 @@ from node.chain.bindings import Contracts, Deployment
 from node.chain.client import ChainClient
 from node.credentials.merkle import process_proof
 from node.wiring.runtime import embedded_mining_args
-from tests.support.up import wait_health
+from tests.support.up import ANVIL_KEY_0, LERNODE, wait_health
+from tests.support.up import node_env as up_env
 
-LERNODE = [sys.executable, "-m", "node.cli"]
-#: anvil's first development account (public key material, funded on every anvil).
-ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#: API processes of a node under test unless a test asks for more. These campaigns are about
+#: data, the chain and crashes, which one process serves exactly as several do (every request
+#: commits in its own transaction whichever process answers it), and each API worker process
+#: costs a start about 3 s of CPU on 2 cores, started a hundred times over the suite. The worker
+#: topology has tests of its own (tests/e2e/node/test_lernode_up_workers.py,
+#: test_verify_load_workers.py) and the kill -9 campaign of test_crash_recovery.py runs the
+#: default (one worker per core).
+API_PROCESSES = 1
 
 ACHIEVEMENT = {
     "name": "Reliability Engineering",
@@ -66,12 +71,10 @@ def external_chain(
 
 def node_env(data_dir: Path, rpc_url: str | None, **extra: str) -> dict[str, str]:
     """The node's environment; `rpc_url` None: its own embedded chain (`lernode up` alone)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LERNODE_")}
-    env.update(LERNODE_DATA_DIR=str(data_dir), LERNODE_LOG_LEVEL="warning")
-    if rpc_url is not None:
-        env.update(LERNODE_RPC_URL=rpc_url, LERNODE_CHAIN_ID=str(DEFAULT_CHAIN_ID))
-    env.update(extra)
-    return env
+    chain = {} if rpc_url is None else {
+        "LERNODE_RPC_URL": rpc_url, "LERNODE_CHAIN_ID": str(DEFAULT_CHAIN_ID)
+    }  # fmt: skip
+    return up_env(data_dir, LERNODE_LOG_LEVEL="warning", **chain, **extra)
 
 
 def deploy(data_dir: Path, rpc_url: str, **extra: str) -> Deployment:
@@ -96,6 +99,8 @@ class NodeProcess:
     rpc_url: str | None  # None: the node runs its own embedded chain
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    #: `LERNODE_WORKERS`; None: the node's default, one API worker process per core.
+    workers: int | None = API_PROCESSES
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     _log: IO[bytes] | None = None
@@ -112,7 +117,7 @@ class NodeProcess:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*LERNODE, "up"],
-            env=node_env(self.data_dir, self.rpc_url, LERNODE_PORT=str(self.port), **self.env),
+            env=node_env(self.data_dir, self.rpc_url, **self._settings()),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -120,6 +125,10 @@ class NodeProcess:
         self.starts += 1
         self.wait_healthy(timeout)
         return self
+
+    def _settings(self) -> dict[str, str]:
+        workers = {} if self.workers is None else {"LERNODE_WORKERS": str(self.workers)}
+        return {"LERNODE_PORT": str(self.port), **workers, **self.env}
 
     def wait_healthy(self, timeout: float) -> dict[str, Any]:
         assert self.process is not None
