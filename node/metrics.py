@@ -17,6 +17,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,88 +93,77 @@ def _get(name: str, make: Callable[[CollectorRegistry], Any]) -> Any:
         return _state.metrics[name]
 
 
-def _http() -> Histogram:
-    return _get(
-        "http",
-        lambda r: Histogram(
-            "lernode_http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template.",
-            ["method", "route", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        ),
-    )
+@dataclass(frozen=True)
+class _Family:
+    """One metric family, made in this process's registry on first use (see `_get`): a
+    histogram over `buckets`, or a counter without them."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] | None = None
+
+    def get(self) -> Any:
+        return _get(self.name, self._make)
+
+    def _make(self, registry: CollectorRegistry) -> Any:
+        if self.buckets is None:
+            return Counter(self.name, self.documentation, self.labels, registry=registry)
+        return Histogram(
+            self.name, self.documentation, self.labels, registry=registry, buckets=self.buckets
+        )
 
 
-def _verifications() -> Counter:
-    return _get(
-        "verifications",
-        lambda r: Counter(
-            "lernode_verifications",
-            "Credentials verified, by verdict (refused: input the verifier could not evaluate).",
-            ["verdict"],
-            registry=r,
-        ),
-    )
-
-
-def _rpc() -> Counter:
-    return _get(
-        "rpc",
-        lambda r: Counter(
-            "lernode_jsonrpc_calls",
-            "JSON-RPC calls sent to the chain node (a batch counts each call in it).",
-            ["method"],
-            registry=r,
-        ),
-    )
-
-
-def _rpc_requests() -> Counter:
-    return _get(
-        "rpc_requests",
-        lambda r: Counter(
-            "lernode_jsonrpc_requests",
-            "HTTP round trips to the chain node (one per call, or one per batch).",
-            registry=r,
-        ),
-    )
-
-
-def _refused() -> Counter:
-    return _get(
-        "refused",
-        lambda r: Counter(
-            "lernode_refused_transactions",
-            "Transactions of an institution the chain refused (reverted or rejected).",
-            ["institution"],
-            registry=r,
-        ),
-    )
+_HTTP = _Family(
+    "lernode_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ("method", "route", "status"),
+    LATENCY_BUCKETS,
+)
+_VERIFICATIONS = _Family(
+    "lernode_verifications",
+    "Credentials verified, by verdict (refused: input the verifier could not evaluate).",
+    ("verdict",),
+)
+_RPC = _Family(
+    "lernode_jsonrpc_calls",
+    "JSON-RPC calls sent to the chain node (a batch counts each call in it).",
+    ("method",),
+)
+_RPC_REQUESTS = _Family(
+    "lernode_jsonrpc_requests",
+    "HTTP round trips to the chain node (one per call, or one per batch).",
+)
+_REFUSED = _Family(
+    "lernode_refused_transactions",
+    "Transactions of an institution the chain refused (reverted or rejected).",
+    ("institution",),
+)
+_FAMILIES = (_HTTP, _VERIFICATIONS, _RPC, _RPC_REQUESTS, _REFUSED)
 
 
 # -- what the layers report ------------------------------------------------------------------
 
 
 def http_request(method: str, route: str, status: int, seconds: float) -> None:
-    _http().labels(method, route, str(status)).observe(seconds)
+    _HTTP.get().labels(method, route, str(status)).observe(seconds)
 
 
 def verification(verdict: str) -> None:
-    _verifications().labels(verdict).inc()
+    _VERIFICATIONS.get().labels(verdict).inc()
 
 
 def rpc_calls(methods: Iterable[str]) -> None:
     """One round trip carrying `methods` (one method, or every call of a batch)."""
-    counter = _rpc()
+    counter = _RPC.get()
     for method in methods:
         counter.labels(method).inc()
-    _rpc_requests().inc()
+    _RPC_REQUESTS.get().inc()
 
 
 def transaction_refused(institution: str | int) -> None:
     """For the anchoring code: the chain refused a transaction of `institution`."""
-    _refused().labels(str(institution)).inc()
+    _REFUSED.get().labels(str(institution)).inc()
 
 
 # -- exposition ------------------------------------------------------------------------------
@@ -192,8 +182,8 @@ class _Scraped:
 def exposition(extra: Callable[[], Iterable[Metric]] | None = None) -> bytes:
     """The text a scrape returns: every process's counters, plus `extra` computed now."""
     _attach()
-    for make in (_http, _verifications, _rpc, _rpc_requests, _refused):
-        make()  # so that every family is listed, even before its first sample
+    for family in _FAMILIES:
+        family.get()  # so that every family is listed, even before its first sample
     registry = CollectorRegistry()
     if _state.multiproc_dir is not None:
         multiprocess.MultiProcessCollector(registry, path=str(_state.multiproc_dir))
