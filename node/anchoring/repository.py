@@ -175,6 +175,25 @@ class AnchoringRepository:
     def tx_by_hash(self, session: Session, tx_hash: str) -> ChainTx | None:
         return session.exec(select(ChainTx).where(ChainTx.tx_hash == tx_hash)).first()
 
+    def has_work(self) -> bool:
+        """Whether a worker step could find anything to do: a credential not final, a status
+        update not done, or a transaction on its way (signed, sent, or mined and not final).
+        One session of three indexed reads (IN lists, which an index serves, unlike `!=`),
+        where a whole step reads every institution's outboxes."""
+        with self.db.session() as session:
+            for query in (
+                select(Credential.id).where(
+                    col(Credential.state).in_([CredentialState.PENDING, CredentialState.ANCHORED])
+                ),
+                select(StatusUpdate.id).where(col(StatusUpdate.done).is_(False)),
+                select(ChainTx.id).where(
+                    col(ChainTx.state).in_([TxState.SIGNED, TxState.SENT, TxState.MINED])
+                ),
+            ):
+                if session.exec(query.limit(1)).first() is not None:
+                    return True
+        return False
+
     def outstanding(self) -> bool:
         """Anything not final yet: a credential, or a status update not on chain."""
         with self.db.session() as session:

@@ -152,6 +152,11 @@ class AnchoringWorker:
             flush = self._flush.is_set()
             self._flush.clear()
             busy = self._reconcile()
+            if not (busy or flush or self.repo.has_work()):
+                # Nothing queued or on its way: every read below would come back empty. An idle
+                # node polls this every `idle_poll` (credentials issued by API worker processes
+                # cannot wake this thread), and the whole step cost it several times this read.
+                return False
             refusals = self.refusals.active()
             for institution in self.repo.institutions():
                 assert institution.id is not None

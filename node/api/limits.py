@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node.api.inspection import BodyInspector, inspect_request
+from node.api.inspection import INSPECTOR_SCOPE_KEY, BodyInspector, inspect_request
 from node.api.problems import problem_response
 from node.api.proxies import ForwardedClientMiddleware
 from node.config import Settings
@@ -121,6 +121,7 @@ class BodyLimitMiddleware:
         except LernodeError as error:
             await _problem(scope, error)(scope, receive, send)
             return
+        scope[INSPECTOR_SCOPE_KEY] = inspector  # for `body_depth_checked`
         await _LimitedExchange(self, inspector, scope, receive, send).run()
 
     async def _refuse(
@@ -202,7 +203,7 @@ class _LimitedExchange:
                 self.exceeded = True
                 raise PayloadTooLarge(self.max_bytes)
             try:
-                self.inspector.feed(chunk)
+                self.inspector.feed(chunk, last=not message.get("more_body", False))
             except LernodeError as error:
                 self.refusal = error
                 raise BodyRefused(error) from None

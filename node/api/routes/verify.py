@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 
-from node.api.deps import NodeDep
+from node.api.deps import NodeDep, node_of
+from node.api.inspection import body_depth_checked
 from node.api.limits import rate_limited
 from node.api.schemas.verification import PresentationReportView, VerificationReportView
 from node.credentials.json_depth import loads_bounded
@@ -92,7 +94,6 @@ _REQUEST_BODY = {
 )
 async def verify_credential(
     request: Request,
-    node: NodeDep,
     at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
     challenge: str | None = Query(
         None, max_length=1024, description="A presentation must answer this challenge."
@@ -100,25 +101,36 @@ async def verify_credential(
     domain: str | None = Query(
         None, max_length=1024, description="A presentation must name this domain."
     ),
-) -> VerificationReportView | PresentationReportView:
+) -> Response:
     """Every check, its status and reason code, the overall verdict, and what the credential
     says (achievement, issuer, learner, skills, dates). A holder's Verifiable Presentation is
     verified too: its own checks (proof, holder key, challenge, domain) and each credential's."""
+    # The node straight from the app, not through a dependency: one less for FastAPI to solve
+    # on the node's busiest route (what `NodeDep` would do, see node/api/deps.py).
+    node = node_of(request)
     raw = await request.body()
-    body = _json(raw)
+    body = _json(raw, depth_checked=body_depth_checked(request.scope))
     if is_presentation(body):
         instant = parse_instant(at)
         presented: PresentationReport = await run_in_threadpool(
             lambda: node.presentations.verify(body, challenge=challenge, domain=domain, at=instant)
         )
-        return PresentationReportView.model_validate(presented.as_json())
+        return _report_response(PresentationReportView.model_validate(presented.as_json()))
     submission = parse_submission(body, at=at)
     report: VerificationReport
     if len(raw) <= INLINE_MAX_BYTES:
         report = node.verifier.verify(submission)
     else:
         report = await run_in_threadpool(node.verifier.verify, submission)
-    return VerificationReportView.model_validate(report.as_json())
+    return _report_response(VerificationReportView.model_validate(report.as_json()))
+
+
+def _report_response(view: VerificationReportView | PresentationReportView) -> Response:
+    """The report, validated once by its view and serialized by pydantic, as FastAPI would
+    answer it from `response_model` (by alias, nothing excluded): a `Response` the route
+    returns is sent as it is, so FastAPI does not validate and serialize the report a second
+    time. `response_model` stays on the route for the OpenAPI description."""
+    return Response(view.model_dump_json(by_alias=True), media_type="application/json")
 
 
 # The page is for people, not API clients: it answers errors with an HTML page (a problem
@@ -178,12 +190,16 @@ def _page(
     )
 
 
-def _json(raw: bytes) -> Any:
+def _json(raw: bytes, *, depth_checked: bool = False) -> Any:
+    """`raw` parsed; `depth_checked` when the request inspection already measured exactly these
+    bytes as one JSON text (`body_depth_checked`: the whole body of a JSON request)."""
     if not raw.strip():
         raise InvalidInput(
             "no credential given: paste its JSON or choose a file", code="empty_body"
         )
     try:
+        if depth_checked:
+            return json.loads(raw)
         # Bounded: a link's base64 and an uploaded file were never seen as JSON by the
         # request inspection, and json.loads recurses (node/credentials/json_depth.py).
         return loads_bounded(raw)

@@ -13,11 +13,21 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.api.inspection import BodyInspector, NulCharacter
+from node.api.inspection import (
+    INSPECTOR_SCOPE_KEY,
+    BodyInspector,
+    NulCharacter,
+    body_depth_checked,
+)
 from node.api.limits import install_limits
 from node.api.problems import install_problem_handlers
 from node.config import Settings
-from node.credentials.json_depth import DepthScanner, NestingTooDeep, check_json_depth
+from node.credentials.json_depth import (
+    MAX_JSON_DEPTH,
+    DepthScanner,
+    NestingTooDeep,
+    check_json_depth,
+)
 
 #: Strings full of what a naive bracket counter would trip on (quotes, escapes, brackets).
 TRICKY_TEXT = st.lists(
@@ -120,6 +130,12 @@ def client(tmp_path: Path) -> TestClient:
     def item(item_id: str, q: str = "") -> dict[str, str]:
         return {"id": item_id, "q": q}
 
+    @app.post("/checked")
+    async def checked(request: Request) -> dict[str, bool]:
+        before = body_depth_checked(request.scope)
+        await request.body()
+        return {"before": before, "after": body_depth_checked(request.scope)}
+
     @app.post("/form")
     async def form(request: Request) -> dict[str, str]:
         async with request.form() as fields:
@@ -150,3 +166,24 @@ def test_ordinary_json_forms_and_queries_pass_untouched(client: TestClient) -> N
     assert client.post("/form", data=form).json() == form
     uploaded = client.post("/form", files={"file": ("c.json", json.dumps(document).encode())})
     assert uploaded.status_code == 200, uploaded.text
+
+
+def test_a_body_counts_as_depth_checked_only_once_read_to_its_end(client: TestClient) -> None:
+    """What lets `/v1/verify` parse its body without scanning it a second time."""
+    answer = client.post("/checked", content=b'{"a": [[{"b": "[[["}]]}').json()
+    assert answer == {"before": False, "after": True}
+
+
+def test_only_the_middleware_inspection_at_the_node_limit_vouches_for_a_body() -> None:
+    assert not body_depth_checked({})  # no body-limit middleware on the way
+    for max_depth, vouches in ((MAX_JSON_DEPTH, True), (MAX_JSON_DEPTH + 1, False)):
+        inspector = BodyInspector("application/json", max_depth=max_depth)
+        scope = {INSPECTOR_SCOPE_KEY: inspector}
+        inspector.feed(b"[[", last=False)
+        assert not body_depth_checked(scope)
+        inspector.feed(b"]]", last=True)
+        assert body_depth_checked(scope) is vouches
+    refused = BodyInspector("application/json", max_depth=1)
+    with pytest.raises(NestingTooDeep):
+        refused.feed(b"[[]]", last=True)
+    assert not body_depth_checked({INSPECTOR_SCOPE_KEY: refused})
