@@ -18,6 +18,8 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
+import orjson
+
 from node.errors import InvalidInput
 
 _STRING_ESCAPES = {
@@ -37,10 +39,11 @@ def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict/list/str/int/float/bool/None)."""
     if _json_module_agrees(value):
         try:
-            return json.dumps(
-                value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-            ).encode("utf-8")
-        except (UnicodeEncodeError, ValueError, TypeError):
+            # orjson writes such values as the C encoder does (sorted keys, no whitespace,
+            # ECMAScript's escapes, UTF-8) at several times its speed: every verification hashes
+            # its whole credential this way.
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
             pass  # a lone surrogate, say: the exact serializer below says what is wrong
     parts: list[str] = []
     _serialize(value, parts)
@@ -56,12 +59,12 @@ def _json_module_agrees(value: Any) -> bool:
 
 
 def _scan(value: Any) -> tuple[bool, bool]:
-    """(agrees, has numbers): whether Python's C JSON encoder writes `value` exactly as JCS
-    does: no floats (their shortest forms differ, 1e21 vs 1e+21), integers within +-2**53, plain
-    dicts whose keys are ASCII strings (code point order is then UTF-16 order) and lists. Its
-    string escaping is ECMAScript's already. Credentials the node issues are such values, and
-    this path is several times faster than `_serialize`. And whether the value holds any number
-    (one that does not agree may hold one: True)."""
+    """(agrees, has numbers): whether Python's C JSON encoder (and orjson, which writes what it
+    writes) writes `value` exactly as JCS does: no floats (their shortest forms differ, 1e21 vs
+    1e+21), integers within +-2**53, plain dicts whose keys are ASCII strings (code point order
+    is then UTF-16 order) and lists. Their string escaping is ECMAScript's already. Credentials
+    the node issues are such values, and this path is several times faster than `_serialize`.
+    And whether the value holds any number (one that does not agree may hold one: True)."""
     numbers = False
     stack = [value]
     while stack:

@@ -30,6 +30,21 @@ def hash_canonical(canonical_json: bytes) -> bytes:
     return keccak(canonical_json)
 
 
+def hash_from_hex(value: Any) -> bytes | None:
+    """The 32 bytes a `0x` + 64 hex digits string spells (as receipts write hashes), else None.
+
+    Without a regular expression: every verification reads a dozen of them from its receipt.
+    `bytes.fromhex` takes only hex digits and whitespace between bytes, so 64 characters give
+    32 bytes exactly when all of them are hex digits."""
+    if not isinstance(value, str) or len(value) != 66 or not value.startswith("0x"):
+        return None
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        return None
+    return raw if len(raw) == _HASH_LENGTH else None
+
+
 def _check_hash(value: bytes, what: str) -> None:
     if not isinstance(value, bytes) or len(value) != _HASH_LENGTH:
         raise InvalidInput(f"{what} must be 32 bytes", code="invalid_hash")

@@ -5,10 +5,16 @@ fall back to the chain when the index lags), and the registry keys its caches by
 cursor. Through an ORM session that question cost a third of a verification; here it is one
 driver-level SELECT (about 20 µs), with values converted by the columns' own result
 processors, so they are what the ORM would have returned.
+
+A caller that asks again and again (the verifier, per request) takes the driver's rows
+(`cursor_rows`) and converts them (`positions_of`) only when they differ from the rows it saw
+last: the indexers write a cursor at most every couple of seconds while idle, so nearly every
+read finds the same rows.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +26,8 @@ from node.store.models import IndexerCursor
 #: Where indexers stood when a caller read their cursors: name -> (block number, block hash).
 #: A caller that read them hands them on, so what it calls next need not read them again.
 IndexPositions = Mapping[str, tuple[int, str]]
+#: The driver's rows of the cursors read, as they came (comparable: equal rows, equal cursors).
+CursorRows = tuple[tuple[Any, ...], ...]
 
 _TABLE = IndexerCursor.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("name", "block_number", "block_hash", "block_time", "checked_at")
@@ -38,12 +46,23 @@ class CursorPosition:
 
 def read_cursors(db: Database, names: Sequence[str]) -> dict[str, CursorPosition]:
     """The named cursors that exist, in one statement."""
-    # Column and table names are constants; the names travel as parameters.
-    marks = ", ".join(db.placeholder for _ in names)
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE.name} WHERE name IN ({marks})"
+    return positions_of(db, cursor_rows(db, names))
+
+
+def read_cursor(db: Database, name: str) -> CursorPosition | None:
+    """One cursor, or None before its indexer first ran."""
+    return read_cursors(db, (name,)).get(name)
+
+
+def cursor_rows(db: Database, names: Sequence[str]) -> CursorRows:
+    """The driver's rows of the named cursors that exist, unconverted, in one statement."""
     with db.driver_cursor() as cursor:
-        cursor.execute(sql, tuple(names))
-        rows = cursor.fetchall()
+        cursor.execute(_select(db.placeholder, len(names)), tuple(names))
+        return tuple(tuple(row) for row in cursor.fetchall())
+
+
+def positions_of(db: Database, rows: CursorRows) -> dict[str, CursorPosition]:
+    """`cursor_rows`' rows as `CursorPosition`s by name, converted as the ORM would."""
     convert = _converters(db)
     return {
         row[0]: CursorPosition(*(fn(value) for fn, value in zip(convert, row, strict=True)))
@@ -51,9 +70,12 @@ def read_cursors(db: Database, names: Sequence[str]) -> dict[str, CursorPosition
     }
 
 
-def read_cursor(db: Database, name: str) -> CursorPosition | None:
-    """One cursor, or None before its indexer first ran."""
-    return read_cursors(db, (name,)).get(name)
+@functools.lru_cache(maxsize=16)
+def _select(placeholder: str, count: int) -> str:
+    """The statement for `count` names (column and table names are constants; the names
+    travel as parameters)."""
+    marks = ", ".join(placeholder for _ in range(count))
+    return f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE.name} WHERE name IN ({marks})"
 
 
 #: Per (dialect, driver): an engine's dialect object may be collected and its id reused.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -75,9 +76,9 @@ def unknown(name: str, code: str, detail: str) -> Check:
 
 def combine(statuses: list[CheckStatus]) -> Verdict:
     """`valid` only if everything passed; any failure makes it `invalid`; else `unknown`."""
-    if any(status is CheckStatus.FAILED for status in statuses):
+    if CheckStatus.FAILED in statuses:
         return Verdict.INVALID
-    if all(status is CheckStatus.PASSED for status in statuses):
+    if statuses.count(CheckStatus.PASSED) == len(statuses):
         return Verdict.VALID
     return Verdict.UNKNOWN
 
@@ -106,11 +107,13 @@ class VerificationReport:
     #: not part of the verdict (checks/registered_issuer.py says why).
     registered_issuer: Mapping[str, Any] | None = None
 
-    @property
+    @cached_property
     def verdict(self) -> Verdict:
-        own = [check.status for check in self.checks]
-        inner = [_as_status(report.verdict) for report in self.embedded]
-        return combine(own + inner)
+        """Worked out once: the node counts it and the API then writes it (the report is
+        frozen, so it cannot change in between)."""
+        statuses = [check.status for check in self.checks]
+        statuses += [_STATUS_OF_VERDICT[report.verdict] for report in self.embedded]
+        return combine(statuses)
 
     def check(self, name: str) -> Check:
         return find_check(self.checks, name)
@@ -136,12 +139,12 @@ class VerificationReport:
         return data
 
 
-def _as_status(verdict: Verdict) -> CheckStatus:
-    return {
-        Verdict.VALID: CheckStatus.PASSED,
-        Verdict.INVALID: CheckStatus.FAILED,
-        Verdict.UNKNOWN: CheckStatus.UNKNOWN,
-    }[verdict]
+#: An embedded credential's verdict as a status of the credential that bundles it.
+_STATUS_OF_VERDICT = {
+    Verdict.VALID: CheckStatus.PASSED,
+    Verdict.INVALID: CheckStatus.FAILED,
+    Verdict.UNKNOWN: CheckStatus.UNKNOWN,
+}
 
 
 # -- what the engine reads ---------------------------------------------------------------------

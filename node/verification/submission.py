@@ -29,6 +29,8 @@ from node.verification.report import Submission
 #: DID methods whose issuers this verifier checks.
 SUPPORTED_METHODS = ("ethr", "web", "key")
 _DID = re.compile(r"did:([a-z0-9]+):\S+", re.ASCII)
+#: The Data Integrity cryptosuites' names (iterating the enum on every request costs more).
+_CRYPTOSUITES = frozenset(suite.value for suite in Cryptosuite)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ def require_supported_proofs(proof: Any) -> None:
                 "with eddsa-rdfc-2022 or eddsa-jcs-2022, or Ed25519Signature2020)",
                 code="unsupported_proof_type",
             )
-        if not any(item.get("cryptosuite") == suite.value for suite in Cryptosuite):
+        suite = item.get("cryptosuite")
+        if not isinstance(suite, str) or suite not in _CRYPTOSUITES:
             raise InvalidInput(
                 f"cryptosuite {str(item.get('cryptosuite'))[:80]!r} is not supported "
                 "(eddsa-rdfc-2022 or eddsa-jcs-2022)",

@@ -14,17 +14,15 @@ its receipt (`AnchorLookup`); otherwise the answer is `unknown` (`no_receipt`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from node.credentials.merkle import leaf, process_proof
+from node.credentials.merkle import hash_from_hex, leaf, process_proof
 from node.did.document import iso_time
 from node.verification.readers.facts import AnchorFact, ChainFacts
 from node.verification.report import AnchorLookup, Check, failed, passed, unknown
 
-_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 NAME = "anchor"
 RECEIPT_TYPE = "LernodeAnchorReceipt"
 
@@ -205,11 +203,12 @@ def _root_from_receipt(
 
 
 def _hash(value: Any, field: str) -> bytes:
-    if not isinstance(value, str) or not _HASH.fullmatch(value):
+    raw = hash_from_hex(value)
+    if raw is None:
         raise _BadReceipt(
             failed(NAME, "invalid_receipt", f"The receipt's {field} is not a 0x-hex 32-byte hash.")
         )
-    return bytes.fromhex(value[2:])
+    return raw
 
 
 def _int(value: Any) -> int | None:

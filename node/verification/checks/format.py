@@ -29,10 +29,11 @@ def is_vc1(credential: Mapping[str, Any]) -> bool:
     return isinstance(context, list) and bool(context) and context[0] == VC_V1_CONTEXT
 
 
-def as_vc2(credential: Mapping[str, Any]) -> dict[str, Any]:
-    """A VC 1.1 credential's members in VC 2.0 terms (for shape and validity checks only)."""
+def as_vc2(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A VC 1.1 credential's members in VC 2.0 terms (for shape and validity checks only, which
+    only read it: a VC 2.0 credential is returned as it is, not copied)."""
     if not is_vc1(credential):
-        return dict(credential)
+        return credential
     document = {_V1_DATES.get(key, key): value for key, value in credential.items()}
     document["@context"] = [VC_V2_CONTEXT, *credential["@context"][1:]]
     return document

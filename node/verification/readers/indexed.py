@@ -18,7 +18,8 @@ mixes two states.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -27,7 +28,7 @@ from sqlmodel import col, select
 from node.chain.contracts.types import Grant, StatusChange
 from node.did.document import DidEvent
 from node.did.resolution import Resolver
-from node.store.cursors import CursorPosition, read_cursors
+from node.store.cursors import CursorPosition, CursorRows, cursor_rows, positions_of
 from node.store.db import Database
 from node.store.models import (
     AnchorEvent,
@@ -79,6 +80,7 @@ class IndexedChainSource:
         self.clock = clock
         self._lock = threading.Lock()
         self._shared: tuple[tuple[tuple[int, str], ...], IndexedFacts] | None = None
+        self._seen: _SeenCursors | None = None
 
     def facts_for(self, plan: ReadPlan) -> ChainFacts:
         state, key = self._cursor_state()
@@ -98,28 +100,54 @@ class IndexedChainSource:
         return self._cursor_state()[0]
 
     def _cursor_state(self) -> tuple[ChainState | None, tuple[tuple[int, str], ...]]:
-        positions = read_cursors(self.db, self.cursors)
-        found = [positions.get(name) for name in self.cursors]
-        key = tuple((c.block_number, c.block_hash) if c else (-1, "") for c in found)
-        return self._state_of(found), key
+        # One SELECT per verification, always: another process's indexer may have moved. What
+        # the rows mean is worked out again only when they changed; how old they are is judged
+        # on every call, against the clock.
+        rows = cursor_rows(self.db, self.cursors)
+        seen = self._seen
+        if seen is None or seen.rows != rows:
+            seen = self._seen = _SeenCursors.of(rows, positions_of(self.db, rows), self.cursors)
+        return seen.state_at(self.clock(), self.max_age), seen.key
 
-    def _state_of(self, found: list[CursorPosition | None]) -> ChainState | None:
-        now = self.clock()
-        states = []
+
+@dataclass(frozen=True)
+class _SeenCursors:
+    """What one set of cursor rows says, the clock aside: the state they name (None: some
+    indexer has not reached the head yet) and since when the least recently confirmed of them
+    has not been confirmed at the head, and the key of the facts they share."""
+
+    rows: CursorRows
+    key: tuple[tuple[int, str], ...]
+    state: ChainState | None
+    oldest_check: datetime | None
+
+    @classmethod
+    def of(
+        cls, rows: CursorRows, positions: Mapping[str, CursorPosition], names: tuple[str, ...]
+    ) -> _SeenCursors:
+        found = [positions.get(name) for name in names]
+        key = tuple((c.block_number, c.block_hash) if c else (-1, "") for c in found)
+        times: dict[str, int] = {}
+        checks: list[datetime] = []
         for cursor in found:
             if cursor is None or cursor.block_time is None or cursor.checked_at is None:
-                return None
+                return cls(rows, key, None, None)
+            times[cursor.name] = int(cursor.block_time)
             checked = cursor.checked_at
-            if checked.tzinfo is None:
-                checked = checked.replace(tzinfo=UTC)
-            if now - checked > self.max_age:
-                return None
-            states.append(ChainState(cursor.block_number, int(cursor.block_time), "index"))
-        if not states:
+            checks.append(checked if checked.tzinfo else checked.replace(tzinfo=UTC))
+        cursors = [cursor for cursor in found if cursor is not None]
+        if not cursors:
+            return cls(rows, key, None, None)
+        lowest = min(cursors, key=lambda cursor: cursor.block_number)
+        positions_at = {c.name: (c.block_number, c.block_hash) for c in cursors}
+        state = ChainState(lowest.block_number, times[lowest.name], "index", positions_at)
+        return cls(rows, key, state, min(checks))
+
+    def state_at(self, now: datetime, max_age: timedelta) -> ChainState | None:
+        """The state, unless an indexer has not confirmed the head for `max_age` at `now`."""
+        if self.oldest_check is None or now - self.oldest_check > max_age:
             return None
-        lowest = min(states, key=lambda state: state.block)
-        positions = {c.name: (c.block_number, c.block_hash) for c in found if c is not None}
-        return ChainState(lowest.block, lowest.time, "index", positions)
+        return self.state
 
 
 class IndexedFacts(HistoryFacts):

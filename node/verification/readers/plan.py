@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from node.credentials.merkle import leaf
+from node.credentials.merkle import hash_from_hex, leaf
 from node.verification.readers.facts import WORD_BITS, ReadPlan
 from node.verification.submission import IssuerRef
 
-_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 #: `.../v1/status-lists/{issuerAddress}-{listNumber}[-{purpose}]`: the node's status list URLs.
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _LIST_URL = re.compile(r"/v1/status-lists/(0x[0-9a-f]{40})-(\d{1,18})(?:-[a-z]+)?$")
 _MAX_INDEX = 2**32
 #: The contract's purposes: revocation, suspension (read both for every entry).
@@ -53,7 +53,7 @@ def plan_reads(items: Iterable[PlannedCredential]) -> ReadPlan:
         if item.receipt is None:
             roots.add((address, leaf(item.credential_hash)))
         else:
-            claimed = _hash(item.receipt.get("root"))
+            claimed = hash_from_hex(item.receipt.get("root"))
             if claimed is not None:
                 roots.add((address, claimed))
             min_block = max(min_block, _block(item.receipt.get("blockNumber")))
@@ -85,14 +85,8 @@ def _receipt_issuer(receipt: Mapping[str, Any] | None) -> str | None:
     """The issuer address a receipt claims (a hypothesis for a did:web issuer, checked by the
     alias read in the same round trip)."""
     value = receipt.get("issuer") if receipt is not None else None
-    if isinstance(value, str) and re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+    if isinstance(value, str) and _ADDRESS.fullmatch(value):
         return value.lower()
-    return None
-
-
-def _hash(value: Any) -> bytes | None:
-    if isinstance(value, str) and _HASH.fullmatch(value):
-        return bytes.fromhex(value[2:])
     return None
 
 
