@@ -62,8 +62,11 @@ def create_app(node: Node) -> FastAPI:
     install_problem_handlers(app)
     install_limits(app, node.settings)
     app.add_middleware(metrics.MetricsMiddleware)
+    # Verification first: it is what the node serves most, and a request is matched against
+    # the routes in order (every route before it costs each verification a match).
+    app.include_router(verify.router)
     app.include_router(metrics.router)
-    for module in (health, credentials, institutions, verify, admin):
+    for module in (health, credentials, institutions, admin):
         app.include_router(module.router)
     # Public reads of chain facts are metered per client, like verification.
     app.include_router(resolver.router, dependencies=[Depends(rate_limited("resolve"))])
