@@ -57,6 +57,10 @@ from node.store.sealing import detail_context, document_context, is_sealed, new_
 
 #: Most credentials one request may issue.
 MAX_PER_REQUEST = 10_000
+#: From this many credentials a request's rows (about two SQLite pages each) fill SQLite's
+#: `wal_autocheckpoint` of 1,000 pages, so its commit would checkpoint: stored through
+#: `Database.bulk_session`, which leaves that to a background thread.
+BULK_STORE = 500
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,8 @@ class IssuanceService:
         data_keys = [new_key() for _ in documents]
         ids = [document["id"] for document in documents]
         rows = credential_rows(pairs, ids, slots, institution, data_keys, bound_from=bound_from)
-        with self.db.session() as session:
+        storing = self.db.bulk_session if len(documents) >= BULK_STORE else self.db.session
+        with storing() as session:
             if before is not None:
                 before(session)
             insert_credentials(session, rows, data_keys, cryptosuite)
