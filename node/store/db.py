@@ -382,13 +382,24 @@ class _Checkpointer:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self._pid = os.getpid()
         self._wake = threading.Event()
         self._busy = threading.Lock()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
 
+    def _forked(self) -> None:
+        """In a child forked after the thread started: no thread, locks as the fork left them
+        (possibly held): start afresh."""
+        if self._pid != os.getpid():
+            self._fresh()
+
     def request(self) -> None:
+        self._forked()
         with self._start:
             if self._closed:
                 return
@@ -402,6 +413,7 @@ class _Checkpointer:
     @contextmanager
     def idle(self) -> Iterator[None]:
         """Held while no background checkpoint runs (another checkpoint would find it busy)."""
+        self._forked()
         with self._busy:
             yield
 
@@ -430,6 +442,7 @@ class _Checkpointer:
             connection.close()
 
     def close(self) -> None:
+        self._forked()
         with self._start:
             self._closed = True
             thread, self._thread = self._thread, None
