@@ -57,7 +57,7 @@ PROFILE_NOTES = [
     "the sealed document (ciphertext, ~3 KB) is stored EXTERNAL (migration 0009): TOAST no "
     "longer tries to compress it. What remains besides signing, per credential: building the "
     "document and its canonical members (~40 µs), sealing and keccak (~12 µs), the "
-    "statements (~25 µs on SQLite; on PostgreSQL the server's work runs beside signing).",
+    "statements (~30 µs on SQLite; on PostgreSQL the server's work runs beside signing).",
     "Anchoring (`drain`): batch membership is one executemany and lifecycle events are bulk "
     "inserts. 'Through final' includes waiting for one confirmation block (0.25 s blocks).",
     "Two processes sign no faster than one on this machine (2 shared vCPUs), so requests are "
