@@ -6,6 +6,8 @@ sealed document column is stored without compression attempts (migration 0009)."
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +50,27 @@ def test_a_bulk_commit_is_checkpointed_in_the_background_not_in_the_commit(
         while path.stat().st_size < ROWS * 2048 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert path.stat().st_size >= ROWS * 2048
+    finally:
+        database.dispose()
+
+
+def test_a_bulk_commit_survives_the_process_dying_before_its_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "lernode.sqlite"
+    # The writer dies (no cleanup, no atexit) the moment its commit returns.
+    script = (
+        "import os, sys\n"
+        "from node.store.db import Database\n"
+        "from tests.e2e.store.test_bulk_session import _write\n"
+        f"_write(Database('sqlite:///{path}'), bulk=True)\n"
+        "os._exit(0)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.reading() as session:
+            count = session.connection().exec_driver_sql("SELECT count(*) FROM scratch").scalar()
+        assert count == ROWS
     finally:
         database.dispose()
 
