@@ -58,7 +58,7 @@ def test_a_bulk_commit_survives_the_process_dying_before_its_checkpoint(tmp_path
     path = tmp_path / "lernode.sqlite"
     # The writer dies (no cleanup, no atexit) the moment its commit returns.
     script = (
-        "import os, sys\n"
+        "import os\n"
         "from node.store.db import Database\n"
         "from tests.e2e.store.test_bulk_session import _write\n"
         f"_write(Database('sqlite:///{path}'), bulk=True)\n"
