@@ -115,7 +115,13 @@ class Members:
 
     def with_member(self, key: str, value: Any) -> Members:
         """These members and one more (replacing any of that key)."""
-        return Members({**self.texts, key: canonical_text(value)}, self.numbers or _scan(value)[1])
+        return self.with_text(key, canonical_text(value), _scan(value)[1])
+
+    def with_text(self, key: str, text: str, numbers: bool) -> Members:
+        """`with_member` for a caller that has the member's canonical text already (and knows
+        whether its value holds a number): a bulk issuer's status entries, which differ only in
+        their index (`status_list.status_entry_text`)."""
+        return Members({**self.texts, key: text}, self.numbers or numbers)
 
 
 def canonical_members(value: Mapping[str, Any]) -> Members:

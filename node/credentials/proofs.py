@@ -170,7 +170,7 @@ def sign_canonical(
     secured = _secured(
         suite, unsecured, proof_config, signing_key.sign(config_hash + document_hash)
     )
-    proof_value = jcs.canonical_text(secured["proof"][0]["proofValue"])
+    proof_value = jcs.serialize_string(secured["proof"][0]["proofValue"])  # a plain string
     proof_text = jcs.canonical_object_text({**proof_texts, "proofValue": proof_value})
     return secured, jcs.canonical_object({**members.texts, "proof": f"[{proof_text}]"})
 

@@ -32,6 +32,7 @@ from node.credentials.proofs import Cryptosuite, sign_canonical
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
     StatusPurpose,
+    status_entry_text,
     status_list_entry,
 )
 from node.did.hosting import signing_identity
@@ -56,6 +57,10 @@ from node.store.sealing import detail_context, document_context, is_sealed, new_
 
 #: Most credentials one request may issue.
 MAX_PER_REQUEST = 10_000
+#: From this many credentials a request's rows (about two SQLite pages each) fill SQLite's
+#: `wal_autocheckpoint` of 1,000 pages, so its commit would checkpoint: stored through
+#: `Database.bulk_session`, which leaves that to a background thread.
+BULK_STORE = 500
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class ChainInfo:
     credential_registry: str
 
 
+#: The purpose of the one status entry each new credential gets (docs/design.md).
+ENTRY_PURPOSE = StatusPurpose.MESSAGE
 #: The last segment of a `message` (2-bit) list's URL; older lists end in their purpose.
 MESSAGE_LIST_SUFFIX = "status"
 
@@ -152,14 +159,20 @@ class IssuanceService:
         # Checked portable before any status entry is spent on them.
         members = [portable_members(document, at) for at, document in enumerate(documents)]
         slots = self._allocate(institution, len(inputs))
-        documents = [
-            with_status(document, self._entries(institution, slot))
-            for document, slot in zip(documents, slots, strict=True)
-        ]
-        members = [
-            part.with_member("credentialStatus", document["credentialStatus"])
-            for part, document in zip(members, documents, strict=True)
-        ]
+        # Each list's URL once per request; each entry's canonical text from the members its
+        # list's entries share (`status_entry_text`), not canonicalized whole per credential.
+        urls = {
+            number: self.status_list_url(institution, number, ENTRY_PURPOSE)
+            for number in {number for number, _ in slots}
+        }
+        statused: list[dict[str, Any]] = []
+        for at, (document, (number, index)) in enumerate(zip(documents, slots, strict=True)):
+            statused.append(
+                with_status(document, [status_list_entry(urls[number], index, ENTRY_PURPOSE)])
+            )
+            text, numbers = status_entry_text(urls[number], index, ENTRY_PURPOSE)
+            members[at] = members[at].with_text("credentialStatus", text, numbers)
+        documents = statused
         return self._sign_and_store(
             institution, documents, slots, cryptosuite, anchor_now, members=members
         )
@@ -282,8 +295,8 @@ class IssuanceService:
     def _entries(self, institution: Institution, slot: tuple[int, int]) -> list[dict[str, Any]]:
         """The credential's one status entry: a 2-bit `message` entry (docs/design.md)."""
         list_number, index = slot
-        url = self.status_list_url(institution, list_number, StatusPurpose.MESSAGE)
-        return [status_list_entry(url, index, StatusPurpose.MESSAGE)]
+        url = self.status_list_url(institution, list_number, ENTRY_PURPOSE)
+        return [status_list_entry(url, index, ENTRY_PURPOSE)]
 
     @property
     def status_list_prefix(self) -> str:
@@ -334,7 +347,8 @@ class IssuanceService:
         data_keys = [new_key() for _ in documents]
         ids = [document["id"] for document in documents]
         rows = credential_rows(pairs, ids, slots, institution, data_keys, bound_from=bound_from)
-        with self.db.session() as session:
+        storing = self.db.bulk_session if len(documents) >= BULK_STORE else self.db.session
+        with storing() as session:
             if before is not None:
                 before(session)
             insert_credentials(session, rows, data_keys, cryptosuite)

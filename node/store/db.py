@@ -121,6 +121,10 @@ def make_engine(url: str) -> Engine:
     )
 
 
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 class Database:
     """The node's database: one engine, sessions, and its schema kept at the latest migration."""
 
@@ -130,7 +134,16 @@ class Database:
         #: The same pool; its connections begin read-only transactions (see `_sqlite_begin`).
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         path = make_url(url).database if self.is_sqlite else None
-        self._thread_readers = _ThreadReaders(path) if path and path != ":memory:" else None
+        on_file = bool(path) and path != ":memory:"
+        self._thread_readers = _ThreadReaders(path) if path and on_file else None
+        #: SQLite file: connections for `bulk_session` (no checkpoint in their commits) and
+        #: the thread that checkpoints after them.
+        self._bulk_engine: Engine | None = None
+        self._checkpointer: _Checkpointer | None = None
+        if path and on_file:
+            self._bulk_engine = make_engine(url)
+            event.listen(self._bulk_engine, "connect", _no_autocheckpoint)
+            self._checkpointer = _Checkpointer(path)
 
     @property
     def is_sqlite(self) -> bool:
@@ -194,6 +207,24 @@ class Database:
         """
         with self._transaction(self.engine) as session:
             yield session
+
+    @contextmanager
+    def bulk_session(self) -> Iterator[Session]:
+        """`session()` for a transaction that writes megabytes (an issuance request of
+        thousands of credentials). On SQLite the commit that takes the WAL past
+        `wal_autocheckpoint` pages also checkpoints it (copies every page it wrote into the
+        database file, fsync): for such a transaction a third of its storing time, paid by the
+        caller. Here the commit leaves that to a background thread started right after it (the
+        driver releases the GIL while SQLite copies), as PostgreSQL's checkpointer does for its
+        commits. Durability is the same: a committed transaction is in the WAL, which SQLite
+        replays on the next open; other writers' commits still checkpoint as they always did."""
+        if self._bulk_engine is None or self._checkpointer is None:
+            with self.session() as session:
+                yield session
+            return
+        with self._transaction(self._bulk_engine) as session:
+            yield session
+        self._checkpointer.request()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -311,6 +342,13 @@ class Database:
             log.warning("erased data not yet purged from the database files: %s", reason)
 
     def _checkpoint_truncate(self, attempts: int = 5) -> None:
+        if self._checkpointer is not None:
+            with self._checkpointer.idle():  # not busy with our own background checkpoint
+                self._checkpoint_truncate_now(attempts)
+        else:
+            self._checkpoint_truncate_now(attempts)
+
+    def _checkpoint_truncate_now(self, attempts: int) -> None:
         # The driver connection itself: no BEGIN around it (a checkpoint in a transaction
         # cannot reset the WAL).
         connection = self.engine.raw_connection()
@@ -330,7 +368,87 @@ class Database:
     def dispose(self) -> None:
         if self._thread_readers is not None:
             self._thread_readers.close_all()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        if self._bulk_engine is not None:
+            self._bulk_engine.dispose()
         self.engine.dispose()
+
+
+class _Checkpointer:
+    """A daemon thread that checkpoints the WAL (PASSIVE: it never waits for, nor blocks,
+    readers and writers) when `Database.bulk_session` asks, on its own connection. Started at
+    the first request; requests that come while it works fold into one more checkpoint."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self._pid = os.getpid()
+        self._wake = threading.Event()
+        self._busy = threading.Lock()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def _forked(self) -> None:
+        """In a child forked after the thread started: no thread, locks as the fork left them
+        (possibly held): start afresh."""
+        if self._pid != os.getpid():
+            self._fresh()
+
+    def request(self) -> None:
+        self._forked()
+        with self._start:
+            if self._closed:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lernode-wal-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Held while no background checkpoint runs (another checkpoint would find it busy)."""
+        self._forked()
+        with self._busy:
+            yield
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                break
+            with self._busy:
+                try:
+                    if connection is None:
+                        connection = sqlite3.connect(
+                            self.path, isolation_level=None, check_same_thread=False
+                        )
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    # The next commit past `wal_autocheckpoint` on any other connection, or
+                    # the next request here, checkpoints instead.
+                    log.warning("background WAL checkpoint failed: %s", exc)
+                    if connection is not None:
+                        connection.close()
+                    connection = None
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        self._forked()
+        with self._start:
+            self._closed = True
+            thread, self._thread = self._thread, None
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout=30)
 
 
 class _ThreadReaders:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from node.credentials import jcs
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
     REVOKED,
@@ -19,6 +20,7 @@ from node.credentials.status_list import (
     entry_value,
     first_allocatable,
     message_bitstring,
+    status_entry_text,
     status_list_credential,
     status_list_entry,
 )
@@ -152,3 +154,20 @@ def test_chain_bits_outside_the_allocatable_range_are_ignored() -> None:
 def test_an_allocatable_range_that_could_overlap_is_refused() -> None:
     with pytest.raises(InvalidInput):
         message_bitstring([], [], allocatable=range(10, 100))
+
+
+@given(
+    st.sampled_from(["message", "revocation", "suspension"]),
+    st.integers(0, MIN_LIST_LENGTH - 1),
+    st.text(min_size=1, max_size=40).filter(
+        lambda s: not any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+    ),
+)
+def test_an_entry_s_text_from_its_list_s_shared_members_is_its_canonical_text(
+    purpose: str, index: int, segment: str
+) -> None:
+    url = f"https://node.example/v1/status-lists/{segment}"
+    text, numbers = status_entry_text(url, index, purpose)
+    entry = status_list_entry(url, index, purpose)
+    assert text == jcs.canonical_text(entry)
+    assert numbers == jcs.canonical_members(entry).numbers
