@@ -74,7 +74,7 @@ def node_env(data_dir: Path, rpc_url: str | None, **extra: str) -> dict[str, str
     chain = {} if rpc_url is None else {
         "LERNODE_RPC_URL": rpc_url, "LERNODE_CHAIN_ID": str(DEFAULT_CHAIN_ID)
     }  # fmt: skip
-    return up_env(data_dir, LERNODE_LOG_LEVEL="warning", **chain, **extra)
+    return up_env(data_dir, **{"LERNODE_LOG_LEVEL": "warning", **chain, **extra})
 
 
 def deploy(data_dir: Path, rpc_url: str, **extra: str) -> Deployment:
