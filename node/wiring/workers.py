@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 #: How the supervisor tells its workers where the chain is (the embedded anvil's port is only
 #: known once it runs). Not a setting: no `LERNODE_` prefix.
 RPC_URL_ENV = "_LERNODE_WORKER_RPC_URL"
+#: The supervisor's PID, for a worker to bind its life to. Read from here, not from the worker's
+#: `getppid()`: a worker takes seconds to import the app before it can bind, and a supervisor
+#: killed meanwhile has left it reparented (getppid() is then init's PID, and a worker bound to
+#: that would outlive the node on its port).
+SUPERVISOR_PID_ENV = "_LERNODE_SUPERVISOR_PID"
 
 
 def configure_process(settings: Settings) -> None:
@@ -75,6 +80,7 @@ def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> N
         server.raise_failure()
         return
     os.environ[RPC_URL_ENV] = node.chain.rpc_url
+    os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     log.info("serving the API in %d worker processes", workers)
     supervisor = WorkerSupervisor(
         uvicorn.Config(
@@ -122,8 +128,11 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
 
     A supervisor killed with SIGKILL cannot stop its workers, and orphaned workers would go on
     answering on the node's port (a restarted node could not bind it). Exiting at once, without
-    cleanup, is what kill -9 of `lernode up` means for the whole node."""
-    supervisor = os.getppid()
+    cleanup, is what kill -9 of `lernode up` means for the whole node. A worker whose
+    supervisor died before this ran exits here, before it serves anything."""
+    supervisor = int(os.environ.get(SUPERVISOR_PID_ENV) or os.getppid())
+    if os.getppid() != supervisor:
+        os._exit(1)
     # Linux: the kernel kills this worker the instant the supervisor dies (before a restarted
     # node could meet it on the port). Other systems poll.
     bind = die_with_parent(supervisor)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from node.chain.anvil import free_port
+from tests.support.up import is_alive
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(300)]
 
@@ -86,3 +87,37 @@ def _kill_leftovers(tmp_path: Path) -> None:
             continue
         if str(tmp_path) in command:
             os.kill(int(entry.name), signal.SIGKILL)
+
+
+#: A supervisor that starts one worker and dies at once, as one killed while its workers still
+#: import the app: the worker binds only after a second, when its parent is long gone.
+_EARLY_DEATH = """
+import os, subprocess, sys
+worker = '''
+import os, sys, time
+from pathlib import Path
+Path(sys.argv[1]).write_text(str(os.getpid()))
+time.sleep(1.0)
+from node.wiring.workers import _exit_with_supervisor
+_exit_with_supervisor()
+Path(sys.argv[2]).write_text("serving")
+'''
+env = {**os.environ, "_LERNODE_SUPERVISOR_PID": str(os.getpid())}
+subprocess.Popen([sys.executable, "-c", worker, sys.argv[1], sys.argv[2]], env=env)
+"""
+
+
+def test_a_worker_whose_supervisor_died_before_it_bound_exits_before_serving(
+    tmp_path: Path,
+) -> None:
+    pid_file, served = tmp_path / "worker.pid", tmp_path / "served"
+    subprocess.run(
+        [sys.executable, "-c", _EARLY_DEATH, str(pid_file), str(served)],
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+    )
+    _wait(pid_file.exists, 30, "the worker to start")
+    worker = int(pid_file.read_text())
+    _wait(lambda: not is_alive(worker), 60, "the orphaned worker to exit")
+    assert not served.exists(), "a worker outlived its supervisor and went on to serve"
