@@ -134,13 +134,14 @@ class Database:
         #: The same pool; its connections begin read-only transactions (see `_sqlite_begin`).
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         path = make_url(url).database if self.is_sqlite else None
-        on_file = bool(path) and path != ":memory:"
-        self._thread_readers = _ThreadReaders(path) if path and on_file else None
+        if path == ":memory:":
+            path = None  # a SQLite file only
+        self._thread_readers = _ThreadReaders(path) if path else None
         #: SQLite file: connections for `bulk_session` (no checkpoint in their commits) and
         #: the thread that checkpoints after them.
         self._bulk_engine: Engine | None = None
         self._checkpointer: _Checkpointer | None = None
-        if path and on_file:
+        if path:
             self._bulk_engine = make_engine(url)
             event.listen(self._bulk_engine, "connect", _no_autocheckpoint)
             self._checkpointer = _Checkpointer(path)
