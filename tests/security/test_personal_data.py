@@ -248,9 +248,9 @@ def test_a_node_opened_in_process_keeps_its_files_private_too(live: tuple[Node, 
 # -- PostgreSQL: the relation files and the WAL ---------------------------------------------------
 
 
-def _postgres_files(url: str) -> tuple[Path, list[Path]]:
-    """The server's data directory and the files of the test's database (tables, TOAST,
-    indexes), after a checkpoint has written every dirty page to them."""
+def _postgres_database(url: str) -> tuple[Path, Path]:
+    """The directory of the test's database files (tables, TOAST, indexes) and the server's data
+    directory, after a checkpoint has written every dirty page to them."""
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute("CHECKPOINT")
@@ -260,7 +260,26 @@ def _postgres_files(url: str) -> tuple[Path, list[Path]]:
         ).fetchone()
     assert row is not None
     root = Path(row[0])
-    return root, [p for p in (root / "base" / str(row[1])).iterdir() if p.is_file()]
+    return root / "base" / str(row[1]), root
+
+
+def _contents(directory: Path) -> dict[str, bytes]:
+    """Every file of a directory the server keeps changing, by name. Other tests share the
+    server: a checkpoint may recycle a WAL segment (renamed to a future name, its bytes kept)
+    or a rewrite drop a relation file between the listing and the read, so a vanished file is
+    looked for again under whatever new names the next listing shows."""
+    found: dict[str, bytes] = {}
+    while True:
+        fresh = [p for p in directory.iterdir() if p.name not in found and p.is_file()]
+        read = 0
+        for path in fresh:
+            try:
+                found[path.name] = path.read_bytes()
+                read += 1
+            except FileNotFoundError:
+                continue
+        if read == 0:
+            return found
 
 
 def _relation_names(url: str) -> dict[str, str]:
@@ -293,28 +312,27 @@ def test_erasure_on_postgresql_leaves_no_personal_data_in_relation_files_or_wal(
     live_postgres: tuple[Node, str],
 ) -> None:
     node, admin_key = live_postgres
-    root, _ = _postgres_files(node.settings.sqlalchemy_url)
+    _, root = _postgres_database(node.settings.sqlalchemy_url)
     if not os.access(root / "base", os.R_OK):
         pytest.skip("the PostgreSQL data directory is not readable here")
     with TestClient(create_app(node), headers={"Authorization": f"Bearer {admin_key}"}) as api:
         ids = records_of_one_learner(api)
         keys = _postgres_data_keys(node.settings.sqlalchemy_url, ids.values())
-        _, files = _postgres_files(node.settings.sqlalchemy_url)
-        stored = b"".join(path.read_bytes() for path in files)
+        database, _ = _postgres_database(node.settings.sqlalchemy_url)
+        stored = b"".join(_contents(database).values())
         assert leaks(stored) or all(key.encode() in stored for key in keys)
 
         erase_the_learner(api, ids)
 
-    _, files = _postgres_files(node.settings.sqlalchemy_url)
+    database, _ = _postgres_database(node.settings.sqlalchemy_url)
     relations = _relation_names(node.settings.sqlalchemy_url)
-    for path in files:
-        content = path.read_bytes()
-        relation = relations.get(path.name.split(".")[0], path.name)
+    for name, content in _contents(database).items():
+        relation = relations.get(name.split(".")[0], name)
         assert not leaks(content), f"personal data in {relation}"
         assert not [key for key in keys if key.encode() in content], f"erased key in {relation}"
-    wal = [p for p in (root / "pg_wal").iterdir() if p.is_file()]
+    wal = _contents(root / "pg_wal")
     assert wal
-    for path in wal:
-        assert not leaks(path.read_bytes()), f"personal data in the WAL segment {path.name}"
+    for name, content in wal.items():
+        assert not leaks(content), f"personal data in the WAL segment {name}"
     with TestClient(create_app(node), headers={"Authorization": f"Bearer {admin_key}"}) as api:
         assert_reported_erased(api, ids)

@@ -103,6 +103,7 @@ class NodeProcess:
     workers: int | None = API_PROCESSES
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    killed: bool = False  # set before the SIGKILL: a connection it drops after that is expected
     _log: IO[bytes] | None = None
 
     @property
@@ -123,6 +124,7 @@ class NodeProcess:
             stderr=subprocess.STDOUT,
         )
         self.starts += 1
+        self.killed = False
         self.wait_healthy(timeout)
         return self
 
@@ -137,6 +139,7 @@ class NodeProcess:
     def kill9(self) -> None:
         """SIGKILL: no shutdown handler, no flush, no goodbye."""
         assert self.process is not None
+        self.killed = True
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(30)
         self._close_log()
