@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -153,26 +154,57 @@ def sign_canonical(
     JCS bytes. A bulk issuer thus canonicalizes each credential once: `eddsa-jcs-2022` hashes
     the members joined, and the signed document's JCS (what is stored and hashed for anchoring)
     is the same members and the proof's."""
-    suite = _suite(cryptosuite)
-    unsecured = _unsecured(document)
-    if "proof" in members.texts or members.texts.keys() != unsecured.keys():
-        raise ValueError("the members must be those of the document without its proof")
-    proof_config = _proof_config(
-        suite, unsecured, verification_method, created, "assertionMethod", None, None
+    unsigned = UnsignedCanonical.of(
+        document, members, verification_method, _suite(cryptosuite), created or datetime.now(UTC)
     )
-    config_hash, proof_texts = _shared_proof(
-        suite, members.texts["@context"], proof_config["created"], verification_method
-    )
-    if suite is Cryptosuite.EDDSA_JCS_2022:
-        document_hash = hashlib.sha256(jcs.canonical_object(members.texts)).digest()
-    else:
-        document_hash = hashlib.sha256(_canonical_rdfc(unsecured, offline_document_loader)).digest()
-    secured = _secured(
-        suite, unsecured, proof_config, signing_key.sign(config_hash + document_hash)
-    )
-    proof_value = jcs.serialize_string(secured["proof"][0]["proofValue"])  # a plain string
-    proof_text = jcs.canonical_object_text({**proof_texts, "proofValue": proof_value})
-    return secured, jcs.canonical_object({**members.texts, "proof": f"[{proof_text}]"})
+    return unsigned.signed(signing_key.sign(unsigned.message))
+
+
+@dataclass(frozen=True)
+class UnsignedCanonical:
+    """`sign_canonical` up to the signature: the bytes to sign (`message`) and what the signed
+    document and its JCS are made of. Apart, so a bulk issuer can have the signatures computed
+    elsewhere (another process) while it prepares the next documents."""
+
+    suite: Cryptosuite
+    unsecured: dict[str, Any]
+    proof_config: dict[str, Any]
+    members: jcs.Members
+    proof_texts: Mapping[str, str]
+    #: sha256(canonical proof configuration) || sha256(canonical document): 64 bytes.
+    message: bytes
+
+    @classmethod
+    def of(
+        cls,
+        document: Mapping[str, Any],
+        members: jcs.Members,
+        verification_method: str,
+        suite: Cryptosuite,
+        created: datetime,
+    ) -> UnsignedCanonical:
+        unsecured = _unsecured(document)
+        if "proof" in members.texts or members.texts.keys() != unsecured.keys():
+            raise ValueError("the members must be those of the document without its proof")
+        proof_config = _proof_config(
+            suite, unsecured, verification_method, created, "assertionMethod", None, None
+        )
+        config_hash, proof_texts = _shared_proof(
+            suite, members.texts["@context"], proof_config["created"], verification_method
+        )
+        if suite is Cryptosuite.EDDSA_JCS_2022:
+            canonical = jcs.canonical_object(members.texts)
+        else:
+            canonical = _canonical_rdfc(unsecured, offline_document_loader)
+        message = config_hash + hashlib.sha256(canonical).digest()
+        return cls(suite, unsecured, proof_config, members, proof_texts, message)
+
+    def signed(self, signature: bytes) -> tuple[dict[str, Any], bytes]:
+        """The signed document and its JCS bytes, given the Ed25519 signature of `message`."""
+        secured = _secured(self.suite, self.unsecured, self.proof_config, signature)
+        proof_value = jcs.serialize_string(secured["proof"][0]["proofValue"])  # a plain string
+        proof_text = jcs.canonical_object_text({**self.proof_texts, "proofValue": proof_value})
+        return secured, jcs.canonical_object({**self.members.texts, "proof": f"[{proof_text}]"})
 
 
 @functools.lru_cache(maxsize=256)

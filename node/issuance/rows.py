@@ -72,6 +72,11 @@ class CredentialRows:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def made(self) -> CredentialRows:
+        """These rows, every one made now (signed, sealed, hashed): for SQLite, whose write
+        lock a storing transaction would otherwise hold while they are made."""
+        return CredentialRows(self.ids, list(self.rows), self.created)
+
 
 def credential_rows(
     signed: Iterable[tuple[dict[str, Any], bytes]],

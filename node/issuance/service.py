@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -28,7 +30,7 @@ from node.credentials.format_check import credential_kind
 from node.credentials.inputs import CredentialInput, ImageInput, IssuerProfile, LearnerInput
 from node.credentials.merkle import leaf
 from node.credentials.model import build_clr, build_open_badge, issuer_profile, with_status
-from node.credentials.proofs import Cryptosuite, sign_canonical
+from node.credentials.proofs import Cryptosuite, UnsignedCanonical, sign_canonical
 from node.credentials.status_list import (
     MIN_LIST_LENGTH,
     StatusPurpose,
@@ -42,6 +44,7 @@ from node.issuance.allocation import StatusAllocator
 from node.issuance.documents import ensure_portable_at, iso, portable_members, submitted
 from node.issuance.erasure import erase_credential, record_parts
 from node.issuance.rows import credential_rows, insert_credentials
+from node.issuance.signer import SigningHelper
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -61,6 +64,10 @@ MAX_PER_REQUEST = 10_000
 #: `wal_autocheckpoint` of 1,000 pages, so its commit would checkpoint: stored through
 #: `Database.bulk_session`, which leaves that to a background thread.
 BULK_STORE = 500
+#: From this many credentials a request's signatures are computed by the signing helper process
+#: on another core (node/issuance/signer.py): below it, the pipe round trips would cost about
+#: what they save.
+HELPER_SIGNING = 128
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,13 @@ class IssuanceService:
         self._terms_of_use = terms_of_use
         #: Refuses issuing what the chain would never anchor (None: no check, e.g. unit tests).
         self._accreditation = accreditation
+        #: Signs bulk requests on another core (none on a machine with one).
+        self._signer = SigningHelper() if (os.cpu_count() or 1) > 1 else None
+
+    def close(self) -> None:
+        """Stop the signing helper process, if one was started."""
+        if self._signer is not None:
+            self._signer.close()
 
     # -- issuing ------------------------------------------------------------------------------
 
@@ -322,8 +336,9 @@ class IssuanceService:
         """`members`: the documents' canonical members when the caller has them.
 
         On PostgreSQL each credential goes to the database as soon as it is signed (one COPY
-        in the storing transaction), so the server stores while the node signs; SQLite's
-        write lock is only taken once all are signed (it would hold off every other writer).
+        in the storing transaction), so the server stores while the node signs; on SQLite
+        every row is made (signed, sealed, hashed) before the storing transaction takes the
+        write lock (it would hold off every other writer meanwhile).
         """
         key = self._signing_key(institution)
         method = signing_identity(institution).verification_method
@@ -334,19 +349,31 @@ class IssuanceService:
         signed: list[dict[str, Any]] = []
 
         def signing() -> Iterator[tuple[dict[str, Any], bytes]]:
-            for document, parts in zip(documents, members, strict=True):
-                secured, text = sign_canonical(
-                    document, parts, key.private_key, method, cryptosuite, created=now
-                )
+            for secured, text in signatures():
                 signed.append(secured)
                 yield secured, text
 
-        pairs: Iterable[tuple[dict[str, Any], bytes]] = signing()
-        if self.db.is_sqlite:
-            pairs = list(pairs)
+        def signatures() -> Iterator[tuple[dict[str, Any], bytes]]:
+            if self._signer is None or len(documents) < HELPER_SIGNING:
+                for document, parts in zip(documents, members, strict=True):
+                    yield sign_canonical(
+                        document, parts, key.private_key, method, cryptosuite, created=now
+                    )
+                return
+            unsigned = (
+                UnsignedCanonical.of(document, parts, method, Cryptosuite(cryptosuite), now)
+                for document, parts in zip(documents, members, strict=True)
+            )
+            for item, signature in self._signer.signatures(
+                key.private_key, unsigned, attrgetter("message")
+            ):
+                yield item.signed(signature)
+
         data_keys = [new_key() for _ in documents]
         ids = [document["id"] for document in documents]
-        rows = credential_rows(pairs, ids, slots, institution, data_keys, bound_from=bound_from)
+        rows = credential_rows(signing(), ids, slots, institution, data_keys, bound_from=bound_from)
+        if self.db.is_sqlite:
+            rows = rows.made()
         storing = self.db.bulk_session if len(documents) >= BULK_STORE else self.db.session
         with storing() as session:
             if before is not None:

@@ -242,6 +242,8 @@ class Node:
             self.worker.stop()
         for thread in self._threads:
             thread.join(10)
+        if "issuance" in self.__dict__:
+            self.issuance.close()
         self.db.dispose()
         if self.anvil is not None:
             self.anvil.stop()

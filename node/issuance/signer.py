@@ -1,0 +1,234 @@
+"""Ed25519 signatures of bulk requests computed in a helper process, on another core.
+
+With `eddsa-jcs-2022` the signatures are a third of a bulk request's work, yet they are the one
+part that needs nothing of the request but 64 bytes per credential (the hash data) and the key.
+A thread cannot take them off the request's core: `cryptography` releases the GIL while it
+signs, but every signature then waits up to the interpreter's switch interval (5 ms) for the
+GIL back from the thread preparing documents (measured: slower than signing inline). A helper
+process has no such hand-off: this process sends it a chunk of messages, prepares the next
+chunk while it signs, and finishes the previous chunk's documents with the signatures it
+returns (`SigningHelper.signatures`).
+
+The helper (`python -m node.issuance.signer`) imports only `cryptography`, holds no file, socket
+or database, and exits when its input closes, which includes this process dying. Keys reach it
+through its stdin pipe, never argv, environment or disk. If it fails in any way, what it has not
+answered is signed here and the next request starts a new one: a request never depends on it.
+
+Frames: request = private key (32 bytes) + count (4 bytes, big-endian) + count x 64-byte
+messages; answer = count x 64-byte signatures, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import IO, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MESSAGE_BYTES = 64
+SIGNATURE_BYTES = 64
+KEY_BYTES = 32
+#: A helper that has not answered a chunk within this time is taken for dead.
+ANSWER_TIMEOUT_S = 30.0
+#: Messages per frame: enough that the pipe round trips cost little, few enough that the
+#: request's first documents are finished soon and two frames in flight fit a pipe's buffer.
+CHUNK = 32
+
+
+class HelperFailed(Exception):
+    """The helper process did not answer as it should (dead, hung or garbled)."""
+
+
+class SigningHelper:
+    """This process's signing helper, started at its first use and kept for the next requests.
+
+    One request uses it at a time; a request arriving meanwhile signs inline (`signatures`)."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._owner = 0  # the pid that started it: a forked child must start its own
+        self._busy = threading.Lock()
+
+    def signatures(
+        self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
+    ) -> Generator[tuple[T, bytes], None, None]:
+        """Each item with the signature of its `message(item)`, in order. Items are drawn a
+        chunk ahead of the signatures handed back: the caller's work producing chunk k+1 runs
+        while the helper signs chunk k."""
+        if not self._busy.acquire(blocking=False):
+            yield from _signed_inline(key, items, message)
+            return
+        try:
+            yield from self._pipelined(key, items, message)
+        finally:
+            self._busy.release()
+
+    def _pipelined(
+        self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
+    ) -> Iterator[tuple[T, bytes]]:
+        raw = key.private_bytes_raw()
+        helper = self._running()
+        in_flight: deque[tuple[list[T], bool]] = deque()  # each chunk, and whether sent
+
+        def answered(chunk: list[T], sent: bool) -> list[tuple[T, bytes]]:
+            nonlocal helper
+            if sent and helper is not None:
+                try:
+                    return list(zip(chunk, _receive(helper, len(chunk)), strict=True))
+                except (HelperFailed, OSError) as error:
+                    self._failed(error)
+                    helper = None
+            return list(_signed_inline(key, chunk, message))
+
+        try:
+            for chunk in _chunks(items, CHUNK):
+                sent = False
+                if helper is not None:
+                    try:
+                        _send(helper, raw, [message(item) for item in chunk])
+                        sent = True
+                    except (HelperFailed, OSError) as error:
+                        self._failed(error)
+                        helper = None
+                in_flight.append((chunk, sent))
+                if len(in_flight) > 1:  # one chunk stays with the helper while the next is made
+                    yield from answered(*in_flight.popleft())
+            while in_flight:
+                yield from answered(*in_flight.popleft())
+        finally:
+            if any(sent for _, sent in in_flight):
+                # Abandoned with answers unread: they would be taken for the next request's.
+                self.close()
+
+    def _running(self) -> subprocess.Popen[bytes] | None:
+        """The helper, started if this process has none alive; None if it cannot start."""
+        process = self._process
+        if process is not None and self._owner == os.getpid() and process.poll() is None:
+            return process
+        self._process = None  # a forked child's copy is its parent's: never written to
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        except OSError as error:
+            log.warning("no signing helper process (%s): signing in this process", error)
+            return None
+        self._process, self._owner = process, os.getpid()
+        return process
+
+    def _failed(self, error: Exception) -> None:
+        """Give the helper up (None: what it was asked is signed inline)."""
+        log.warning("the signing helper failed (%s): signing the rest in this process", error)
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helper (it exits when its input closes; killed if it does not)."""
+        process, self._process = self._process, None
+        if process is None or self._owner != os.getpid():
+            return
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a dead helper's pipe: nothing to flush to
+                    stream.close()
+        try:
+            process.wait(2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _signed_inline(
+    key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
+) -> Iterator[tuple[T, bytes]]:
+    for item in items:
+        yield item, key.sign(message(item))
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _send(process: subprocess.Popen[bytes], key: bytes, messages: list[bytes]) -> None:
+    if any(len(m) != MESSAGE_BYTES for m in messages):
+        raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
+    stream = _stream(process.stdin)
+    stream.write(key + len(messages).to_bytes(4, "big") + b"".join(messages))
+    stream.flush()
+
+
+def _receive(process: subprocess.Popen[bytes], count: int) -> list[bytes]:
+    """`count` signatures, read as they come (never blocking past `ANSWER_TIMEOUT_S`)."""
+    stream = _stream(process.stdout)
+    fd = stream.fileno()
+    wanted = count * SIGNATURE_BYTES
+    data = bytearray()
+    while len(data) < wanted:
+        ready, _, _ = select.select([fd], [], [], ANSWER_TIMEOUT_S)
+        if not ready:
+            raise HelperFailed(f"no answer in {ANSWER_TIMEOUT_S:.0f} s")
+        block = os.read(fd, wanted - len(data))
+        if not block:
+            raise HelperFailed("the helper exited")
+        data += block
+    return [bytes(data[i : i + SIGNATURE_BYTES]) for i in range(0, wanted, SIGNATURE_BYTES)]
+
+
+def _stream(stream: IO[bytes] | None) -> IO[bytes]:
+    if stream is None or stream.closed:
+        raise HelperFailed("the helper's pipe is closed")
+    return stream
+
+
+def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The helper's loop: sign each frame's messages until its input ends."""
+    key: Ed25519PrivateKey | None = None
+    raw_key = b""
+    while True:
+        header = requests.read(KEY_BYTES + 4)
+        if len(header) < KEY_BYTES + 4:
+            return
+        if header[:KEY_BYTES] != raw_key:
+            raw_key = header[:KEY_BYTES]
+            key = Ed25519PrivateKey.from_private_bytes(raw_key)
+        assert key is not None
+        count = int.from_bytes(header[KEY_BYTES:], "big")
+        body = requests.read(count * MESSAGE_BYTES)
+        if len(body) < count * MESSAGE_BYTES:
+            return
+        answers.write(
+            b"".join(
+                key.sign(body[i : i + MESSAGE_BYTES]) for i in range(0, len(body), MESSAGE_BYTES)
+            )
+        )
+        answers.flush()
+
+
+if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group: the node decides when to stop,
+    # and the helper ends with its input.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve(sys.stdin.buffer, sys.stdout.buffer)

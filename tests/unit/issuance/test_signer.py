@@ -1,0 +1,154 @@
+"""The signing helper process (node/issuance/signer.py): a bulk request's signatures computed on
+another core are exactly the ones signing here gives, in order, and no failure of the helper
+loses, reorders or mixes up a signature: what it did not answer is signed in the requesting
+process, and the next request gets a fresh helper."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.issuance.signer import CHUNK, SigningHelper
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
+
+
+def _messages(count: int, salt: int = 0) -> list[bytes]:
+    return [(salt * 100_000 + i).to_bytes(64, "big") for i in range(count)]
+
+
+def _signed(
+    helper: SigningHelper, key: Ed25519PrivateKey, items: Iterator[bytes] | list[bytes]
+) -> list[tuple[bytes, bytes]]:
+    return list(helper.signatures(key, items, lambda message: message))
+
+
+@pytest.fixture
+def helper() -> Iterator[SigningHelper]:
+    signer = SigningHelper()
+    yield signer
+    signer.close()
+
+
+@pytest.mark.parametrize("count", [1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 3])
+def test_the_helper_signs_each_message_as_signing_here_does_in_order(
+    helper: SigningHelper, count: int
+) -> None:
+    messages = _messages(count)
+    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert helper._process is not None and helper._process.poll() is None  # kept for the next
+
+
+def test_one_helper_serves_requests_of_different_institutions_keys(helper: SigningHelper) -> None:
+    for key, salt in [(KEY, 1), (OTHER_KEY, 2), (KEY, 3)]:
+        messages = _messages(2 * CHUNK, salt)
+        assert _signed(helper, key, messages) == [(m, key.sign(m)) for m in messages]
+
+
+def test_a_helper_killed_mid_request_leaves_the_rest_signed_here_and_is_replaced(
+    helper: SigningHelper,
+) -> None:
+    messages = _messages(6 * CHUNK)
+
+    def killing_after_two_chunks() -> Iterator[bytes]:
+        for at, message in enumerate(messages):
+            if at == 2 * CHUNK:
+                assert helper._process is not None
+                helper._process.kill()
+                helper._process.wait()
+            yield message
+
+    assert _signed(helper, KEY, killing_after_two_chunks()) == [(m, KEY.sign(m)) for m in messages]
+    again = _messages(3 * CHUNK, salt=7)
+    assert _signed(helper, KEY, again) == [(m, KEY.sign(m)) for m in again]
+    assert helper._process is not None and helper._process.poll() is None
+
+
+@pytest.mark.parametrize(
+    "impostor",
+    [
+        "import sys; sys.stdin.buffer.read(100); sys.stdout.buffer.write(b'abc')",  # short, ends
+        "import time; time.sleep(60)",  # never answers
+    ],
+    ids=["answers-short-and-exits", "hangs"],
+)
+def test_a_helper_that_does_not_answer_in_full_is_given_up_and_its_part_signed_here(
+    helper: SigningHelper, impostor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("node.issuance.signer.ANSWER_TIMEOUT_S", 0.5)
+    helper._process = subprocess.Popen(
+        [sys.executable, "-c", impostor], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    helper._owner = os.getpid()
+    messages = _messages(3 * CHUNK)
+    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert helper._process is None  # given up: the next request starts a real one
+
+
+def test_an_abandoned_request_does_not_hand_its_unread_answers_to_the_next(
+    helper: SigningHelper,
+) -> None:
+    first = helper.signatures(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
+    next(first)  # two chunks sent, one answered, then the caller fails and drops it
+    first.close()
+    messages = _messages(2 * CHUNK, salt=2)
+    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+
+
+def test_a_request_arriving_while_the_helper_is_busy_signs_here(helper: SigningHelper) -> None:
+    busy = helper.signatures(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
+    next(busy)
+    started = helper._process
+    messages = _messages(CHUNK + 5, salt=2)
+    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert helper._process is started  # not touched by the second request
+    rest = list(busy)
+    assert len(rest) == 4 * CHUNK - 1
+
+
+def test_messages_of_another_length_are_refused_before_anything_is_sent(
+    helper: SigningHelper,
+) -> None:
+    with pytest.raises(ValueError, match="64-byte"):
+        _signed(helper, KEY, [b"short"])
+
+
+def test_the_helper_dies_with_the_process_that_started_it() -> None:
+    script = textwrap.dedent(
+        """
+        import os, sys
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from node.issuance.signer import SigningHelper
+        helper = SigningHelper()
+        list(helper.signatures(Ed25519PrivateKey.generate(), [bytes(64)], lambda m: m))
+        print(helper._process.pid, flush=True)
+        os.kill(os.getpid(), 9)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    helper_pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(helper_pid):
+        time.sleep(0.05)
+    assert not _alive(helper_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for init is gone already
+        return stat.read().split()[2] != "Z"
