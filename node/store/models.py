@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -93,16 +93,27 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = None
 
 
+def _set_only_index(name: str, column: str) -> Index:
+    """An index of a column's non-NULL values (PostgreSQL and SQLite alike)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, postgresql_where=where, sqlite_where=where)
+
+
 class Credential(SQLModel, table=True):
     """A credential this node issued; its row is also its outbox entry while pending."""
 
     __table_args__ = (
         Index("ix_credential_queue", "state", "batch_id"),
+        # Also what finds an institution's credentials (its first column): no index of its own.
         UniqueConstraint("institution_id", "status_list", "status_index"),
+        # Only set values are ever looked up (`= x`, `IN (...)`): a credential is issued with
+        # neither, so issuing writes no entry to these (migration 0010).
+        _set_only_index("ix_credential_batch_id", "batch_id"),
+        _set_only_index("ix_credential_bound_from", "bound_from"),
     )
 
     id: str = Field(primary_key=True)  # the credential's urn:uuid
-    institution_id: int = Field(foreign_key="institution.id", index=True)
+    institution_id: int = Field(foreign_key="institution.id")
     kind: str  # OpenBadgeCredential | ClrCredential
     credential_type_id: str  # keccak256(kind), what the contract checks accreditation for
     #: The signed credential as JCS text, sealed under its `CredentialKey`; NULL once erased.
@@ -111,7 +122,7 @@ class Credential(SQLModel, table=True):
     status_list: int
     status_index: int
     state: CredentialState = Field(default=CredentialState.PENDING)
-    batch_id: int | None = Field(default=None, foreign_key="anchorbatch.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="anchorbatch.id")
     leaf_index: int | None = None
     merkle_proof: str | None = None  # JSON list of 0x-hex siblings
     revoked: bool = False
@@ -123,7 +134,7 @@ class Credential(SQLModel, table=True):
     erased_at: datetime | None = None
     #: Set on a holder-bound copy made when a wallet collected an offer: the credential it was
     #: re-issued from. Status changes of the original follow to its copies (docs/design.md).
-    bound_from: str | None = Field(default=None, foreign_key="credential.id", index=True)
+    bound_from: str | None = Field(default=None, foreign_key="credential.id")
 
 
 class CredentialKey(SQLModel, table=True):
