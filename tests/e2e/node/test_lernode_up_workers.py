@@ -4,6 +4,7 @@ takes its workers with it (nothing keeps answering on the node's port)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -86,7 +87,8 @@ def _kill_leftovers(tmp_path: Path) -> None:
         except OSError:
             continue
         if str(tmp_path) in command:
-            os.kill(int(entry.name), signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it ended since its line was read
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 #: A supervisor that starts one worker and dies at once, as one killed while its workers still
