@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="Log lines as text, or as one JSON object per line (time, level, logger, "
         "message, process) for log collectors.",
     )
+    access_log: bool = Field(
+        True,
+        description="One log line per HTTP request (method, path without its query, status). "
+        "Off for a verification service whose proxy logs requests already: at hundreds of "
+        "requests a second the lines cost the workers several percent of their CPU.",
+    )
     workers: int | None = Field(
         None,
         ge=1,

@@ -36,8 +36,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str) -> None:
-    """Send every log record (uvicorn's included) to stderr in `fmt` ("text" or "json")."""
+def configure_logging(level: str, fmt: str, access_log: bool = True) -> None:
+    """Send every log record (uvicorn's included) to stderr in `fmt` ("text" or "json"); with
+    `access_log` off, uvicorn's access logger has nowhere to write, so uvicorn skips it."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
@@ -49,3 +50,5 @@ def configure_logging(level: str, fmt: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # uvicorn writes access lines when this logger has handlers, its ancestors' included.
+    logging.getLogger("uvicorn.access").propagate = access_log

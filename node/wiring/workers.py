@@ -51,7 +51,7 @@ SUPERVISOR_PID_ENV = "_LERNODE_SUPERVISOR_PID"
 
 def configure_process(settings: Settings) -> None:
     """The supervisor's log format, before anything logs."""
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.access_log)
 
 
 def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> None:
@@ -152,7 +152,7 @@ def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn's factory, run in a fresh interpreter)."""
     _exit_with_supervisor()
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.access_log)
     try:
         node = attach(settings, os.environ[RPC_URL_ENV])
     except Exception as error:

@@ -54,6 +54,8 @@ def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[Ser
         "LERNODE_VERIFY_RATE_LIMIT": str(node.settings.verify_rate_limit),
         "LERNODE_PORT": str(port),
         "LERNODE_LOG_LEVEL": "info",  # the workers' "startup complete" lines are read below
+        # What --no-access-log asks of uvicorn; the workers' own logging setup decides it.
+        "LERNODE_ACCESS_LOG": "false",
     }
     if node.settings.database_url:
         env["LERNODE_DATABASE_URL"] = node.settings.database_url

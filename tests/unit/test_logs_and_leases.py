@@ -110,3 +110,50 @@ def test_a_sqlite_lease_held_by_another_process_is_not_taken(tmp_path: Path) -> 
 
 def test_an_in_memory_database_always_holds_its_lease() -> None:
     assert FileLease.beside(Database("sqlite://"), "sender").held()
+
+
+_SERVE_ONE_REQUEST = """
+import logging, sys, threading, time, httpx, uvicorn
+from node.api.access_log import install_access_log_redaction
+from node.chain.anvil import free_port
+from node.logs import configure_logging
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+configure_logging("info", "text", access_log=sys.argv[1] == "on")
+install_access_log_redaction()
+logging.getLogger("httpx").setLevel(logging.WARNING)  # the client's own line names the URL
+port = free_port()
+server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="off"))
+threading.Thread(target=server.run, daemon=True).start()
+while not server.started:
+    time.sleep(0.01)
+httpx.get(f"http://127.0.0.1:{port}/v1/verify?credential=secret")
+server.should_exit = True
+time.sleep(0.3)
+"""
+
+
+@pytest.mark.operator
+@pytest.mark.parametrize("access_log", ["on", "off"])
+def test_the_access_log_is_one_redacted_line_per_request_unless_turned_off(
+    access_log: str,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_ONE_REQUEST, access_log],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=True,
+    )
+    lines = [line for line in done.stderr.splitlines() if "uvicorn.access" in line]
+    if access_log == "off":
+        assert lines == []
+    else:
+        assert len(lines) == 1 and '"GET /v1/verify?[redacted] HTTP/1.1" 204' in lines[0]
+        assert "secret" not in done.stderr
