@@ -52,6 +52,11 @@ class HelperFailed(Exception):
     """The helper process did not answer as it should (dead, hung or garbled)."""
 
 
+#: What a helper's failure looks like from here: its pipe broken or closed under us (a node
+#: closing while a request signs: "I/O operation on closed file" is a ValueError).
+_BROKEN = (HelperFailed, OSError, ValueError)
+
+
 class SigningHelper:
     """This process's signing helper, started at its first use and kept for the next requests.
 
@@ -88,7 +93,7 @@ class SigningHelper:
             if sent and helper is not None:
                 try:
                     return list(zip(chunk, _receive(helper, len(chunk)), strict=True))
-                except (HelperFailed, OSError) as error:
+                except _BROKEN as error:
                     self._failed(error)
                     helper = None
             return list(_signed_inline(key, chunk, message))
@@ -97,10 +102,13 @@ class SigningHelper:
             for chunk in _chunks(items, CHUNK):
                 sent = False
                 if helper is not None:
+                    messages = [message(item) for item in chunk]
+                    if any(len(m) != MESSAGE_BYTES for m in messages):
+                        raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
                     try:
-                        _send(helper, raw, [message(item) for item in chunk])
+                        _send(helper, raw, messages)
                         sent = True
-                    except (HelperFailed, OSError) as error:
+                    except _BROKEN as error:
                         self._failed(error)
                         helper = None
                 in_flight.append((chunk, sent))
@@ -173,8 +181,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def _send(process: subprocess.Popen[bytes], key: bytes, messages: list[bytes]) -> None:
-    if any(len(m) != MESSAGE_BYTES for m in messages):
-        raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
     stream = _stream(process.stdin)
     stream.write(key + len(messages).to_bytes(4, "big") + b"".join(messages))
     stream.flush()

@@ -73,6 +73,20 @@ def test_a_helper_killed_mid_request_leaves_the_rest_signed_here_and_is_replaced
     assert helper._process is not None and helper._process.poll() is None
 
 
+def test_a_node_closing_its_helper_mid_request_leaves_the_request_whole(
+    helper: SigningHelper,
+) -> None:
+    messages = _messages(5 * CHUNK)
+
+    def closing_after_two_chunks() -> Iterator[bytes]:
+        for at, message in enumerate(messages):
+            if at == 2 * CHUNK:
+                helper.close()  # as Node.close from another thread would
+            yield message
+
+    assert _signed(helper, KEY, closing_after_two_chunks()) == [(m, KEY.sign(m)) for m in messages]
+
+
 @pytest.mark.parametrize(
     "impostor",
     [
