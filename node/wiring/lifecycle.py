@@ -73,6 +73,10 @@ class WorkerSupervisor:
 
     def run(self, on_listening: Callable[[], None]) -> None:
         listening = self.config.bind_socket()
+        # uvicorn's bind_socket only binds: each worker listens once it has imported the app,
+        # seconds later, and until then a client is refused. Listening here, the kernel queues
+        # connections from the announcement on, for the first worker ready to accept.
+        listening.listen(self.config.backlog)
         # Multiprocess handles SIGINT/SIGTERM itself from here: it stops its workers, returns.
         self._supervisor = Multiprocess(self.config, sockets=[listening])
         if self.failure is not None:

@@ -117,6 +117,38 @@ def test_up_announces_itself_only_once_the_api_listens(tmp_path: Path) -> None:
     assert "lernode is up" not in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_api_accepts_connections_from_the_moment_up_says_so(
+    tmp_path: Path, workers: str
+) -> None:
+    """A client that connects on seeing the banner is served, not refused: with worker
+    processes the supervisor binds the socket and each worker listens only once it has
+    imported the app, seconds later."""
+    port = free_port()
+    node = subprocess.Popen(
+        [*LERNODE, "up"],
+        env=node_env(tmp_path, LERNODE_PORT=str(port), LERNODE_WORKERS=workers),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert node.stdout is not None
+        seen: list[str] = []
+        for line in node.stdout:  # until the banner (or the end of its output)
+            seen.append(line)
+            if "lernode is up" in line:
+                break
+        assert "lernode is up" in "".join(seen), "".join(seen)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.settimeout(60)  # a worker may still be importing: the kernel queues us
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert connection.recv(64).startswith(b"HTTP/1.1 200")
+    finally:
+        node.send_signal(signal.SIGINT)
+        node.communicate(timeout=60)
+
+
 def test_when_the_embedded_chain_dies_the_node_stops_with_one_line(
     running: tuple[subprocess.Popen[str], int, int],
 ) -> None:
