@@ -49,7 +49,7 @@ CHUNK = 32
 
 
 class HelperFailed(Exception):
-    """The helper process did not answer as it should (dead, hung or garbled)."""
+    """The helper process did not answer as it should (dead, hung, or ended mid-answer)."""
 
 
 #: What a helper's failure looks like from here: its pipe broken or closed under us (a node
