@@ -205,17 +205,24 @@ class Indexer:
         return applied
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until `stop` is set; chain or database outages are logged and waited out."""
+        """Poll until `stop` is set. Chain or database outages are logged and waited out;
+        so is anything else a poll raises (logged with its traceback): a thread that ended on
+        it would leave the index behind the chain for the node's whole life, every
+        verification falling back to the chain, with nothing but one trace in the log."""
         failures = 0
         while not stop.is_set():
             try:
                 self.poll_once()
                 failures = 0
             except LernodeError as exc:
-                if not exc.retryable:
-                    raise
                 failures += 1
-                log.warning("indexer %s: %s (attempt %d)", self.cursor, exc, failures)
+                if exc.retryable:
+                    log.warning("indexer %s: %s (attempt %d)", self.cursor, exc, failures)
+                else:
+                    log.error("indexer %s: %s (attempt %d)", self.cursor, exc, failures)
+            except Exception:
+                failures += 1
+                log.exception("indexer %s: poll failed (attempt %d)", self.cursor, failures)
             stop.wait(self.poll_interval * min(2**failures, 30))
 
     # -- steps ----------------------------------------------------------------------------------
