@@ -234,6 +234,9 @@ class EmbeddedChain(AnvilProcess):
                     if not self._stopping:
                         on_exit(exc)
                     return
+                except Exception:  # the keeper must not end on a surprise: it is the watch
+                    log.exception("checking the embedded chain failed; checking again")
+                    continue
                 if time.monotonic() - last_save < self.save_interval:
                     continue
                 last_save = time.monotonic()
@@ -241,6 +244,8 @@ class EmbeddedChain(AnvilProcess):
                     self.save()
                 except (ChainError, OSError) as exc:
                     log.warning("could not save the embedded chain's state: %s", exc)
+                except Exception:
+                    log.exception("could not save the embedded chain's state")
 
         self._watcher = threading.Thread(target=run, name="chain-keeper", daemon=True)
         self._watcher.start()

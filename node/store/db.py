@@ -432,10 +432,13 @@ class _Checkpointer:
                             self.path, isolation_level=None, check_same_thread=False
                         )
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:
+                except Exception as exc:
                     # The next commit past `wal_autocheckpoint` on any other connection, or
-                    # the next request here, checkpoints instead.
-                    log.warning("background WAL checkpoint failed: %s", exc)
+                    # the next request here, checkpoints instead (the thread stays for it).
+                    if isinstance(exc, sqlite3.Error):
+                        log.warning("background WAL checkpoint failed: %s", exc)
+                    else:
+                        log.exception("background WAL checkpoint failed")
                     if connection is not None:
                         connection.close()
                     connection = None
