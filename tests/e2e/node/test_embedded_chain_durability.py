@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -110,12 +111,12 @@ def test_a_final_anchor_survives_a_kill9_of_the_chain_right_after(tmp_path: Path
                 response = client.post("/v1/credentials", json=body)
                 assert response.status_code == 201, response.text
                 credential_id = response.json()["credentials"][0]["id"]
-                for _ in range(600):
-                    state = client.get(f"/v1/credentials/{credential_id}").json()
-                    if state["state"] == "final":
-                        break
-                else:
-                    raise AssertionError("never final")
+                deadline = time.monotonic() + 120  # a deadline, not a count of requests
+                while (state := client.get(f"/v1/credentials/{credential_id}").json())[
+                    "state"
+                ] != "final":
+                    assert time.monotonic() < deadline, f"never final: {state['state']}"
+                    time.sleep(0.02)
             os.kill(anvil_child(node), signal.SIGKILL)  # at once after the node said `final`
             finals.append((state["receipt"]["issuer"], state["receipt"]["root"]))
         finally:
