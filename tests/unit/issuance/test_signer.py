@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -54,37 +54,33 @@ def test_one_helper_serves_requests_of_different_institutions_keys(helper: Signi
         assert _signed(helper, key, messages) == [(m, key.sign(m)) for m in messages]
 
 
-def test_a_helper_killed_mid_request_leaves_the_rest_signed_here_and_is_replaced(
-    helper: SigningHelper,
+def _kill(helper: SigningHelper) -> None:
+    assert helper._process is not None
+    helper._process.kill()
+    helper._process.wait()
+
+
+@pytest.mark.parametrize(
+    "interruption",
+    [_kill, SigningHelper.close],  # the helper dies; the node closes it (another thread)
+    ids=["helper-killed", "helper-closed"],
+)
+def test_a_helper_lost_mid_request_leaves_the_rest_signed_here_and_is_replaced(
+    helper: SigningHelper, interruption: Callable[[SigningHelper], None]
 ) -> None:
     messages = _messages(6 * CHUNK)
 
-    def killing_after_two_chunks() -> Iterator[bytes]:
+    def interrupted_after_two_chunks() -> Iterator[bytes]:
         for at, message in enumerate(messages):
             if at == 2 * CHUNK:
-                assert helper._process is not None
-                helper._process.kill()
-                helper._process.wait()
+                interruption(helper)
             yield message
 
-    assert _signed(helper, KEY, killing_after_two_chunks()) == [(m, KEY.sign(m)) for m in messages]
+    expected = [(m, KEY.sign(m)) for m in messages]
+    assert _signed(helper, KEY, interrupted_after_two_chunks()) == expected
     again = _messages(3 * CHUNK, salt=7)
     assert _signed(helper, KEY, again) == [(m, KEY.sign(m)) for m in again]
     assert helper._process is not None and helper._process.poll() is None
-
-
-def test_a_node_closing_its_helper_mid_request_leaves_the_request_whole(
-    helper: SigningHelper,
-) -> None:
-    messages = _messages(5 * CHUNK)
-
-    def closing_after_two_chunks() -> Iterator[bytes]:
-        for at, message in enumerate(messages):
-            if at == 2 * CHUNK:
-                helper.close()  # as Node.close from another thread would
-            yield message
-
-    assert _signed(helper, KEY, closing_after_two_chunks()) == [(m, KEY.sign(m)) for m in messages]
 
 
 @pytest.mark.parametrize(
