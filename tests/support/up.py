@@ -29,8 +29,10 @@ def wait_health(
     timeout: float = 60,
     output: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
-    """The node's first 200 `/health` body; fails with its output (`output`, else its piped
-    stdout) if it exits first or does not answer within `timeout` seconds."""
+    """The node's first 200 `/health` body in which the chain answered (`latest_block`: a
+    worker's first probe may miss its half-second budget on a loaded machine); fails with its
+    output (`output`, else its piped stdout) if it exits first or does not answer so within
+    `timeout` seconds."""
 
     def said() -> str:
         if output is not None:
@@ -45,7 +47,8 @@ def wait_health(
             response = httpx.get(f"{url}/health", timeout=2)
             if response.status_code == 200:
                 body: dict[str, Any] = response.json()
-                return body
+                if body.get("latest_block") is not None:
+                    return body
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
