@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -343,27 +343,23 @@ class Database:
             log.warning("erased data not yet purged from the database files: %s", reason)
 
     def _checkpoint_truncate(self, attempts: int = 5) -> None:
-        if self._checkpointer is not None:
-            with self._checkpointer.idle():  # not busy with our own background checkpoint
-                self._checkpoint_truncate_now(attempts)
-        else:
-            self._checkpoint_truncate_now(attempts)
-
-    def _checkpoint_truncate_now(self, attempts: int) -> None:
-        # The driver connection itself: no BEGIN around it (a checkpoint in a transaction
-        # cannot reset the WAL).
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            for _ in range(attempts):
-                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                if busy is not None and busy[0] == 0:
-                    cursor.close()
-                    return
-                time.sleep(0.05)
-            cursor.close()
-        finally:
-            connection.close()
+        # Not while our own background checkpoint runs (it would find the WAL busy). The
+        # driver connection itself: no BEGIN around it (a checkpoint in a transaction cannot
+        # reset the WAL).
+        idle = self._checkpointer.idle() if self._checkpointer is not None else nullcontext()
+        with idle:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                for _ in range(attempts):
+                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if busy is not None and busy[0] == 0:
+                        cursor.close()
+                        return
+                    time.sleep(0.05)
+                cursor.close()
+            finally:
+                connection.close()
         log.warning("the WAL could not be checkpointed after an erasure (readers kept it busy)")
 
     def dispose(self) -> None:
