@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, delete, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from node.store.db import Database
 from node.store.models import (
@@ -29,7 +31,16 @@ from node.store.models import (
 
 #: A credential's states before `final`, as an IN list: an index on the state serves it, where
 #: `state != final` reads every row of the table.
-NOT_FINAL = [state for state in CredentialState if state is not CredentialState.FINAL]
+_NOT_FINAL = [state for state in CredentialState if state is not CredentialState.FINAL]
+#: What is not final yet: credentials, and status updates not on chain.
+_UNFINISHED = (
+    select(Credential.id).where(col(Credential.state).in_(_NOT_FINAL)),
+    select(StatusUpdate.id).where(col(StatusUpdate.done).is_(False)),
+)
+#: Transactions signed, sent, or mined and not final.
+_ON_ITS_WAY = select(ChainTx.id).where(
+    col(ChainTx.state).in_([TxState.SIGNED, TxState.SENT, TxState.MINED])
+)
 
 
 @dataclass(frozen=True)
@@ -180,32 +191,20 @@ class AnchoringRepository:
         return session.exec(select(ChainTx).where(ChainTx.tx_hash == tx_hash)).first()
 
     def has_work(self) -> bool:
-        """Whether a worker step could find anything to do: a credential not final, a status
-        update not done, or a transaction on its way (signed, sent, or mined and not final).
-        One session of three indexed reads (IN lists, which an index serves, unlike `!=`),
-        where a whole step reads every institution's outboxes."""
-        with self.db.session() as session:
-            for query in (
-                select(Credential.id).where(col(Credential.state).in_(NOT_FINAL)),
-                select(StatusUpdate.id).where(col(StatusUpdate.done).is_(False)),
-                select(ChainTx.id).where(
-                    col(ChainTx.state).in_([TxState.SIGNED, TxState.SENT, TxState.MINED])
-                ),
-            ):
-                if session.exec(query.limit(1)).first() is not None:
-                    return True
-        return False
+        """Whether a worker step could find anything to do: what `outstanding` looks for, or a
+        transaction on its way (signed, sent, or mined and not final). Indexed reads (IN
+        lists, which an index serves, unlike `!=`), where a whole step reads every
+        institution's outboxes."""
+        return self._any(*_UNFINISHED, _ON_ITS_WAY)
 
     def outstanding(self) -> bool:
         """Anything not final yet: a credential, or a status update not on chain."""
+        return self._any(*_UNFINISHED)
+
+    def _any(self, *queries: SelectOfScalar[Any]) -> bool:
+        """Whether any of these id queries finds a row (one session, stopping at the first)."""
         with self.db.session() as session:
-            credential = session.exec(
-                select(Credential.id).where(col(Credential.state).in_(NOT_FINAL)).limit(1)
-            ).first()
-            update_row = session.exec(
-                select(StatusUpdate.id).where(col(StatusUpdate.done).is_(False)).limit(1)
-            ).first()
-        return credential is not None or update_row is not None
+            return any(session.exec(query.limit(1)).first() is not None for query in queries)
 
     # -- status updates ------------------------------------------------------------------------
 
