@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
 from node.chain.contracts.types import CLR_CREDENTIAL, OPEN_BADGE_CREDENTIAL
@@ -173,18 +174,14 @@ class IssuanceService:
         # Checked portable before any status entry is spent on them.
         members = [portable_members(document, at) for at, document in enumerate(documents)]
         slots = self._allocate(institution, len(inputs))
-        # Each list's URL once per request; each entry's canonical text from the members its
-        # list's entries share (`status_entry_text`), not canonicalized whole per credential.
-        urls = {
-            number: self.status_list_url(institution, number, ENTRY_PURPOSE)
-            for number in {number for number, _ in slots}
-        }
         statused: list[dict[str, Any]] = []
-        for at, (document, (number, index)) in enumerate(zip(documents, slots, strict=True)):
-            statused.append(
-                with_status(document, [status_list_entry(urls[number], index, ENTRY_PURPOSE)])
-            )
-            text, numbers = status_entry_text(urls[number], index, ENTRY_PURPOSE)
+        for at, (document, slot) in enumerate(zip(documents, slots, strict=True)):
+            entries = self._entries(institution, slot)
+            statused.append(with_status(document, entries))
+            # The entry's canonical text from the members its list's entries share
+            # (`status_entry_text`), not canonicalized whole per credential.
+            url = entries[0]["statusListCredential"]
+            text, numbers = status_entry_text(url, slot[1], ENTRY_PURPOSE)
             members[at] = members[at].with_text("credentialStatus", text, numbers)
         documents = statused
         return self._sign_and_store(
@@ -349,25 +346,11 @@ class IssuanceService:
         signed: list[dict[str, Any]] = []
 
         def signing() -> Iterator[tuple[dict[str, Any], bytes]]:
-            for secured, text in signatures():
+            for secured, text in self._signed(
+                documents, members, key.private_key, method, cryptosuite, now
+            ):
                 signed.append(secured)
                 yield secured, text
-
-        def signatures() -> Iterator[tuple[dict[str, Any], bytes]]:
-            if self._signer is None or len(documents) < HELPER_SIGNING:
-                for document, parts in zip(documents, members, strict=True):
-                    yield sign_canonical(
-                        document, parts, key.private_key, method, cryptosuite, created=now
-                    )
-                return
-            unsigned = (
-                UnsignedCanonical.of(document, parts, method, Cryptosuite(cryptosuite), now)
-                for document, parts in zip(documents, members, strict=True)
-            )
-            for item, signature in self._signer.signatures(
-                key.private_key, unsigned, attrgetter("message")
-            ):
-                yield item.signed(signature)
 
         data_keys = [new_key() for _ in documents]
         ids = [document["id"] for document in documents]
@@ -384,6 +367,33 @@ class IssuanceService:
                 within(session)
         self._on_queued(anchor_now)
         return signed
+
+    def _signed(
+        self,
+        documents: Sequence[dict[str, Any]],
+        members: Sequence[jcs.Members],
+        private_key: Ed25519PrivateKey,
+        method: str,
+        cryptosuite: Cryptosuite,
+        created: datetime,
+    ) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """Each document signed, with its JCS bytes, in order: from `HELPER_SIGNING`
+        documents the signatures come from the signing helper process."""
+        pairs = zip(documents, members, strict=True)
+        if self._signer is None or len(documents) < HELPER_SIGNING:
+            for document, parts in pairs:
+                yield sign_canonical(
+                    document, parts, private_key, method, cryptosuite, created=created
+                )
+            return
+        suite = Cryptosuite(cryptosuite)
+        unsigned = (
+            UnsignedCanonical.of(doc, parts, method, suite, created) for doc, parts in pairs
+        )
+        for item, signature in self._signer.signatures(
+            private_key, unsigned, attrgetter("message")
+        ):
+            yield item.signed(signature)
 
     # -- reading ------------------------------------------------------------------------------
 
