@@ -49,6 +49,7 @@ from node.credentials.status_list import (
     Bitstring,
     status_list_entry,
 )
+from node.issuance.service import HELPER_SIGNING
 from node.issuance.status import StatusAction
 from node.store.models import CredentialState, Institution, StatusList
 from node.wiring.runtime import Node
@@ -336,6 +337,23 @@ def test_reference_verifier_accepts_every_credential_of_the_varied_corpus(
     assert failures == {}
     assert {reading(v) for v in verdicts} == {ACTIVE}
     print(f"\nDigital Bazaar: {len(everything)} of {len(everything)} corpus credentials verified")
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_reference_verifier_accepts_every_credential_of_a_request_signed_by_the_helper(
+    issuing: IssuingNode, suite: Cryptosuite
+) -> None:
+    """A request large enough for the signing helper process (node/issuance/signer.py) gives
+    credentials Digital Bazaar verifies, every one: the chunks the helper signed and the
+    documents finished with its signatures in this process."""
+    node, institution = issuing.node, issuing.institution
+    inputs = [_input(f"cohort {n}") for n in range(HELPER_SIGNING)]
+    signed = node.issuance.issue(institution, inputs, cryptosuite=suite)
+    helper = node.issuance._signer
+    assert helper is not None and helper._process is not None  # the helper signed them
+    verdicts = issuing.verify(signed)["results"]
+    assert [v["errors"] for v in verdicts if not v["verified"]] == []
+    assert {reading(v) for v in verdicts} == {ACTIVE}
 
 
 def test_a_credential_issued_before_the_message_design_still_verifies_with_both_entries(
