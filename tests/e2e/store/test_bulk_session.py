@@ -6,10 +6,12 @@ sealed document column is stored without compression attempts (migration 0009)."
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -103,5 +105,33 @@ def test_sealed_documents_are_stored_without_compression_attempts(postgres_url: 
                 .scalar()
             )
         assert storage == "e"  # EXTERNAL
+    finally:
+        database.dispose()
+
+
+def test_the_background_checkpointer_outlives_a_surprise_and_checkpoints_the_next_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lernode.sqlite"
+    database = Database(f"sqlite:///{path}")
+    real_connect = sqlite3.connect
+    calls: list[str] = []
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        calls.append("connect")
+        if len(calls) == 1:
+            raise RuntimeError("a surprise while checkpointing")
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr("node.store.db.sqlite3.connect", connect)
+    try:
+        _write(database, bulk=True)  # its checkpoint fails in the background thread
+        deadline = time.monotonic() + 30
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _write(database, bulk=True)  # the same thread checkpoints this one
+        while path.stat().st_size < 2 * ROWS * 2048 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= 2 * ROWS * 2048
     finally:
         database.dispose()
