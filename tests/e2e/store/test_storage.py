@@ -7,6 +7,7 @@ import threading
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 from sqlmodel import SQLModel, select
 
 from node.errors import ConfigurationError, NotFound, StorageError
@@ -21,6 +22,42 @@ def test_migrations_create_exactly_the_schema_of_the_models(database: Database) 
     with database.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []
+
+
+def test_issuing_writes_no_index_entry_for_columns_set_only_later(database: Database) -> None:
+    """Migration 0010: `batch_id` and `bound_from` are indexed where set (NULL when a
+    credential is issued), and no index repeats the unique constraint's institution column;
+    the lookups by a set value still use those indexes."""
+    dialect = database.engine.dialect.name
+    indexes = {ix["name"]: ix for ix in inspect(database.engine).get_indexes("credential")}
+    assert "ix_credential_institution_id" not in indexes
+    for name, column in [
+        ("ix_credential_batch_id", "batch_id"),
+        ("ix_credential_bound_from", "bound_from"),
+    ]:
+        where = indexes[name]["dialect_options"][f"{dialect}_where"]
+        assert (
+            str(getattr(where, "text", where)).replace("(", "").replace(")", "")
+            == f"{column} IS NOT NULL"
+        )
+    with database.session() as session:
+        connection = session.connection()
+        if dialect == "postgresql":
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(
+                row[0]
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN SELECT id FROM credential WHERE bound_from IN ('a', 'b')"
+                )
+            )
+        else:
+            plan = " ".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM credential WHERE bound_from IN ('a', 'b')"
+                )
+            )
+    assert "ix_credential_bound_from" in plan
 
 
 def test_a_failed_unit_of_work_leaves_nothing_behind(database: Database) -> None:
