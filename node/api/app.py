@@ -57,13 +57,14 @@ def create_app(node: Node) -> FastAPI:
         redoc_url=None,
     )
     app.state.node = node
+    # Verification first: it is what the node serves most, and a request is matched against
+    # the routes in order (every route before it costs each verification a match).
+    verify.install_verification_api(app)
     install_access_log_redaction()
     install_docs(app)
     install_problem_handlers(app)
     install_limits(app, node.settings)
     app.add_middleware(metrics.MetricsMiddleware)
-    # Verification first: it is what the node serves most, and a request is matched against
-    # the routes in order (every route before it costs each verification a match).
     app.include_router(verify.router)
     app.include_router(metrics.router)
     for module in (health, credentials, institutions, admin):

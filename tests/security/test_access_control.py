@@ -139,8 +139,16 @@ PUBLIC_GETS = [
 ]
 
 
-@pytest.mark.parametrize("path", PUBLIC_GETS)
-def test_public_endpoints_are_rate_limited_per_client(live: tuple[Node, str], path: str) -> None:
+PUBLIC_CALLS = [("GET", path) for path in PUBLIC_GETS] + [
+    ("POST", "/v1/verify"),  # an empty body: a 422 problem until the meter refuses
+    ("POST", "/credentials/verify"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC_CALLS)
+def test_public_endpoints_are_rate_limited_per_client(
+    live: tuple[Node, str], method: str, path: str
+) -> None:
     """Anyone may call these, so each client is metered (LERNODE_VERIFY_RATE_LIMIT a minute)."""
     node, _ = live
     limit = 5
@@ -151,7 +159,7 @@ def test_public_endpoints_are_rate_limited_per_client(live: tuple[Node, str], pa
     finally:
         node.settings = original
     with TestClient(app) as client:
-        answers = [client.get(path).status_code for _ in range(limit + 3)]
+        answers = [client.request(method, path).status_code for _ in range(limit + 3)]
     assert 429 not in answers[:limit], answers
     assert answers[-1] == 429, f"{path} is not rate-limited: {answers}"
 

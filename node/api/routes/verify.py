@@ -1,7 +1,7 @@
 """Verification for anyone: `POST /v1/verify` (JSON report) and the `/verify` page (HTML).
 
-Both are public and metered by the `verify` rate limit: verifying costs the node several chain
-reads, and the caller needs no account. The JSON endpoint answers 200 with the report whether
+Both are public and metered by the `verify` rate limit: verifying costs the node CPU time, and
+the caller needs no account. The JSON endpoint answers 200 with the report whether
 the credential is valid or not (the *request* succeeded); input the verifier cannot evaluate is
 an RFC 9457 problem. The page shows the same report as a person reads it; it takes pasted JSON, an
 uploaded file, or a link `/verify?credential=<JSON or base64url JSON>` (what `lernode export`
@@ -17,16 +17,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from node.api.deps import NodeDep, node_of
 from node.api.inspection import body_depth_checked
 from node.api.limits import rate_limited
-from node.api.schemas.verification import PresentationReportView, VerificationReportView
+from node.api.schemas.verification import (
+    PresentationReportView,
+    VerificationReportView,
+    VerifyQuery,
+    report_json,
+)
 from node.credentials.json_depth import loads_bounded
 from node.errors import InvalidInput, LernodeError
 from node.verification.presentations import PresentationReport, is_presentation
@@ -43,7 +50,9 @@ if TYPE_CHECKING:
 #: other connections.
 INLINE_MAX_BYTES = 32 * 1024
 
-router = APIRouter(tags=["verifier"], dependencies=[Depends(rate_limited("verify"))])
+_METERED = [Depends(rate_limited("verify"))]
+#: The pages; `POST /v1/verify` is added by `install_verification_api` (metered as well).
+router = APIRouter(tags=["verifier"], dependencies=_METERED)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 #: What the page calls each check.
@@ -83,54 +92,93 @@ _REQUEST_BODY = {
         }
     },
 }
+_NO_QUERY = VerifyQuery()
+#: The `verify` group's meter: what the pages' router runs as a dependency, called by
+#: `verify_credential` itself.
+_METER = rate_limited("verify")
+#: The query as OpenAPI parameters, described by `VerifyQuery` as FastAPI would describe them.
+_QUERY_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": schema["description"],
+    }
+    for name, schema in VerifyQuery.model_json_schema()["properties"].items()
+]
 
 
-@router.post(
-    "/v1/verify",
-    summary="Verify a credential or bundle",
-    openapi_extra={"requestBody": _REQUEST_BODY},
-    response_model=VerificationReportView | PresentationReportView,
-    response_description="The verification report (also when the verdict is invalid)",
-)
-async def verify_credential(
-    request: Request,
-    at: str | None = Query(None, description="Verify as of this instant (ISO 8601 with zone)."),
-    challenge: str | None = Query(
-        None, max_length=1024, description="A presentation must answer this challenge."
-    ),
-    domain: str | None = Query(
-        None, max_length=1024, description="A presentation must name this domain."
-    ),
-) -> Response:
+def install_verification_api(app: FastAPI) -> None:
+    """`POST /v1/verify` on the app's own router, ahead of every included router: FastAPI
+    matches a route of an included router through a wrapper of its own on each request, which
+    cost a verification about a tenth of a millisecond (scripts/bench.py, section 3)."""
+    app.add_api_route(
+        "/v1/verify",
+        verify_credential,
+        methods=["POST"],
+        tags=["verifier"],
+        summary="Verify a credential or bundle",
+        openapi_extra={"requestBody": _REQUEST_BODY, "parameters": _QUERY_PARAMETERS},
+        response_model=VerificationReportView | PresentationReportView,
+        response_description="The verification report (also when the verdict is invalid)",
+        # What FastAPI documents for a route with parameters (install_problem_handlers turns
+        # it into the problem the node answers): a query or body the node cannot evaluate.
+        responses={422: {"description": "Invalid request"}},
+    )
+
+
+async def verify_credential(request: Request) -> Response:
     """Every check, its status and reason code, the overall verdict, and what the credential
     says (achievement, issuer, learner, skills, dates). A holder's Verifiable Presentation is
     verified too: its own checks (proof, holder key, challenge, domain) and each credential's."""
-    # The node straight from the app, not through a dependency: one less for FastAPI to solve
-    # on the node's busiest route (what `NodeDep` would do, see node/api/deps.py).
+    # Metered first, the node straight from the app and the query read by `_query`, none of
+    # them through FastAPI's dependencies: on the node's busiest route each dependency and
+    # parameter FastAPI solves cost every verification tens of microseconds.
+    await _METER(request)
     node = node_of(request)
+    query = _query(request)
     raw = await request.body()
     body = _json(raw, depth_checked=body_depth_checked(request.scope))
     if is_presentation(body):
-        instant = parse_instant(at)
+        instant = parse_instant(query.at)
         presented: PresentationReport = await run_in_threadpool(
-            lambda: node.presentations.verify(body, challenge=challenge, domain=domain, at=instant)
+            lambda: node.presentations.verify(
+                body, challenge=query.challenge, domain=query.domain, at=instant
+            )
         )
-        return _report_response(PresentationReportView.model_validate(presented.as_json()))
-    submission = parse_submission(body, at=at)
+        view = PresentationReportView.model_validate(presented.as_json())
+        return _json_response(view.model_dump_json(by_alias=True))
+    submission = parse_submission(body, at=query.at)
     report: VerificationReport
     if len(raw) <= INLINE_MAX_BYTES:
         report = node.verifier.verify(submission)
     else:
         report = await run_in_threadpool(node.verifier.verify, submission)
-    return _report_response(VerificationReportView.model_validate(report.as_json()))
+    return _json_response(report_json(report.as_json()))
 
 
-def _report_response(view: VerificationReportView | PresentationReportView) -> Response:
-    """The report, validated once by its view and serialized by pydantic, as FastAPI would
-    answer it from `response_model` (by alias, nothing excluded): a `Response` the route
-    returns is sent as it is, so FastAPI does not validate and serialize the report a second
-    time. `response_model` stays on the route for the OpenAPI description."""
-    return Response(view.model_dump_json(by_alias=True), media_type="application/json")
+def _query(request: Request) -> VerifyQuery:
+    """The query, validated as FastAPI would validate it as parameters (the same 422 problem),
+    at no cost when there is none, which is every verification of a credential: solved by
+    FastAPI, the three optional parameters cost each request about 40 µs."""
+    if not request.scope.get("query_string"):
+        return _NO_QUERY
+    params = request.query_params
+    given = {name: params[name] for name in VerifyQuery.model_fields if name in params}
+    try:
+        return VerifyQuery.model_validate(given)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+
+
+def _json_response(body: bytes | str) -> Response:
+    """A report already serialized in its view's shape: a `Response` the route returns is sent
+    as it is, so FastAPI does not validate and serialize the report again (`response_model`
+    stays on the route for the OpenAPI description)."""
+    return Response(body, media_type="application/json")
 
 
 # The page is for people, not API clients: it answers errors with an HTML page (a problem

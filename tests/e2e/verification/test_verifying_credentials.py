@@ -321,6 +321,22 @@ def test_bad_input_is_a_problem_document_never_a_500(
     assert response.json()["code"] == code
 
 
+@pytest.mark.parametrize("name", ["challenge", "domain"])
+def test_a_query_the_verifier_cannot_use_is_an_invalid_request_problem(
+    site: IssuerSite, api: TestClient, name: str
+) -> None:
+    bundle = site.issue()
+    too_long = api.post("/v1/verify", params={name: "x" * 1025}, json=bundle)
+    assert (too_long.status_code, too_long.json()["code"]) == (422, "invalid_request")
+    assert too_long.json()["errors"] == [
+        {"location": f"query.{name}", "message": "String should have at most 1024 characters"}
+    ]
+    bad_instant = api.post("/v1/verify", params={"at": "yesterday", name: "x"}, json=bundle)
+    assert (bad_instant.status_code, bad_instant.json()["code"]) == (422, "invalid_datetime")
+    fits = api.post("/v1/verify", params={name: "x" * 1024}, json=bundle)
+    assert (fits.status_code, fits.json()["verdict"]) == (200, "valid")
+
+
 def test_unsupported_proofs_and_did_methods_are_problems(site: IssuerSite, api: TestClient) -> None:
     credential = site.issue()["credential"]
     cases: list[tuple[dict[str, Any], str]] = [
