@@ -49,16 +49,23 @@ def depth_of(value: Any) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=JSON_VALUES, limit=st.integers(0, 8), cuts=st.lists(st.integers(0, 400)))
+@given(
+    value=JSON_VALUES,
+    limit=st.integers(0, 8),
+    cuts=st.lists(st.integers(0, 400)),
+    told_last=st.booleans(),
+)
 def test_the_scanner_measures_what_a_parser_would_reach_in_any_chunking(
-    value: Any, limit: int, cuts: list[int]
+    value: Any, limit: int, cuts: list[int], told_last: bool
 ) -> None:
+    """Whether or not the scanner is told which chunk is the last (then it may skip the scan
+    of a text with few brackets, strings included)."""
     text = json.dumps(value, ensure_ascii=False).encode()
     points = sorted({c % (len(text) + 1) for c in cuts})
     scanner = DepthScanner(limit)
     try:
         for start, end in zip([0, *points], [*points, len(text)], strict=True):
-            scanner.feed(text[start:end])
+            scanner.feed(text[start:end], last=told_last and end == len(text))
     except NestingTooDeep:
         assert depth_of(value) > limit, text
     else:
