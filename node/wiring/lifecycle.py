@@ -11,15 +11,19 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from node.errors import ChainError
+
+log = logging.getLogger("uvicorn.error")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -72,13 +76,12 @@ class WorkerSupervisor:
         self._supervisor: Multiprocess | None = None
 
     def run(self, on_listening: Callable[[], None]) -> None:
-        listening = self.config.bind_socket()
-        # uvicorn's bind_socket only binds: each worker listens once it has imported the app,
-        # seconds later, and until then a client is refused. Listening here, the kernel queues
-        # connections from the announcement on, for the first worker ready to accept.
-        listening.listen(self.config.backlog)
+        # Bound and listening here, not by each worker once it has imported the app (seconds
+        # later, and until then a client would be refused): the kernel queues connections
+        # from the announcement on.
+        sockets = listening_sockets(self.config)
         # Multiprocess handles SIGINT/SIGTERM itself from here: it stops its workers, returns.
-        self._supervisor = Multiprocess(self.config, sockets=[listening])
+        self._supervisor = _OneSocketEach(self.config, sockets)
         if self.failure is not None:
             self._supervisor.should_exit.set()
         on_listening()
@@ -92,6 +95,62 @@ class WorkerSupervisor:
 
     def raise_failure(self) -> None:
         _raise_chain_failure(self.failure)
+
+
+def listening_sockets(config: uvicorn.Config) -> list[socket.socket]:
+    """One listening socket per worker on the configured address, in one SO_REUSEPORT group,
+    so the kernel spreads new connections evenly across the workers (by a hash of each
+    client's address and port).
+
+    One socket shared by every worker is not spread: a worker woken by a burst of connections
+    accepts every one queued, so the keep-alive connections of a load balancer or of 32
+    verifiers connecting at once all ended up on one worker, one core, about one run in three
+    (scripts/bench.py). Where SO_REUSEPORT is missing, one shared socket as before.
+
+    The address is first bound alone: a socket without SO_REUSEPORT cannot share a port, so a
+    port already in use (another node's group included, which the kernel would otherwise let
+    this one join) fails here as it would for one socket."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    count = config.workers if hasattr(socket, "SO_REUSEPORT") else 1
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as alone:
+            alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            alone.bind((config.host, config.port))
+            address = alone.getsockname()[:2]  # the port chosen, if 0 was asked for
+        sockets = [_member(family, address, shared=count > 1) for _ in range(count)]
+    except OSError as error:
+        log.error("cannot listen on %s:%s: %s", config.host, config.port, error)
+        raise SystemExit(STARTUP_FAILURE) from None
+    for listening in sockets:
+        listening.listen(config.backlog)
+    log.info("listening on %s port %d with %d socket(s)", *address, len(sockets))
+    return sockets
+
+
+def _member(
+    family: socket.AddressFamily, address: tuple[str, int], *, shared: bool
+) -> socket.socket:
+    member = socket.socket(family, socket.SOCK_STREAM)
+    member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    member.bind(address)
+    member.set_inheritable(True)
+    return member
+
+
+class _OneSocketEach(Multiprocess):
+    """uvicorn's worker supervisor, starting worker i on the i-th listening socket only (all on
+    the one socket there is without SO_REUSEPORT).
+
+    A worker started later (one that replaces a dead worker, SIGHUP, SIGTTIN) gets them all,
+    as uvicorn gives every worker: no socket is ever left without a worker accepting on it."""
+
+    def init_processes(self) -> None:
+        for index in range(self.processes_num):
+            process = Process(self.config, [self.sockets[index % len(self.sockets)]])
+            process.start()
+            self.processes.append(process)
 
 
 def _raise_chain_failure(failure: ChainError | None) -> None:

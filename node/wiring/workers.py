@@ -59,7 +59,43 @@ def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> N
 
     Either way `announce` runs once the socket listens, the node's background work starts
     beside the server, and a dead embedded chain stops the server (then `raise_failure`)."""
-    common = {
+    if settings.worker_count <= 1:
+        metrics.configure(None)
+        config = uvicorn.Config(create_app(node), **_server_options(settings))  # type: ignore[arg-type]
+        server = ListeningServer(config, announce)
+        node.start_background(on_chain_exit=server.stop_because)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
+            server.run()
+        server.raise_failure()
+        return
+    log.info("serving the API in %d worker processes", settings.worker_count)
+    supervisor = worker_supervisor(settings, node.chain.rpc_url)
+    node.start_background(on_chain_exit=supervisor.stop_because)
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run(announce)
+    supervisor.raise_failure()
+
+
+def worker_supervisor(settings: Settings, rpc_url: str) -> WorkerSupervisor:
+    """The supervisor of `settings.worker_count` API worker processes (`worker_app`) attached
+    to the node whose chain answers at `rpc_url`: this process's in `lernode up`, or one the
+    benchmark runs (scripts/bench/serve_workers.py). Run it from the main thread."""
+    # Counters of every process in one directory (the data directory exists by now: `prepare`
+    # created and checked it).
+    metrics.configure(settings.data_dir.resolve() / "metrics")
+    os.environ[RPC_URL_ENV] = rpc_url
+    os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
+    config = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=settings.worker_count,
+        **_server_options(settings),  # type: ignore[arg-type]
+    )
+    return WorkerSupervisor(config)
+
+
+def _server_options(settings: Settings) -> dict[str, object]:
+    return {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
@@ -68,32 +104,6 @@ def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> N
         # node/api/proxies.py); uvicorn's own default would trust them from loopback.
         "proxy_headers": False,
     }
-    workers = settings.worker_count
-    # Counters of every process in one directory once there are several (the data directory
-    # exists now: `prepare` created and checked it).
-    metrics.configure(settings.data_dir.resolve() / "metrics" if workers > 1 else None)
-    if workers <= 1:
-        server = ListeningServer(uvicorn.Config(create_app(node), **common), announce)  # type: ignore[arg-type]
-        node.start_background(on_chain_exit=server.stop_because)
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
-            server.run()
-        server.raise_failure()
-        return
-    os.environ[RPC_URL_ENV] = node.chain.rpc_url
-    os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
-    log.info("serving the API in %d worker processes", workers)
-    supervisor = WorkerSupervisor(
-        uvicorn.Config(
-            f"{__name__}:worker_app",
-            factory=True,
-            workers=workers,
-            **common,  # type: ignore[arg-type]
-        )
-    )
-    node.start_background(on_chain_exit=supervisor.stop_because)
-    with contextlib.suppress(KeyboardInterrupt):
-        supervisor.run(announce)
-    supervisor.raise_failure()
 
 
 def attach(settings: Settings, rpc_url: str) -> Node:

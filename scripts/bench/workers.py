@@ -1,10 +1,10 @@
 """A node's API in several worker processes, and verifiers hammering it: shared by the bench's
 verification section and the `slow` load test (tests/e2e/test_verify_load_workers.py).
 
-The workers are what `lernode up` starts with LERNODE_WORKERS > 1 (uvicorn's standard
-multi-process mode over `node.wiring.workers:worker_app`); they attach to a node this process
-prepared and keeps running (its anvil, anchoring worker and indexers), exactly as the `lernode up`
-supervisor does.
+The workers are what `lernode up` starts with LERNODE_WORKERS > 1, under its own supervisor
+(serve_workers.py: uvicorn's process management, one listening socket per worker, over
+`node.wiring.workers:worker_app`); they attach to a node this process prepared and keeps running
+(its anvil, anchoring worker and indexers), exactly as under `lernode up`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from node.wiring.workers import RPC_URL_ENV
 
 VERIFY_PATH = "/v1/verify"
 LOAD_CLIENT = Path(__file__).resolve().parents[1] / "js" / "verify_load.mjs"
+SUPERVISOR = Path(__file__).resolve().parent / "serve_workers.py"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Served:
 
 @contextmanager
 def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[Served]:
-    """Serve `node`'s data directory and database with `workers` uvicorn worker processes;
+    """Serve `node`'s data directory and database with `workers` API worker processes;
     yields once every worker answers. `settings` become LERNODE_* variables."""
     port = free_port()
     env = {
@@ -52,21 +53,21 @@ def served_by_workers(node: Node, workers: int, **settings: Any) -> Iterator[Ser
         "LERNODE_DATA_DIR": str(node.settings.data_dir),
         "LERNODE_CONFIRMATIONS": str(node.settings.confirmations),
         "LERNODE_VERIFY_RATE_LIMIT": str(node.settings.verify_rate_limit),
+        "LERNODE_HOST": "127.0.0.1",
         "LERNODE_PORT": str(port),
+        "LERNODE_WORKERS": str(workers),
         "LERNODE_LOG_LEVEL": "info",  # the workers' "startup complete" lines are read below
-        # What --no-access-log asks of uvicorn; the workers' own logging setup decides it.
         "LERNODE_ACCESS_LOG": "false",
     }
     if node.settings.database_url:
         env["LERNODE_DATABASE_URL"] = node.settings.database_url
     env.update({f"LERNODE_{key.upper()}": str(value) for key, value in settings.items()})
-    command = [
-        sys.executable, "-m", "uvicorn", "node.wiring.workers:worker_app", "--factory",
-        "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "info", "--no-access-log", "--no-proxy-headers",
-    ]  # fmt: skip
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(SUPERVISOR)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     started = threading.Semaphore(0)
     log: list[str] = []

@@ -1,12 +1,14 @@
-"""`lernode up` with several API worker processes: every worker answers, the supervisor stays
-the one chain sender, `/metrics` shows the whole node, and a supervisor killed with SIGKILL
-takes its workers with it (nothing keeps answering on the node's port)."""
+"""`lernode up` with several API worker processes: every worker answers (a burst of keep-alive
+connections is spread over them, not accepted by one), the supervisor stays the one chain
+sender, `/metrics` shows the whole node, and a supervisor killed with SIGKILL takes its workers
+with it (nothing keeps answering on the node's port)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ import httpx
 import pytest
 
 from node.chain.anvil import free_port
-from tests.support.up import is_alive
+from tests.support.up import children, is_alive
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(300)]
 
@@ -51,6 +53,19 @@ def test_two_workers_serve_count_together_and_die_with_a_killed_supervisor(tmp_p
     process = subprocess.Popen([*LERNODE, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait(lambda: _answers(url), 180, "/health")
+        workers = children(process.pid)
+        # Each worker accepts on a listening socket of its own (the kernel spreads connections
+        # over them), not on one they share, where one worker may accept a whole burst.
+        listening = _sockets_by_process(workers, port, LISTEN)
+        assert len(listening) == 2 and all(len(inodes) == 1 for inodes in listening.values())
+        assert len(set.union(*listening.values())) == 2, listening
+        held = _keep_alive_burst(port, 32)
+        try:
+            connected = _sockets_by_process(workers, port, ESTABLISHED)
+        finally:
+            for connection in held:
+                connection.close()
+        assert len(connected) == 2 and sum(map(len, connected.values())) == 32, connected
         for _ in range(20):  # both workers get some of these
             assert httpx.get(f"{url}/health", timeout=30).status_code == 200
         metrics = httpx.get(f"{url}/metrics", timeout=30).text
@@ -74,6 +89,41 @@ def test_two_workers_serve_count_together_and_die_with_a_killed_supervisor(tmp_p
             process.wait(30)
         log.close()
         _kill_leftovers(tmp_path)
+
+
+def _keep_alive_burst(port: int, count: int) -> list[socket.socket]:
+    """`count` connections opened at once, as a load balancer's pool or many verifiers do,
+    each kept open after one answered request."""
+    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    for connection in connections:
+        connection.sendall(request)
+    for connection in connections:
+        connection.settimeout(30)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+    return connections
+
+
+#: TCP states as /proc/net/tcp writes them.
+ESTABLISHED, LISTEN = "01", "0A"
+
+
+def _sockets_by_process(pids: list[int], port: int, state: str) -> dict[int, set[str]]:
+    """The sockets on local `port` in `state` that each of `pids` holds (Linux /proc)."""
+    wanted = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                    wanted.add(f"socket:[{fields[9]}]")
+    held = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            if links & wanted:
+                held[pid] = links & wanted
+    return held
 
 
 def _kill_leftovers(tmp_path: Path) -> None:
