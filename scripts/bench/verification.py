@@ -67,10 +67,14 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
             f"{sizes.verify_concurrency} concurrent clients (keep-alive connections; "
             "scripts/js/verify_load.mjs writes each request, built once, to a raw socket and "
             "reads the answer with a minimal HTTP/1.1 parser, every verdict parsed and checked, "
-            "so the load generator takes little of the machine) for "
-            f"{sizes.verify_requests:,} `POST /v1/verify` requests and for "
-            f"{sizes.load_seconds:.0f} s; throughput = requests / wall time. An error is any "
-            "answer but a 200 with verdict `valid`. Rate limiting is raised out of the way."
+            "so the load generator takes little of the machine): "
+            f"{sizes.verify_requests // 2:,} untimed requests so every worker has met every "
+            f"bundle, then {verify_http.HTTP_ROUNDS} timed rounds of "
+            f"{sizes.verify_requests:,} `POST /v1/verify` requests, each between two in-process "
+            f"timings of {verify_http.BESIDE} verifications (workers idle) that give the rate "
+            "the round is compared with (the target is judged on the median round), and a load "
+            f"run of {sizes.load_seconds:.0f} s; throughput = requests / wall time. An error is "
+            "any answer but a 200 with verdict `valid`. Rate limiting is raised out of the way."
         ),
     )
     with ready_node(verify_rate_limit=10**9) as (node, institution):
@@ -159,7 +163,9 @@ def _explain(figures: dict[str, Any]) -> list[str]:
         f"Over HTTP, one client waits p50 {one['p50_ms']:.1f} ms {_http_cost(one, full)}. "
         f"{many['clients']} clients on {service['workers']} worker "
         f"processes get {many['throughput_per_s']:.0f}/s, {many['vs_workers_x_in_process']:.0%} "
-        f"of {service['workers']} x the one-thread in-process rate; latency is queueing "
+        f"of {service['workers']} x the one-thread in-process rate timed beside it "
+        f"({many['in_process_beside_per_s']:.0f}/s; the median of "
+        f"{len(many['rounds'])} rounds); latency is queueing "
         f"(p50 {many['p50_ms']:.0f} ms, p95 {many['p95_ms']:.0f} ms). Load run: "
         f"{load['requests']:,} verifications in {load['seconds']:.0f} s from {load['clients']} "
         f"clients, {load['errors']} errors.",

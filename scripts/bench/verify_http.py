@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from node.credentials.proofs import get_proof, verify
 from node.verification.submission import parse_submission
 from node.wiring.runtime import Node
 
-from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_interleaved
+from .common import Section, Sizes, Table, Target, fmt, summary_ms, time_each, time_interleaved
 from .workers import LoadResult, Served, cpu_seconds, process_tree, served_by_workers, verify_load
 
 HOW = (
@@ -71,17 +72,19 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
     with served_by_workers(node, workers) as served:
         base = served.base
         one = verify_load(base, bundles, clients=1, requests=min(300, sizes.verify_requests))
-        before = _cpu_by_part(served)
-        many = verify_load(
-            base, bundles, clients=sizes.verify_concurrency, requests=sizes.verify_requests
+        # Every worker meets every bundle before anything is timed: each has its own caches
+        # (pyld's processed contexts, DID documents replayed per index state).
+        verify_load(
+            base, bundles, clients=sizes.verify_concurrency, requests=sizes.verify_requests // 2
         )
-        cpu = _cpu_per_request(before, _cpu_by_part(served), many)
+        rounds = [_round(served, bundles, sizes, full) for _ in range(HTTP_ROUNDS)]
         load = verify_load(
             base, bundles, clients=sizes.verify_concurrency, seconds=sizes.load_seconds
         )
+    median = sorted(rounds, key=lambda r: r.ratio(workers))[len(rounds) // 2]
+    many, cpu, beside_rate = median.run, median.cpu, median.in_process_rate
     one_ms, many_ms = summary_ms(one.latencies_s), summary_ms(many.latencies_s)
-    capacity = workers * full_rate
-    http_ratio = many.rate / capacity
+    http_ratio = median.ratio(workers)
     tail = many_ms["p95_ms"] / many_ms["p50_ms"]
     section.figures["service"] = {
         "workers": workers,
@@ -95,8 +98,19 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
             "throughput_per_s": many.rate,
             "errors": many.errors,
             "vs_workers_x_in_process": http_ratio,
+            "in_process_beside_per_s": beside_rate,
             "p95_over_p50": tail,
             "cpu_ms_per_request": cpu,
+            "rounds": [
+                {
+                    "throughput_per_s": r.run.rate,
+                    "in_process_beside_per_s": r.in_process_rate,
+                    "vs_workers_x_in_process": r.ratio(workers),
+                    "errors": r.run.errors,
+                    "worker_cpu_ms_per_request": r.cpu["workers"],
+                }
+                for r in rounds
+            ],
         },
         "load": {
             "clients": sizes.verify_concurrency,
@@ -180,10 +194,12 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
             f"HTTP verify throughput, {sizes.verify_concurrency} clients, vs "
             f"({workers} workers x in-process rate); p95 <= 10x p50",
             ">= 70%, p95 <= 10x p50",
-            f"{http_ratio:.0%} ({many.rate:.0f}/s vs {workers} x {full_rate:.0f}/s); "
-            f"p95 = {tail:.1f}x p50",
+            f"{http_ratio:.0%} ({many.rate:.0f}/s vs {workers} x {beside_rate:.0f}/s; median "
+            f"of {len(rounds)} rounds: "
+            + ", ".join(f"{r.ratio(workers):.0%}" for r in rounds)
+            + f"); p95 = {tail:.1f}x p50",
             http_ratio >= 0.7 and tail <= 10,
-            _cpu_note(cpu, 1000 / full_rate, workers, many.rate, node),
+            _cpu_note(cpu, 1000 / beside_rate, workers, many.rate, node),
         ),
         Target(
             f"load: {sizes.verify_concurrency} verifiers for {sizes.load_seconds:.0f} s, "
@@ -193,6 +209,37 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
             load.errors == 0,
         ),
     ]
+
+
+#: Timed HTTP runs of `verify_requests` each; the target is judged on the median round.
+HTTP_ROUNDS = 3
+#: In-process verifications timed right before and right after each round, while the workers
+#: are idle: the rate the round is compared with comes from the same minutes as the round.
+BESIDE = 150
+
+
+@dataclass(frozen=True)
+class _Round:
+    run: LoadResult
+    cpu: dict[str, float]
+    in_process_rate: float
+
+    def ratio(self, workers: int) -> float:
+        return self.run.rate / (workers * self.in_process_rate)
+
+
+def _round(
+    served: Served, bundles: list[dict[str, Any]], sizes: Sizes, full: Callable[[], Any]
+) -> _Round:
+    """One timed run of the concurrent clients, between two in-process timings."""
+    beside = time_each(full, BESIDE)
+    before = _cpu_by_part(served)
+    run = verify_load(
+        served.base, bundles, clients=sizes.verify_concurrency, requests=sizes.verify_requests
+    )
+    cpu = _cpu_per_request(before, _cpu_by_part(served), run)
+    beside += time_each(full, BESIDE)
+    return _Round(run, cpu, 1 / statistics.mean(beside))
 
 
 def _cpu_by_part(served: Served) -> dict[str, float]:
