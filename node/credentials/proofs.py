@@ -137,7 +137,7 @@ def sign(
         suite, unsecured, verification_method, created, proof_purpose, challenge, domain
     )
     signature = signing_key.sign(_hash_data(suite, unsecured, proof_config, document_loader))
-    return _secured(suite, unsecured, proof_config, signature)
+    return _secured(suite, unsecured, proof_config, base58btc_multibase(signature))
 
 
 def sign_canonical(
@@ -157,7 +157,7 @@ def sign_canonical(
     unsigned = UnsignedCanonical.of(
         document, members, verification_method, _suite(cryptosuite), created or datetime.now(UTC)
     )
-    return unsigned.signed(signing_key.sign(unsigned.message))
+    return unsigned.signed(base58btc_multibase(signing_key.sign(unsigned.message)))
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,10 @@ class UnsignedCanonical:
         message = config_hash + hashlib.sha256(canonical).digest()
         return cls(suite, unsecured, proof_config, members, proof_texts, message)
 
-    def signed(self, signature: bytes) -> tuple[dict[str, Any], bytes]:
-        """The signed document and its JCS bytes, given the Ed25519 signature of `message`."""
-        secured = _secured(self.suite, self.unsecured, self.proof_config, signature)
+    def signed(self, proof_value: str) -> tuple[dict[str, Any], bytes]:
+        """The signed document and its JCS bytes, given the proof value: the Ed25519 signature
+        of `message` in multibase base58btc (`base58btc_multibase`)."""
+        secured = _secured(self.suite, self.unsecured, self.proof_config, proof_value)
         proof_value = jcs.serialize_string(secured["proof"][0]["proofValue"])  # a plain string
         proof_text = jcs.canonical_object_text({**self.proof_texts, "proofValue": proof_value})
         return secured, jcs.canonical_object({**self.members.texts, "proof": f"[{proof_text}]"})
@@ -262,13 +263,13 @@ def _secured(
     suite: Cryptosuite,
     unsecured: Mapping[str, Any],
     proof_config: Mapping[str, Any],
-    signature: bytes,
+    proof_value: str,
 ) -> dict[str, Any]:
     """The document with its proof: for JCS the signed proof keeps its `@context`."""
     proof = dict(proof_config)
     if suite is not Cryptosuite.EDDSA_JCS_2022:
         del proof["@context"]
-    proof["proofValue"] = base58btc_multibase(signature)
+    proof["proofValue"] = proof_value
     # An array of one proof: the form OB 3.0's JSON Schema requires; in JSON-LD (`proof` is a
     # graph container) and for Data Integrity verifiers it is the same proof as an object.
     return {**unsecured, "proof": [proof]}

@@ -390,10 +390,10 @@ class IssuanceService:
         unsigned = (
             UnsignedCanonical.of(doc, parts, method, suite, created) for doc, parts in pairs
         )
-        for item, signature in self._signer.signatures(
+        for item, proof_value in self._signer.proof_values(
             private_key, unsigned, attrgetter("message")
         ):
-            yield item.signed(signature)
+            yield item.signed(proof_value)
 
     # -- reading ------------------------------------------------------------------------------
 

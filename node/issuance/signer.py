@@ -1,4 +1,4 @@
-"""Ed25519 signatures of bulk requests computed in a helper process, on another core.
+"""Ed25519 proof values of bulk requests computed in a helper process, on another core.
 
 With `eddsa-jcs-2022` the signatures are a third of a bulk request's work, yet they are the one
 part that needs nothing of the request but 64 bytes per credential (the hash data) and the key.
@@ -6,16 +6,19 @@ A thread cannot take them off the request's core: `cryptography` releases the GI
 signs, but every signature then waits up to the interpreter's switch interval (5 ms) for the
 GIL back from the thread preparing documents (measured: slower than signing inline). A helper
 process has no such hand-off: this process sends it a chunk of messages, prepares the next
-chunk while it signs, and finishes the previous chunk's documents with the signatures it
-returns (`SigningHelper.signatures`).
+chunk while it signs, and finishes the previous chunk's documents with the proof values it
+returns (`SigningHelper.proof_values`): each signature already in multibase base58btc, the
+proof's text, whose pure-Python base58 (~13 µs) would otherwise fall to the request too.
 
-The helper (`python -m node.issuance.signer`) imports only `cryptography`, holds no file, socket
+The helper (`python -m node.issuance.signer`) imports `cryptography` and the node's multibase
+encoding only, holds no file, socket
 or database, and exits when its input closes, which includes this process dying. Keys reach it
 through its stdin pipe, never argv, environment or disk. If it fails in any way, what it has not
 answered is signed here and the next request starts a new one: a request never depends on it.
 
 Frames: request = private key (32 bytes) + count (4 bytes, big-endian) + count x 64-byte
-messages; answer = count x 64-byte signatures, in order.
+messages; answer = count x 89 ASCII bytes, in order: each signature's proof value (`z` and at
+most 88 base58 digits) padded with spaces.
 """
 
 from __future__ import annotations
@@ -34,12 +37,15 @@ from typing import IO, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.credentials.multikey import base58btc_multibase
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 MESSAGE_BYTES = 64
-SIGNATURE_BYTES = 64
+#: `z` + the base58 of 64 bytes (at most 88 digits: 58**88 > 256**64).
+PROOF_VALUE_BYTES = 89
 KEY_BYTES = 32
 #: A helper that has not answered a chunk within this time is taken for dead.
 ANSWER_TIMEOUT_S = 30.0
@@ -60,19 +66,20 @@ _BROKEN = (HelperFailed, OSError, ValueError)
 class SigningHelper:
     """This process's signing helper, started at its first use and kept for the next requests.
 
-    One request uses it at a time; a request arriving meanwhile signs inline (`signatures`)."""
+    One request uses it at a time; a request arriving meanwhile signs inline (`proof_values`)."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self._owner = 0  # the pid that started it: a forked child must start its own
         self._busy = threading.Lock()
 
-    def signatures(
+    def proof_values(
         self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
-    ) -> Generator[tuple[T, bytes], None, None]:
-        """Each item with the signature of its `message(item)`, in order. Items are drawn a
-        chunk ahead of the signatures handed back: the caller's work producing chunk k+1 runs
-        while the helper signs chunk k."""
+    ) -> Generator[tuple[T, str], None, None]:
+        """Each item with the proof value of its `message(item)` (the Ed25519 signature in
+        multibase base58btc), in order. Items are drawn a chunk ahead of the proof values
+        handed back: the caller's work producing chunk k+1 runs while the helper signs
+        chunk k."""
         if not self._busy.acquire(blocking=False):
             yield from _signed_inline(key, items, message)
             return
@@ -83,12 +90,12 @@ class SigningHelper:
 
     def _pipelined(
         self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
-    ) -> Iterator[tuple[T, bytes]]:
+    ) -> Iterator[tuple[T, str]]:
         raw = key.private_bytes_raw()
         helper = self._running()
         in_flight: deque[tuple[list[T], bool]] = deque()  # each chunk, and whether sent
 
-        def answered(chunk: list[T], sent: bool) -> list[tuple[T, bytes]]:
+        def answered(chunk: list[T], sent: bool) -> list[tuple[T, str]]:
             nonlocal helper
             if sent and helper is not None:
                 try:
@@ -164,9 +171,9 @@ class SigningHelper:
 
 def _signed_inline(
     key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
-) -> Iterator[tuple[T, bytes]]:
+) -> Iterator[tuple[T, str]]:
     for item in items:
-        yield item, key.sign(message(item))
+        yield item, base58btc_multibase(key.sign(message(item)))
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -186,11 +193,11 @@ def _send(process: subprocess.Popen[bytes], key: bytes, messages: list[bytes]) -
     stream.flush()
 
 
-def _receive(process: subprocess.Popen[bytes], count: int) -> list[bytes]:
-    """`count` signatures, read as they come (never blocking past `ANSWER_TIMEOUT_S`)."""
+def _receive(process: subprocess.Popen[bytes], count: int) -> list[str]:
+    """`count` proof values, read as they come (never blocking past `ANSWER_TIMEOUT_S`)."""
     stream = _stream(process.stdout)
     fd = stream.fileno()
-    wanted = count * SIGNATURE_BYTES
+    wanted = count * PROOF_VALUE_BYTES
     data = bytearray()
     while len(data) < wanted:
         ready, _, _ = select.select([fd], [], [], ANSWER_TIMEOUT_S)
@@ -200,7 +207,8 @@ def _receive(process: subprocess.Popen[bytes], count: int) -> list[bytes]:
         if not block:
             raise HelperFailed("the helper exited")
         data += block
-    return [bytes(data[i : i + SIGNATURE_BYTES]) for i in range(0, wanted, SIGNATURE_BYTES)]
+    text = data.decode("ascii")
+    return [text[i : i + PROOF_VALUE_BYTES].rstrip() for i in range(0, wanted, PROOF_VALUE_BYTES)]
 
 
 def _stream(stream: IO[bytes] | None) -> IO[bytes]:
@@ -211,6 +219,12 @@ def _stream(stream: IO[bytes] | None) -> IO[bytes]:
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """The helper's loop: sign each frame's messages until its input ends."""
+
+    def proof_value(message: bytes) -> bytes:
+        assert key is not None
+        text = base58btc_multibase(key.sign(message))
+        return text.ljust(PROOF_VALUE_BYTES).encode("ascii")
+
     key: Ed25519PrivateKey | None = None
     raw_key = b""
     while True:
@@ -227,7 +241,7 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             return
         answers.write(
             b"".join(
-                key.sign(body[i : i + MESSAGE_BYTES]) for i in range(0, len(body), MESSAGE_BYTES)
+                proof_value(body[i : i + MESSAGE_BYTES]) for i in range(0, len(body), MESSAGE_BYTES)
             )
         )
         answers.flush()

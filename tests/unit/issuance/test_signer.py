@@ -1,4 +1,4 @@
-"""The signing helper process (node/issuance/signer.py): a bulk request's signatures computed on
+"""The signing helper process (node/issuance/signer.py): a bulk request's proof values computed on
 another core are exactly the ones signing here gives, in order, and no failure of the helper
 loses, reorders or mixes up a signature: what it did not answer is signed in the requesting
 process, and the next request gets a fresh helper."""
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.credentials.multikey import base58btc_multibase
 from node.issuance.signer import CHUNK, SigningHelper
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -28,8 +29,13 @@ def _messages(count: int, salt: int = 0) -> list[bytes]:
 
 def _signed(
     helper: SigningHelper, key: Ed25519PrivateKey, items: Iterator[bytes] | list[bytes]
-) -> list[tuple[bytes, bytes]]:
-    return list(helper.signatures(key, items, lambda message: message))
+) -> list[tuple[bytes, str]]:
+    return list(helper.proof_values(key, items, lambda message: message))
+
+
+def here(key: Ed25519PrivateKey, messages: list[bytes]) -> list[tuple[bytes, str]]:
+    """What signing in this process gives: each message with its proof value."""
+    return [(m, base58btc_multibase(key.sign(m))) for m in messages]
 
 
 @pytest.fixture
@@ -44,14 +50,14 @@ def test_the_helper_signs_each_message_as_signing_here_does_in_order(
     helper: SigningHelper, count: int
 ) -> None:
     messages = _messages(count)
-    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert _signed(helper, KEY, messages) == here(KEY, messages)
     assert helper._process is not None and helper._process.poll() is None  # kept for the next
 
 
 def test_one_helper_serves_requests_of_different_institutions_keys(helper: SigningHelper) -> None:
     for key, salt in [(KEY, 1), (OTHER_KEY, 2), (KEY, 3)]:
         messages = _messages(2 * CHUNK, salt)
-        assert _signed(helper, key, messages) == [(m, key.sign(m)) for m in messages]
+        assert _signed(helper, key, messages) == here(key, messages)
 
 
 def _kill(helper: SigningHelper) -> None:
@@ -76,10 +82,10 @@ def test_a_helper_lost_mid_request_leaves_the_rest_signed_here_and_is_replaced(
                 interruption(helper)
             yield message
 
-    expected = [(m, KEY.sign(m)) for m in messages]
+    expected = here(KEY, messages)
     assert _signed(helper, KEY, interrupted_after_two_chunks()) == expected
     again = _messages(3 * CHUNK, salt=7)
-    assert _signed(helper, KEY, again) == [(m, KEY.sign(m)) for m in again]
+    assert _signed(helper, KEY, again) == here(KEY, again)
     assert helper._process is not None and helper._process.poll() is None
 
 
@@ -100,26 +106,26 @@ def test_a_helper_that_does_not_answer_in_full_is_given_up_and_its_part_signed_h
     )
     helper._owner = os.getpid()
     messages = _messages(3 * CHUNK)
-    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert _signed(helper, KEY, messages) == here(KEY, messages)
     assert helper._process is None  # given up: the next request starts a real one
 
 
 def test_an_abandoned_request_does_not_hand_its_unread_answers_to_the_next(
     helper: SigningHelper,
 ) -> None:
-    first = helper.signatures(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
+    first = helper.proof_values(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
     next(first)  # two chunks sent, one answered, then the caller fails and drops it
     first.close()
     messages = _messages(2 * CHUNK, salt=2)
-    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert _signed(helper, KEY, messages) == here(KEY, messages)
 
 
 def test_a_request_arriving_while_the_helper_is_busy_signs_here(helper: SigningHelper) -> None:
-    busy = helper.signatures(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
+    busy = helper.proof_values(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
     next(busy)
     started = helper._process
     messages = _messages(CHUNK + 5, salt=2)
-    assert _signed(helper, KEY, messages) == [(m, KEY.sign(m)) for m in messages]
+    assert _signed(helper, KEY, messages) == here(KEY, messages)
     assert helper._process is started  # not touched by the second request
     rest = list(busy)
     assert len(rest) == 4 * CHUNK - 1
@@ -139,7 +145,7 @@ def test_the_helper_dies_with_the_process_that_started_it() -> None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from node.issuance.signer import SigningHelper
         helper = SigningHelper()
-        list(helper.signatures(Ed25519PrivateKey.generate(), [bytes(64)], lambda m: m))
+        list(helper.proof_values(Ed25519PrivateKey.generate(), [bytes(64)], lambda m: m))
         print(helper._process.pid, flush=True)
         os.kill(os.getpid(), 9)
         """
