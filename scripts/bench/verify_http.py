@@ -212,7 +212,7 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
 
 
 #: Timed HTTP runs of `verify_requests` each; the target is judged on the median round.
-HTTP_ROUNDS = 3
+HTTP_ROUNDS = 5
 #: In-process verifications timed right before and right after each round, while the workers
 #: are idle: the rate the round is compared with comes from the same minutes as the round.
 BESIDE = 150
