@@ -50,9 +50,11 @@ if TYPE_CHECKING:
 #: other connections.
 INLINE_MAX_BYTES = 32 * 1024
 
-_METERED = [Depends(rate_limited("verify"))]
-#: The pages; `POST /v1/verify` is added by `install_verification_api` (metered as well).
-router = APIRouter(tags=["verifier"], dependencies=_METERED)
+#: The `verify` group's meter: a dependency of the pages' router, called by `verify_credential`
+#: itself.
+_METER = rate_limited("verify")
+#: The pages; `POST /v1/verify` is added by `install_verification_api`.
+router = APIRouter(tags=["verifier"], dependencies=[Depends(_METER)])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 #: What the page calls each check.
@@ -93,9 +95,6 @@ _REQUEST_BODY = {
     },
 }
 _NO_QUERY = VerifyQuery()
-#: The `verify` group's meter: what the pages' router runs as a dependency, called by
-#: `verify_credential` itself.
-_METER = rate_limited("verify")
 #: The query as OpenAPI parameters, described by `VerifyQuery` as FastAPI would describe them.
 _QUERY_PARAMETERS = [
     {
