@@ -31,10 +31,11 @@ HOW = (
     "labelling: node/credentials/rdfc.py) plus one Ed25519 verification; the rest of a "
     "verification "
     "is the issuer key from the DID index, the Merkle path and the chain facts from the event "
-    "index (SQL, no JSON-RPC). HTTP adds uvicorn (httptools, uvloop), the middleware (metrics; "
-    "the body limit and inspection, whose one depth scan of the body the route relies on "
-    "instead of scanning again), FastAPI's routing and rate limiter, the JSON parse, and the "
-    "report, validated once by its view and serialized by pydantic."
+    "index (SQL, no JSON-RPC). HTTP adds uvicorn (httptools, uvloop; one listening socket "
+    "per worker), the middleware (metrics; the body limit and inspection, whose one depth scan "
+    "of the body the route relies on instead of scanning again), FastAPI's routing (the route "
+    "sits on the app's own router, metered and its query read by itself), the JSON parse, and "
+    "the report, written by orjson in its view's exact bytes."
 )
 
 
