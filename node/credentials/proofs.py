@@ -203,8 +203,9 @@ class UnsignedCanonical:
         """The signed document and its JCS bytes, given the proof value: the Ed25519 signature
         of `message` in multibase base58btc (`base58btc_multibase`)."""
         secured = _secured(self.suite, self.unsecured, self.proof_config, proof_value)
-        proof_value = jcs.serialize_string(secured["proof"][0]["proofValue"])  # a plain string
-        proof_text = jcs.canonical_object_text({**self.proof_texts, "proofValue": proof_value})
+        proof_text = jcs.canonical_object_text(
+            {**self.proof_texts, "proofValue": jcs.serialize_string(proof_value)}
+        )
         return secured, jcs.canonical_object({**self.members.texts, "proof": f"[{proof_text}]"})
 
 

@@ -11,9 +11,9 @@ returns (`SigningHelper.proof_values`): each signature already in multibase base
 proof's text, whose pure-Python base58 (~13 µs) would otherwise fall to the request too.
 
 The helper (`python -m node.issuance.signer`) imports `cryptography` and the node's multibase
-encoding only, holds no file, socket
-or database, and exits when its input closes, which includes this process dying. Keys reach it
-through its stdin pipe, never argv, environment or disk. If it fails in any way, what it has not
+encoding only, holds no file, socket or database, and exits when its input closes, which
+includes this process dying. Keys reach it through its stdin pipe, never argv, environment or
+disk. If it fails in any way, what it has not
 answered is signed here and the next request starts a new one: a request never depends on it.
 
 Frames: request = private key (32 bytes) + count (4 bytes, big-endian) + count x 64-byte
@@ -217,14 +217,13 @@ def _stream(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
+def _proof_value(key: Ed25519PrivateKey, message: bytes) -> bytes:
+    """One answer field: the proof value of `message`, padded to `PROOF_VALUE_BYTES`."""
+    return base58btc_multibase(key.sign(message)).ljust(PROOF_VALUE_BYTES).encode("ascii")
+
+
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """The helper's loop: sign each frame's messages until its input ends."""
-
-    def proof_value(message: bytes) -> bytes:
-        assert key is not None
-        text = base58btc_multibase(key.sign(message))
-        return text.ljust(PROOF_VALUE_BYTES).encode("ascii")
-
     key: Ed25519PrivateKey | None = None
     raw_key = b""
     while True:
@@ -241,7 +240,8 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             return
         answers.write(
             b"".join(
-                proof_value(body[i : i + MESSAGE_BYTES]) for i in range(0, len(body), MESSAGE_BYTES)
+                _proof_value(key, body[i : i + MESSAGE_BYTES])
+                for i in range(0, len(body), MESSAGE_BYTES)
             )
         )
         answers.flush()

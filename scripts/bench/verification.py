@@ -158,8 +158,9 @@ def _explain(figures: dict[str, Any]) -> list[str]:
         "say is worked out again only when they changed, their age on every call), the JCS "
         "credential hash (orjson) and its Merkle path (keccak), the issuer's key from a DID "
         "document replayed once per index state, the registry entry kept per cursor position, "
-        "the other checks and the report; the thread's CPU clock (a system call) is read once, "
-        "for the verification's budget.",
+        "the other checks and the report; the thread's CPU clock (a system call) is read three "
+        "times for a credential (at the start, after the preparation, before its checks), for "
+        "the verification's budget.",
         f"Over HTTP, one client waits p50 {one['p50_ms']:.1f} ms {_http_cost(one, full)}. "
         f"{many['clients']} clients on {service['workers']} worker "
         f"processes get {many['throughput_per_s']:.0f}/s, {many['vs_workers_x_in_process']:.0%} "
