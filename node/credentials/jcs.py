@@ -208,6 +208,12 @@ def _utf16_sort_key(key: str) -> bytes:
 
 def serialize_string(value: str) -> str:
     """A JSON string literal as ECMAScript `JSON.stringify` writes it."""
+    # Most strings (ids, URLs, proof values) need no escape: one scan, and an ASCII string
+    # (known without a scan) cannot hold a surrogate.
+    if _NEEDS_ESCAPE.search(value) is None and (
+        value.isascii() or not _LONE_SURROGATE.search(value)
+    ):
+        return f'"{value}"'
     if _LONE_SURROGATE.search(value):
         raise InvalidInput("string contains a lone UTF-16 surrogate", code="invalid_json")
     escaped = _NEEDS_ESCAPE.sub(

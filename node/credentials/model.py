@@ -8,9 +8,11 @@ against 1EdTech's OB 3.0 JSON Schema (`tests/interop/test_ob3_schema.py`). The s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -75,19 +77,23 @@ def identity_hash(value: str, salt: str | None) -> str:
 
 def identity_object(identifier: IdentifierInput) -> dict[str, Any]:
     """An OB 3.0 `IdentityObject`, salted and hashed unless the caller asked for plain text."""
-    if not identifier.hashed:
+    return _identity(str(identifier.identity_type), identifier.value, identifier.hashed)
+
+
+def _identity(identity_type: str, value: str, hashed: bool) -> dict[str, Any]:
+    if not hashed:
         return {
             "type": "IdentityObject",
-            "identityType": str(identifier.identity_type),
+            "identityType": identity_type,
             "hashed": False,
-            "identityHash": identifier.value,
+            "identityHash": value,
         }
     salt = secrets.token_hex(16)
     return {
         "type": "IdentityObject",
-        "identityType": str(identifier.identity_type),
+        "identityType": identity_type,
         "hashed": True,
-        "identityHash": identity_hash(identifier.value, salt),
+        "identityHash": identity_hash(value, salt),
         "salt": salt,
     }
 
@@ -178,28 +184,26 @@ def _evidence(evidence: EvidenceInput) -> dict[str, Any]:
 
 def learner_identifiers(learner: LearnerInput) -> list[dict[str, Any]]:
     """The learner's `identifier` list: the email (hashed unless asked otherwise) and others."""
-    identifiers = list(learner.identifiers)
+    identifiers = [identity_object(identifier) for identifier in learner.identifiers]
     if learner.email is not None:
         # Validated already (an email address, at most 320 characters): not again per badge.
-        identifiers.insert(
-            0,
-            IdentifierInput.model_construct(
-                identity_type=IdentityType.EMAIL_ADDRESS,
-                value=learner.email,
-                hashed=learner.hash_email,
-            ),
-        )
-    return [identity_object(identifier) for identifier in identifiers]
+        email = _identity(str(IdentityType.EMAIL_ADDRESS), learner.email, learner.hash_email)
+        identifiers.insert(0, email)
+    return identifiers
 
 
 def _validity(valid_from: datetime | None, valid_until: datetime | None) -> dict[str, str]:
-    start = valid_from or datetime.now(UTC)
-    return _compact(
-        {
-            "validFrom": xsd_datetime(start),
-            "validUntil": xsd_datetime(valid_until) if valid_until else None,
-        }
-    )
+    start = xsd_datetime(valid_from) if valid_from else _second(int(time.time()))
+    if valid_until is None:
+        return {"validFrom": start}
+    return {"validFrom": start, "validUntil": xsd_datetime(valid_until)}
+
+
+@functools.lru_cache(maxsize=1)
+def _second(epoch_second: int) -> str:
+    """The xsd:dateTime of one second: badges built in the same second (a request's thousands)
+    format their `validFrom` once."""
+    return xsd_datetime(datetime.fromtimestamp(epoch_second, UTC))
 
 
 def build_open_badge(

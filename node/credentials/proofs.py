@@ -167,10 +167,10 @@ class UnsignedCanonical:
     elsewhere (another process) while it prepares the next documents."""
 
     suite: Cryptosuite
-    unsecured: dict[str, Any]
+    unsecured: Mapping[str, Any]
     proof_config: dict[str, Any]
     members: jcs.Members
-    proof_texts: Mapping[str, str]
+    shared: _SharedProof
     #: sha256(canonical proof configuration) || sha256(canonical document): 64 bytes.
     message: bytes
 
@@ -183,54 +183,63 @@ class UnsignedCanonical:
         suite: Cryptosuite,
         created: datetime,
     ) -> UnsignedCanonical:
-        unsecured = _unsecured(document)
+        unsecured = _unsecured(document) if "proof" in document else document
         if "proof" in members.texts or members.texts.keys() != unsecured.keys():
             raise ValueError("the members must be those of the document without its proof")
-        proof_config = _proof_config(
-            suite, unsecured, verification_method, created, "assertionMethod", None, None
-        )
-        config_hash, proof_texts = _shared_proof(
-            suite, members.texts["@context"], proof_config["created"], verification_method
-        )
+        if "@context" not in unsecured:
+            raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
+        shared = _shared_proof(suite, members.texts["@context"], created, verification_method)
+        proof_config = {**shared.config, "@context": unsecured["@context"]}
         if suite is Cryptosuite.EDDSA_JCS_2022:
             canonical = jcs.canonical_object(members.texts)
         else:
             canonical = _canonical_rdfc(unsecured, offline_document_loader)
-        message = config_hash + hashlib.sha256(canonical).digest()
-        return cls(suite, unsecured, proof_config, members, proof_texts, message)
+        message = shared.config_hash + hashlib.sha256(canonical).digest()
+        return cls(suite, unsecured, proof_config, members, shared, message)
 
     def signed(self, proof_value: str) -> tuple[dict[str, Any], bytes]:
         """The signed document and its JCS bytes, given the proof value: the Ed25519 signature
         of `message` in multibase base58btc (`base58btc_multibase`)."""
         secured = _secured(self.suite, self.unsecured, self.proof_config, proof_value)
-        proof_text = jcs.canonical_object_text(
-            {**self.proof_texts, "proofValue": jcs.serialize_string(proof_value)}
-        )
-        return secured, jcs.canonical_object({**self.members.texts, "proof": f"[{proof_text}]"})
+        before, after = self.shared.proof_text
+        proof_text = f"[{before}{jcs.serialize_string(proof_value)}{after}]"
+        return secured, jcs.canonical_object({**self.members.texts, "proof": proof_text})
+
+
+@dataclass(frozen=True)
+class _SharedProof:
+    """What the credentials one request signs share (`sign_canonical`)."""
+
+    #: sha256 of their canonical proof configuration.
+    config_hash: bytes
+    #: Their proof configuration, `@context` a placeholder (the document's goes there).
+    config: Mapping[str, Any]
+    #: Their signed proof's canonical text around its `proofValue` literal.
+    proof_text: tuple[str, str]
+
+
+#: A stand-in for the proof value while the proof's canonical text is split around it: canonical
+#: JSON text holds no raw control character.
+_VALUE_MARK = "\x00"
 
 
 @functools.lru_cache(maxsize=256)
 def _shared_proof(
-    suite: Cryptosuite, context: str, created: str, verification_method: str
-) -> tuple[bytes, Mapping[str, str]]:
-    """What the credentials one request signs share (`sign_canonical`): the hash of their proof
-    configuration (`context`: the canonical text of its `@context`) and the canonical members
-    of their proof but `proofValue`."""
-    texts = {
-        "@context": context,
-        **{
-            key: jcs.canonical_text(value)
-            for key, value in _proof_config(
-                suite, {"@context": None}, verification_method, None, "assertionMethod", None, None
-            ).items()
-            if key != "@context"
-        },
-        "created": jcs.canonical_text(created),
-    }
+    suite: Cryptosuite, context: str, created: datetime, verification_method: str
+) -> _SharedProof:
+    """`context`: the canonical text of the documents' `@context`."""
+    config = _proof_config(
+        suite, {"@context": None}, verification_method, created, "assertionMethod", None, None
+    )
+    texts = {key: jcs.canonical_text(value) for key, value in config.items()}
+    texts["@context"] = context
     config_hash = _offline_config_hash(suite, jcs.canonical_object(texts))
     if suite is not Cryptosuite.EDDSA_JCS_2022:
         del texts["@context"]
-    return config_hash, MappingProxyType(texts)
+    before, after = jcs.canonical_object_text({**texts, "proofValue": _VALUE_MARK}).split(
+        _VALUE_MARK
+    )
+    return _SharedProof(config_hash, MappingProxyType(config), (before, after))
 
 
 def _proof_config(

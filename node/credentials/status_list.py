@@ -211,21 +211,32 @@ def status_entry_text(list_url: str, index: int, purpose: StatusPurpose | str) -
     holds a number, for a bulk issuer: the members an entry shares with every other entry of
     its list are canonicalized once per list; only the two that name the index are written per
     entry (a quarter of the cost of canonicalizing each entry whole)."""
-    shared = _shared_entry_members(list_url, StatusPurpose(purpose))
-    texts = {
-        **shared.texts,
-        "id": jcs.serialize_string(f"{list_url}#{index}"),
-        "statusListIndex": jcs.serialize_string(str(index)),
-    }
-    return jcs.canonical_object_text(texts), shared.numbers
+    if not index >= 0:
+        raise _invalid_index("a status index is non-negative")
+    before_id, before_index, after_index, numbers = _entry_template(
+        list_url, StatusPurpose(purpose)
+    )
+    # `#` and digits are never escaped: the id's literal is the URL's with `#index` inserted.
+    return f"{before_id}#{index}{before_index}{index}{after_index}", numbers
+
+
+#: Stand-ins for an entry's `id` and `statusListIndex` while its template is made: canonical
+#: JSON text holds no raw control character.
+_ID_MARK, _INDEX_MARK = "\x00", "\x01"
 
 
 @functools.lru_cache(maxsize=256)
-def _shared_entry_members(list_url: str, purpose: StatusPurpose) -> jcs.Members:
-    """The canonical members every entry of one list has alike (all but `id` and the index)."""
-    entry = status_list_entry(list_url, 0, purpose)
-    del entry["id"], entry["statusListIndex"]
-    return jcs.canonical_members(entry)
+def _entry_template(list_url: str, purpose: StatusPurpose) -> tuple[str, str, str, bool]:
+    """An entry's canonical text in the pieces around the two members that name its index
+    (every other member is the same for all entries of the list), and whether it holds a
+    number: the id's literal up to its closing quote, then what lies between it and the
+    index's digits, then what follows them."""
+    members = jcs.canonical_members(status_list_entry(list_url, 0, purpose))
+    texts = {**members.texts, "id": f'"{_ID_MARK}"', "statusListIndex": f'"{_INDEX_MARK}"'}
+    head, rest = jcs.canonical_object_text(texts).split(_ID_MARK)
+    middle, tail = rest.split(_INDEX_MARK)
+    url = jcs.serialize_string(list_url)[1:-1]
+    return f"{head}{url}", middle, tail, members.numbers
 
 
 def first_allocatable(entries: int) -> int:

@@ -14,6 +14,7 @@ Values stored before sealing existed (migration 0007) are plaintext and read as 
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -33,12 +34,14 @@ def new_key() -> str:
     return os.urandom(KEY_BYTES).hex()
 
 
-def seal(key: str, plaintext: str, context: str) -> str:
-    """`plaintext` encrypted under `key`, bound to `context` (the credential id and the field),
-    so a sealed value copied to another row or column does not open there."""
+def seal(key: str, plaintext: str | bytes, context: str) -> str:
+    """`plaintext` (text, or its UTF-8 bytes) encrypted under `key`, bound to `context` (the
+    credential id and the field), so a sealed value copied to another row or column does not
+    open there."""
+    data = plaintext.encode() if isinstance(plaintext, str) else plaintext
     nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(bytes.fromhex(key)).encrypt(nonce, plaintext.encode(), context.encode())
-    return PREFIX + base64.b64encode(nonce + ciphertext).decode()
+    ciphertext = AESGCM(bytes.fromhex(key)).encrypt(nonce, data, context.encode())
+    return PREFIX + binascii.b2a_base64(nonce + ciphertext, newline=False).decode("ascii")
 
 
 def is_sealed(value: str) -> bool:
