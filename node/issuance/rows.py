@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Enum, Table
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
@@ -111,7 +111,7 @@ def credential_rows(
                 institution.id,
                 kind,
                 type_ids[kind],
-                seal(data_key, text.decode(), document_context(credential_id)),
+                seal(data_key, text, document_context(credential_id)),
                 "0x" + hash_canonical(text).hex(),
                 list_number,
                 index,
@@ -163,11 +163,15 @@ def _insert(
         rows = _converted(rows, processors)
     if dialect.name == "postgresql":
         # COPY: one statement for all rows, where an executemany costs PostgreSQL a statement
-        # per row (about 25 µs each even for a two-column key row).
+        # per row (about 25 µs each even for a two-column key row). Binary: the server takes
+        # each value as it comes instead of parsing text (a sealed document is ~3 KB; measured
+        # a fifth less server CPU per row).
         driver = connection.connection.driver_connection
         assert driver is not None
         cursor = driver.cursor()
-        with cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with cursor, cursor.copy(sql) as copy:
+            copy.set_types([_copy_type(dialect, table, column) for column in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -177,6 +181,16 @@ def _insert(
         f"VALUES ({', '.join(mark for _ in columns)})"
     )
     connection.exec_driver_sql(sql, list(rows))
+
+
+def _copy_type(dialect: Dialect, table: Table, column: str) -> str:
+    """The PostgreSQL type name binary COPY writes the column's values as. An enum's values go
+    as text: in binary COPY the server reads each field with its column's receive function, and
+    an enum's reads the label's text."""
+    column_type = table.c[column].type
+    if isinstance(column_type, Enum):
+        return "text"
+    return str(column_type.compile(dialect=dialect)).lower()
 
 
 Processor = Callable[[Any], Any]
