@@ -33,7 +33,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import IO, TypeVar
+from typing import IO, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -50,8 +50,14 @@ KEY_BYTES = 32
 #: A helper that has not answered a chunk within this time is taken for dead.
 ANSWER_TIMEOUT_S = 30.0
 #: Messages per frame: enough that the pipe round trips cost little, few enough that the
-#: request's first documents are finished soon and two frames in flight fit a pipe's buffer.
+#: request's first documents are finished soon and the frames in flight fit a pipe's buffer.
 CHUNK = 32
+#: Frames the helper may have unanswered. A chunk made while it has that many is signed in this
+#: process instead: the request never waits for a helper that is behind (on a machine whose
+#: other core also runs PostgreSQL's server, it often is), and a helper that keeps up signs all.
+AHEAD = 2
+#: Chunks made and not yet handed back before the request waits for the oldest answer.
+QUEUED = 4
 
 
 class HelperFailed(Exception):
@@ -77,9 +83,10 @@ class SigningHelper:
         self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
     ) -> Generator[tuple[T, str], None, None]:
         """Each item with the proof value of its `message(item)` (the Ed25519 signature in
-        multibase base58btc), in order. Items are drawn a chunk ahead of the proof values
-        handed back: the caller's work producing chunk k+1 runs while the helper signs
-        chunk k."""
+        multibase base58btc), in order. Items are drawn chunks ahead of the proof values
+        handed back: the caller's work producing the next chunk runs while the helper signs
+        the ones before, and a chunk made while the helper is `AHEAD` chunks behind is signed
+        here (so the two processes share the signing as their pace allows)."""
         if not self._busy.acquire(blocking=False):
             yield from _signed_inline(key, items, message)
             return
@@ -93,38 +100,56 @@ class SigningHelper:
     ) -> Iterator[tuple[T, str]]:
         raw = key.private_bytes_raw()
         helper = self._running()
-        in_flight: deque[tuple[list[T], bool]] = deque()  # each chunk, and whether sent
+        answers = _Answers(helper) if helper is not None else None
+        queue: deque[_Chunk[T]] = deque()  # in order: each signed here already, or sent
 
-        def answered(chunk: list[T], sent: bool) -> list[tuple[T, str]]:
-            nonlocal helper
-            if sent and helper is not None:
-                try:
-                    return list(zip(chunk, _receive(helper, len(chunk)), strict=True))
-                except _BROKEN as error:
-                    self._failed(error)
-                    helper = None
-            return list(_signed_inline(key, chunk, message))
+        def failed(error: Exception) -> None:
+            nonlocal answers
+            self._failed(error)
+            answers = None
+            for chunk in queue:  # what the helper has not answered is signed here
+                if chunk.values is None:
+                    chunk.values = _signed_here(key, chunk.items, message)
+
+        def finished(block: bool) -> Iterator[tuple[T, str]]:
+            """The chunks at the front that are signed, in order (waiting for the first one's
+            answer if `block`)."""
+            while queue:
+                front = queue[0]
+                if front.values is None:
+                    assert answers is not None
+                    try:
+                        front.values = answers.take(len(front.items), block)
+                    except _BROKEN as error:
+                        failed(error)
+                    if front.values is None:
+                        return
+                queue.popleft()
+                yield from zip(front.items, front.values, strict=True)
+                block = False
 
         try:
-            for chunk in _chunks(items, CHUNK):
-                sent = False
-                if helper is not None:
-                    messages = [message(item) for item in chunk]
+            for items_ in _chunks(items, CHUNK):
+                chunk = _Chunk(items_)
+                sent = sum(1 for waiting in queue if waiting.values is None)
+                if answers is not None and sent < AHEAD:
+                    messages = [message(item) for item in items_]
                     if any(len(m) != MESSAGE_BYTES for m in messages):
                         raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
                     try:
-                        _send(helper, raw, messages)
-                        sent = True
+                        answers.send(raw, messages)
                     except _BROKEN as error:
-                        self._failed(error)
-                        helper = None
-                in_flight.append((chunk, sent))
-                if len(in_flight) > 1:  # one chunk stays with the helper while the next is made
-                    yield from answered(*in_flight.popleft())
-            while in_flight:
-                yield from answered(*in_flight.popleft())
+                        failed(error)
+                if answers is None or sent >= AHEAD:
+                    # The helper has enough to do (or is gone): this chunk is signed here
+                    # meanwhile, instead of waiting for it.
+                    chunk.values = _signed_here(key, items_, message)
+                queue.append(chunk)
+                yield from finished(block=len(queue) > QUEUED)
+            while queue:
+                yield from finished(block=True)
         finally:
-            if any(sent for _, sent in in_flight):
+            if any(chunk.values is None for chunk in queue):
                 # Abandoned with answers unread: they would be taken for the next request's.
                 self.close()
 
@@ -176,6 +201,57 @@ def _signed_inline(
         yield item, base58btc_multibase(key.sign(message(item)))
 
 
+def _signed_here(
+    key: Ed25519PrivateKey, items: list[T], message: Callable[[T], bytes]
+) -> list[str]:
+    return [base58btc_multibase(key.sign(message(item))) for item in items]
+
+
+class _Chunk(Generic[T]):
+    """Items signed together; `values`: their proof values once known."""
+
+    __slots__ = ("items", "values")
+
+    def __init__(self, items: list[T]) -> None:
+        self.items = items
+        self.values: list[str] | None = None
+
+
+class _Answers:
+    """One request's exchange with the helper: frames sent, and proof values read as they
+    come, in the order the frames were sent."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        self._fd = _stream(process.stdout).fileno()
+        self._read = bytearray()
+
+    def send(self, key: bytes, messages: list[bytes]) -> None:
+        stream = _stream(self._process.stdin)
+        stream.write(key + len(messages).to_bytes(4, "big") + b"".join(messages))
+        stream.flush()
+
+    def take(self, count: int, block: bool) -> list[str] | None:
+        """The next `count` proof values; None if they have not all arrived and not `block`
+        (else waiting for them, never past `ANSWER_TIMEOUT_S` without a byte)."""
+        wanted = count * PROOF_VALUE_BYTES
+        while len(self._read) < wanted:
+            ready, _, _ = select.select([self._fd], [], [], ANSWER_TIMEOUT_S if block else 0)
+            if not ready:
+                if block:
+                    raise HelperFailed(f"no answer in {ANSWER_TIMEOUT_S:.0f} s")
+                return None
+            data = os.read(self._fd, 1 << 16)
+            if not data:
+                raise HelperFailed("the helper exited")
+            self._read += data
+        text = self._read[:wanted].decode("ascii")
+        del self._read[:wanted]
+        return [
+            text[i : i + PROOF_VALUE_BYTES].rstrip() for i in range(0, wanted, PROOF_VALUE_BYTES)
+        ]
+
+
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     chunk: list[T] = []
     for item in items:
@@ -185,30 +261,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _send(process: subprocess.Popen[bytes], key: bytes, messages: list[bytes]) -> None:
-    stream = _stream(process.stdin)
-    stream.write(key + len(messages).to_bytes(4, "big") + b"".join(messages))
-    stream.flush()
-
-
-def _receive(process: subprocess.Popen[bytes], count: int) -> list[str]:
-    """`count` proof values, read as they come (never blocking past `ANSWER_TIMEOUT_S`)."""
-    stream = _stream(process.stdout)
-    fd = stream.fileno()
-    wanted = count * PROOF_VALUE_BYTES
-    data = bytearray()
-    while len(data) < wanted:
-        ready, _, _ = select.select([fd], [], [], ANSWER_TIMEOUT_S)
-        if not ready:
-            raise HelperFailed(f"no answer in {ANSWER_TIMEOUT_S:.0f} s")
-        block = os.read(fd, wanted - len(data))
-        if not block:
-            raise HelperFailed("the helper exited")
-        data += block
-    text = data.decode("ascii")
-    return [text[i : i + PROOF_VALUE_BYTES].rstrip() for i in range(0, wanted, PROOF_VALUE_BYTES)]
 
 
 def _stream(stream: IO[bytes] | None) -> IO[bytes]:

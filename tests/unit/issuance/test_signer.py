@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.credentials.multikey import base58btc_multibase
+from node.issuance import signer
 from node.issuance.signer import CHUNK, SigningHelper
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -108,6 +109,52 @@ def test_a_helper_that_does_not_answer_in_full_is_given_up_and_its_part_signed_h
     messages = _messages(3 * CHUNK)
     assert _signed(helper, KEY, messages) == here(KEY, messages)
     assert helper._process is None  # given up: the next request starts a real one
+
+
+#: The real helper, taking a tenth of a second over each frame.
+SLOW_HELPER = textwrap.dedent(
+    """
+    import sys, time
+    from node.issuance import signer
+
+    class Slow:
+        def __init__(self, stream):
+            self.stream, self.reads = stream, 0
+
+        def read(self, size):
+            self.reads += 1
+            if self.reads % 2 == 0:  # a frame's messages: its header came first
+                time.sleep(0.1)
+            return self.stream.read(size)
+
+    signer.serve(Slow(sys.stdin.buffer), sys.stdout.buffer)
+    """
+)
+
+
+def test_a_helper_that_falls_behind_shares_the_signing_with_the_request(
+    helper: SigningHelper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_here: list[int] = []
+    sign_here = signer._signed_here
+
+    def counted(
+        key: Ed25519PrivateKey, items: list[bytes], message: Callable[[bytes], bytes]
+    ) -> list[str]:
+        signed_here.append(len(items))
+        return sign_here(key, items, message)
+
+    monkeypatch.setattr(signer, "_signed_here", counted)
+    helper._process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_HELPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    helper._owner = os.getpid()
+    started = helper._process
+    messages = _messages(8 * CHUNK + 3)
+    assert _signed(helper, KEY, messages) == here(KEY, messages)
+    # The request went on signing while the helper had its chunks to do, and still uses it.
+    assert 0 < sum(signed_here) < len(messages)
+    assert helper._process is started and started.poll() is None
 
 
 def test_an_abandoned_request_does_not_hand_its_unread_answers_to_the_next(
