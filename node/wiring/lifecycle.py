@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import socket
@@ -24,6 +25,17 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process
 from node.errors import ChainError
 
 log = logging.getLogger("uvicorn.error")
+
+
+def settle_startup_heap() -> None:
+    """Take what a process built to serve (modules, the app, the node's services and caches,
+    which live as long as the process) out of the garbage collector's reach (`gc.freeze`).
+
+    Otherwise each full collection walks all of it again, and one lands on some request's
+    time: measured ~110 ms of one issuance request in ten (1,000 credentials each) on a node's
+    heap. Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

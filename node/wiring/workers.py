@@ -34,7 +34,7 @@ from node.config import Settings, load_settings
 from node.keystore import KeyStore, load_or_create_passphrase
 from node.logs import configure_logging
 from node.store.db import Database
-from node.wiring.lifecycle import ListeningServer, WorkerSupervisor
+from node.wiring.lifecycle import ListeningServer, WorkerSupervisor, settle_startup_heap
 from node.wiring.runtime import OPERATOR_KEY, Node
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> N
     beside the server, and a dead embedded chain stops the server (then `raise_failure`)."""
     if settings.worker_count <= 1:
         metrics.configure(None)
-        config = uvicorn.Config(create_app(node), **_server_options(settings))  # type: ignore[arg-type]
+        app = create_app(node)
+        app.router.on_startup.append(settle_startup_heap)
+        config = uvicorn.Config(app, **_server_options(settings))  # type: ignore[arg-type]
         server = ListeningServer(config, announce)
         node.start_background(on_chain_exit=server.stop_because)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it handled
@@ -170,5 +172,6 @@ def worker_app() -> FastAPI:
         log.error("an API worker could not attach to the node: %s", error)
         raise SystemExit(1) from None
     app = create_app(node)
+    app.router.on_startup.append(settle_startup_heap)
     app.router.on_shutdown.append(node.close)
     return app

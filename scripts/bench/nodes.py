@@ -16,6 +16,7 @@ from node.config import Settings
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput
 from node.store.models import Institution
 from node.wiring.bootstrap import prepare
+from node.wiring.lifecycle import settle_startup_heap
 from node.wiring.runtime import Node
 
 
@@ -39,6 +40,7 @@ def ready_node(
             **overrides,
         )
         node, institution, _, _ = prepare(settings)
+        settle_startup_heap()  # as a serving process does once started
         try:
             yield node, institution
         finally:
