@@ -186,10 +186,9 @@ class UnsignedCanonical:
         unsecured = _unsecured(document) if "proof" in document else document
         if "proof" in members.texts or members.texts.keys() != unsecured.keys():
             raise ValueError("the members must be those of the document without its proof")
-        if "@context" not in unsecured:
-            raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
+        context = _context(unsecured)
         shared = _shared_proof(suite, members.texts["@context"], created, verification_method)
-        proof_config = {**shared.config, "@context": unsecured["@context"]}
+        proof_config = {**shared.config, "@context": context}
         if suite is Cryptosuite.EDDSA_JCS_2022:
             canonical = jcs.canonical_object(members.texts)
         else:
@@ -242,6 +241,13 @@ def _shared_proof(
     return _SharedProof(config_hash, MappingProxyType(config), (before, after))
 
 
+def _context(unsecured: Mapping[str, Any]) -> Any:
+    """The document's `@context`, which its proof repeats."""
+    if "@context" not in unsecured:
+        raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
+    return unsecured["@context"]
+
+
 def _proof_config(
     suite: Cryptosuite,
     unsecured: Mapping[str, Any],
@@ -252,10 +258,8 @@ def _proof_config(
     domain: str | None,
 ) -> dict[str, Any]:
     """The proof without `proofValue`, with the document's `@context` (see the module doc)."""
-    if "@context" not in unsecured:
-        raise InvalidInput("a signed document needs an @context", code="invalid_jsonld")
     proof: dict[str, Any] = {
-        "@context": unsecured["@context"],
+        "@context": _context(unsecured),
         "type": PROOF_TYPE,
         "cryptosuite": suite.value,
         "created": xsd_datetime(created or datetime.now(UTC)),

@@ -187,12 +187,16 @@ def status_list_credential(
     return credential
 
 
+def _check_index(index: int) -> None:
+    if not index >= 0:
+        raise _invalid_index("a status index is non-negative")
+
+
 def status_list_entry(list_url: str, index: int, purpose: StatusPurpose | str) -> dict[str, Any]:
     """A `BitstringStatusListEntry` pointing at entry `index` of the list credential; a
     `message` entry also says its size and what each value means."""
     purpose = StatusPurpose(purpose)
-    if not index >= 0:
-        raise _invalid_index("a status index is non-negative")
+    _check_index(index)
     entry: dict[str, Any] = {
         "id": f"{list_url}#{index}",
         "type": "BitstringStatusListEntry",
@@ -211,8 +215,7 @@ def status_entry_text(list_url: str, index: int, purpose: StatusPurpose | str) -
     holds a number, for a bulk issuer: the members an entry shares with every other entry of
     its list are canonicalized once per list; only the two that name the index are written per
     entry (a quarter of the cost of canonicalizing each entry whole)."""
-    if not index >= 0:
-        raise _invalid_index("a status index is non-negative")
+    _check_index(index)
     before_id, before_index, after_index, numbers = _entry_template(
         list_url, StatusPurpose(purpose)
     )

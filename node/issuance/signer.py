@@ -129,11 +129,11 @@ class SigningHelper:
                 block = False
 
         try:
-            for items_ in _chunks(items, CHUNK):
-                chunk = _Chunk(items_)
+            for batch in _chunks(items, CHUNK):
+                chunk = _Chunk(batch)
                 sent = sum(1 for waiting in queue if waiting.values is None)
                 if answers is not None and sent < AHEAD:
-                    messages = [message(item) for item in items_]
+                    messages = [message(item) for item in batch]
                     if any(len(m) != MESSAGE_BYTES for m in messages):
                         raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
                     try:
@@ -143,7 +143,7 @@ class SigningHelper:
                 if answers is None or sent >= AHEAD:
                     # The helper has enough to do (or is gone): this chunk is signed here
                     # meanwhile, instead of waiting for it.
-                    chunk.values = _signed_here(key, items_, message)
+                    chunk.values = _signed_here(key, batch, message)
                 queue.append(chunk)
                 yield from finished(block=len(queue) > QUEUED)
             while queue:
@@ -194,17 +194,22 @@ class SigningHelper:
             process.wait()
 
 
+def _proof_value(key: Ed25519PrivateKey, message: bytes) -> str:
+    """The Ed25519 signature of `message` in multibase base58btc (here and in the helper)."""
+    return base58btc_multibase(key.sign(message))
+
+
 def _signed_inline(
     key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
 ) -> Iterator[tuple[T, str]]:
     for item in items:
-        yield item, base58btc_multibase(key.sign(message(item)))
+        yield item, _proof_value(key, message(item))
 
 
 def _signed_here(
     key: Ed25519PrivateKey, items: list[T], message: Callable[[T], bytes]
 ) -> list[str]:
-    return [base58btc_multibase(key.sign(message(item))) for item in items]
+    return [_proof_value(key, message(item)) for item in items]
 
 
 class _Chunk(Generic[T]):
@@ -269,9 +274,9 @@ def _stream(stream: IO[bytes] | None) -> IO[bytes]:
     return stream
 
 
-def _proof_value(key: Ed25519PrivateKey, message: bytes) -> bytes:
+def _answer_field(key: Ed25519PrivateKey, message: bytes) -> bytes:
     """One answer field: the proof value of `message`, padded to `PROOF_VALUE_BYTES`."""
-    return base58btc_multibase(key.sign(message)).ljust(PROOF_VALUE_BYTES).encode("ascii")
+    return _proof_value(key, message).ljust(PROOF_VALUE_BYTES).encode("ascii")
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
@@ -292,7 +297,7 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             return
         answers.write(
             b"".join(
-                _proof_value(key, body[i : i + MESSAGE_BYTES])
+                _answer_field(key, body[i : i + MESSAGE_BYTES])
                 for i in range(0, len(body), MESSAGE_BYTES)
             )
         )

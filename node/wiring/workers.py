@@ -61,8 +61,7 @@ def serve_api(node: Node, settings: Settings, announce: Callable[[], None]) -> N
     beside the server, and a dead embedded chain stops the server (then `raise_failure`)."""
     if settings.worker_count <= 1:
         metrics.configure(None)
-        app = create_app(node)
-        app.router.on_startup.append(settle_startup_heap)
+        app = _serving_app(node)
         config = uvicorn.Config(app, **_server_options(settings))  # type: ignore[arg-type]
         server = ListeningServer(config, announce)
         node.start_background(on_chain_exit=server.stop_because)
@@ -171,7 +170,13 @@ def worker_app() -> FastAPI:
         # The supervisor is stopping (the chain died) or will restart this worker: say why once.
         log.error("an API worker could not attach to the node: %s", error)
         raise SystemExit(1) from None
+    app = _serving_app(node)
+    app.router.on_shutdown.append(node.close)
+    return app
+
+
+def _serving_app(node: Node) -> FastAPI:
+    """The app a serving process runs: once started, its startup heap is settled."""
     app = create_app(node)
     app.router.on_startup.append(settle_startup_heap)
-    app.router.on_shutdown.append(node.close)
     return app
