@@ -1,7 +1,16 @@
 """Status list entries for new credentials: allocated in short transactions, safe across
-threads and API worker processes (one conditional `UPDATE ... RETURNING` per list)."""
+threads and API worker processes (one conditional `UPDATE ... RETURNING` per list).
+
+A request reserves its entries before it builds its documents, so that building runs beside
+the signing (node/issuance/service.py); a request that then stores nothing gives them back.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -11,8 +20,23 @@ from node.did.hosting import signing_identity
 from node.store.db import Database
 from node.store.models import Institution, StatusList
 
+log = logging.getLogger(__name__)
+
 #: Open the next list once a list is this full, so allocation never waits for one.
 PREALLOCATE_AT = 0.9
+
+
+@dataclass
+class Reservation:
+    """The status entries reserved for one request, in the order its credentials take them.
+
+    `committing`: set by the request just before its storing transaction commits. From then on
+    the entries are never given back, even if the commit fails: a commit whose answer was lost
+    may have stored the credentials, and an entry given back would be handed out again.
+    """
+
+    slots: list[tuple[int, int]]
+    committing: bool = False
 
 
 class StatusAllocator:
@@ -53,6 +77,47 @@ class StatusAllocator:
             return slots
 
         return self.db.retrying(reserve)
+
+    @contextmanager
+    def reserved(self, institution: Institution, count: int) -> Iterator[Reservation]:
+        """`count` entries for a request in the block: given back if it fails before its
+        commit (`give_back`)."""
+        reservation = Reservation(self.allocate(institution, count))
+        try:
+            yield reservation
+        except BaseException:
+            if not reservation.committing:
+                self.give_back(institution, reservation.slots)
+            raise
+
+    def give_back(self, institution: Institution, slots: Sequence[tuple[int, int]]) -> None:
+        """Return the entries of a request that stored nothing, in each list where no later
+        reservation followed them (a compare-and-set of the list's counter from the end of the
+        run back to its start). Where one did, or the database cannot be reached, they stay
+        unused, as after a crash: an entry is never handed out twice."""
+        runs: dict[int, list[int]] = {}
+        for number, index in slots:
+            runs.setdefault(number, []).append(index)
+
+        def give(session: Session) -> None:
+            for number, indexes in runs.items():
+                start, end = min(indexes), max(indexes) + 1
+                if end - start != len(indexes):
+                    continue  # not one run (never made by `allocate`): left as it is
+                session.execute(
+                    update(StatusList)
+                    .where(
+                        col(StatusList.institution_id) == institution.id,
+                        col(StatusList.list_number) == number,
+                        col(StatusList.next_index) == end,
+                    )
+                    .values(next_index=start)
+                )
+
+        try:
+            self.db.retrying(give)
+        except Exception as error:  # the request's own failure is what its caller must see
+            log.warning("status entries of a failed request not given back (%s)", error)
 
     def _list_with_room(
         self, session: Session, institution: Institution

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Enum, Table
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
@@ -23,6 +23,7 @@ from node.chain.contracts.types import credential_type_id
 from node.credentials.format_check import credential_kind
 from node.credentials.merkle import hash_canonical
 from node.issuance.documents import parse_time
+from node.store.copy import copy_rows
 from node.store.models import (
     Credential,
     CredentialEvent,
@@ -62,43 +63,47 @@ _EVENT_COLUMNS = ("credential_id", "event", "detail", "at")
 class CredentialRows:
     """Every column of each new credential row (bulk INSERTs apply no model defaults), as
     Python values, produced as they are consumed; `insert_credentials` converts them for the
-    driver."""
+    driver. `ids`: the ids of the rows produced so far."""
 
-    def __init__(self, ids: list[str], rows: Iterable[tuple[Any, ...]], created: datetime) -> None:
+    def __init__(
+        self, count: int, ids: list[str], rows: Iterable[tuple[Any, ...]], created: datetime
+    ) -> None:
+        self.count = count
         self.ids = ids
         self.rows = rows
         self.created = created
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.count
 
     def made(self) -> CredentialRows:
         """These rows, every one made now (signed, sealed, hashed): for SQLite, whose write
         lock a storing transaction would otherwise hold while they are made."""
-        return CredentialRows(self.ids, list(self.rows), self.created)
+        return CredentialRows(self.count, self.ids, list(self.rows), self.created)
 
 
 def credential_rows(
     signed: Iterable[tuple[dict[str, Any], bytes]],
-    ids: Sequence[str],
     slots: Sequence[tuple[int, int]],
     institution: Institution,
     data_keys: Sequence[str],
     *,
     bound_from: str | None = None,
 ) -> CredentialRows:
-    """The rows of the credentials `signed` gives (each with its JCS bytes; `ids`: their ids,
-    in order), each document sealed under its credential's data key (node/store/sealing.py)."""
+    """The rows of the credentials `signed` gives (each with its JCS bytes; one per status
+    entry in `slots` and data key in `data_keys`, in order), each document sealed under its
+    credential's data key (node/store/sealing.py)."""
     now = datetime.now(UTC)
     type_ids: dict[str, str] = {}
     times: dict[Any, datetime | None] = {}
+    ids: list[str] = []
 
     def rows() -> Iterator[tuple[Any, ...]]:
-        for (document, text), credential_id, data_key, (list_number, index) in zip(
-            signed, ids, data_keys, slots, strict=True
+        for (document, text), data_key, (list_number, index) in zip(
+            signed, data_keys, slots, strict=True
         ):
-            if document["id"] != credential_id:
-                raise ValueError(f"credential {document['id']} came where {credential_id} was due")
+            credential_id = document["id"]
+            ids.append(credential_id)
             kind = credential_kind(document)
             if kind not in type_ids:
                 type_ids[kind] = "0x" + credential_type_id(kind).hex()
@@ -129,14 +134,15 @@ def credential_rows(
                 bound_from,
             )
 
-    return CredentialRows(list(ids), rows(), now)
+    return CredentialRows(len(slots), ids, rows(), now)
 
 
 def insert_credentials(
     session: Session, rows: CredentialRows, data_keys: Sequence[str], cryptosuite: str
 ) -> None:
     """The credential rows, their data keys and their `issued` events, three statements in the
-    caller's transaction (the rows first: keys and events reference them)."""
+    caller's transaction (the rows first: keys and events reference them, and their ids are
+    known once the rows are made)."""
     if not rows:
         return
     at = rows.created
@@ -163,17 +169,10 @@ def _insert(
         rows = _converted(rows, processors)
     if dialect.name == "postgresql":
         # COPY: one statement for all rows, where an executemany costs PostgreSQL a statement
-        # per row (about 25 µs each even for a two-column key row). Binary: the server takes
-        # each value as it comes instead of parsing text (a sealed document is ~3 KB; measured
-        # a fifth less server CPU per row).
+        # per row (about 25 µs each even for a two-column key row); fed as rows are made.
         driver = connection.connection.driver_connection
         assert driver is not None
-        cursor = driver.cursor()
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-        with cursor, cursor.copy(sql) as copy:
-            copy.set_types([_copy_type(dialect, table, column) for column in columns])
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(driver, table.name, columns, rows)
         return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
@@ -183,16 +182,6 @@ def _insert(
     connection.exec_driver_sql(sql, list(rows))
 
 
-def _copy_type(dialect: Dialect, table: Table, column: str) -> str:
-    """The PostgreSQL type name binary COPY writes the column's values as. An enum's values go
-    as text: in binary COPY the server reads each field with its column's receive function, and
-    an enum's reads the label's text."""
-    column_type = table.c[column].type
-    if isinstance(column_type, Enum):
-        return "text"
-    return str(column_type.compile(dialect=dialect)).lower()
-
-
 Processor = Callable[[Any], Any]
 
 
@@ -200,19 +189,20 @@ def _converted(
     rows: Iterable[tuple[Any, ...]], processors: list[Processor | None]
 ) -> Iterator[tuple[Any, ...]]:
     """`rows` as the driver takes them. A request repeats few values in the processed columns
-    (its timestamps, `pending`): each object is processed once (`rows` keeps it alive, so its
-    id stays its own)."""
+    (its timestamps, `pending`): each object is processed once (and kept, so that its id stays
+    its own while rows are made and freed one by one)."""
     active = [(column, processor) for column, processor in enumerate(processors) if processor]
-    done: dict[tuple[int, int], Any] = {}
+    done: dict[tuple[int, int], tuple[Any, Any]] = {}
     for row in rows:
         values = list(row)
         for column, processor in active:
             value = values[column]
             if value is not None:
                 key = (column, id(value))
-                if key not in done:
-                    done[key] = processor(value)
-                values[column] = done[key]
+                known = done.get(key)
+                if known is None or known[0] is not value:
+                    known = done[key] = (value, processor(value))
+                values[column] = known[1]
         yield tuple(values)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +41,7 @@ from node.credentials.status_list import (
 from node.did.hosting import signing_identity
 from node.errors import Conflict, InvalidInput, NotFound
 from node.issuance.accreditation import AccreditationGate
-from node.issuance.allocation import StatusAllocator
+from node.issuance.allocation import Reservation, StatusAllocator
 from node.issuance.documents import ensure_portable_at, iso, portable_members, submitted
 from node.issuance.erasure import erase_credential, record_parts
 from node.issuance.rows import credential_rows, insert_credentials
@@ -88,6 +88,11 @@ def status_list_id(institution: Institution, list_number: int, purpose: str) -> 
     `{address}-{n}-status` for a 2-bit list, `{address}-{n}-{revocation|suspension}` before."""
     suffix = MESSAGE_LIST_SUFFIX if purpose == StatusPurpose.MESSAGE else purpose
     return f"{institution.address}-{list_number}-{suffix}"
+
+
+def _canonicalized(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any], jcs.Members]]:
+    """One document with its canonical members, as `_sign_and_store` takes it."""
+    yield document, jcs.canonical_members(document)
 
 
 @contextmanager
@@ -170,23 +175,34 @@ class IssuanceService:
         cryptosuite: Cryptosuite,
         anchor_now: bool,
     ) -> list[dict[str, Any]]:
-        documents = [build_open_badge(item, profile, terms_of_use=terms) for item in inputs]
-        # Checked portable before any status entry is spent on them.
-        members = [portable_members(document, at) for at, document in enumerate(documents)]
-        slots = self._allocate(institution, len(inputs))
-        statused: list[dict[str, Any]] = []
-        for at, (document, slot) in enumerate(zip(documents, slots, strict=True)):
+        with self._allocator.reserved(institution, len(inputs)) as reservation:
+            prepared = self._prepared(institution, inputs, profile, terms, reservation.slots)
+            return self._sign_and_store(institution, prepared, reservation, cryptosuite, anchor_now)
+
+    def _prepared(
+        self,
+        institution: Institution,
+        inputs: Sequence[CredentialInput],
+        profile: IssuerProfile,
+        terms: list[dict[str, Any]],
+        slots: Sequence[tuple[int, int]],
+    ) -> Iterator[tuple[dict[str, Any], jcs.Members]]:
+        """Each document built, checked portable and given its status entry as signing draws
+        it, so a bulk request's building runs beside the signing helper instead of before it.
+        A document refused here fails the request before its commit: nothing is stored, and
+        the status entries go back (`_sign_and_store`)."""
+        for at, (item, slot) in enumerate(zip(inputs, slots, strict=True)):
+            document = build_open_badge(item, profile, terms_of_use=terms)
+            members = portable_members(document, at)
             entries = self._entries(institution, slot)
-            statused.append(with_status(document, entries))
             # The entry's canonical text from the members its list's entries share
             # (`status_entry_text`), not canonicalized whole per credential.
             url = entries[0]["statusListCredential"]
             text, numbers = status_entry_text(url, slot[1], ENTRY_PURPOSE)
-            members[at] = members[at].with_text("credentialStatus", text, numbers)
-        documents = statused
-        return self._sign_and_store(
-            institution, documents, slots, cryptosuite, anchor_now, members=members
-        )
+            yield (
+                with_status(document, entries),
+                members.with_text("credentialStatus", text, numbers),
+            )
 
     def issue_clr(
         self,
@@ -205,18 +221,20 @@ class IssuanceService:
         ensure_portable_at(envelope, len(achievements))  # before any part is issued
         self._require_accredited(institution, [OPEN_BADGE_CREDENTIAL, CLR_CREDENTIAL])
         parts = self.issue(institution, achievements, cryptosuite=cryptosuite)
-        slot = self._allocate(institution, 1)
         profile = self._profile(institution)
-        clr = build_clr(
-            parts,
-            profile,
-            learner,
-            name=name,
-            description=description,
-            credential_status=self._entries(institution, slot[0]),
-            terms_of_use=self._terms(profile),
-        )
-        return self._sign_and_store(institution, [clr], slot, cryptosuite, anchor_now)[0]
+        with self._allocator.reserved(institution, 1) as reservation:
+            clr = build_clr(
+                parts,
+                profile,
+                learner,
+                name=name,
+                description=description,
+                credential_status=self._entries(institution, reservation.slots[0]),
+                terms_of_use=self._terms(profile),
+            )
+            return self._sign_and_store(
+                institution, _canonicalized(clr), reservation, cryptosuite, anchor_now
+            )[0]
 
     def issue_document(
         self,
@@ -237,9 +255,11 @@ class IssuanceService:
                 raise Conflict(
                     f"a credential {document['id']} was already issued", code="credential_exists"
                 )
-        slot = self._allocate(institution, 1)
-        document = with_status(document, self._entries(institution, slot[0]))
-        return self._sign_and_store(institution, [document], slot, cryptosuite, anchor_now)[0]
+        with self._allocator.reserved(institution, 1) as reservation:
+            document = with_status(document, self._entries(institution, reservation.slots[0]))
+            return self._sign_and_store(
+                institution, _canonicalized(document), reservation, cryptosuite, anchor_now
+            )[0]
 
     def reissue_bound(
         self,
@@ -258,30 +278,28 @@ class IssuanceService:
         either may refuse by raising, which stores nothing (the reserved status index stays
         unused)."""
         self._require_accredited(institution, [credential_kind(document)])
-        slot = self._allocate(institution, 1)
-        entries = self._entries(institution, slot[0])
-        document = {
-            **document,
-            "issuer": issuer_profile(self._profile(institution)),
-            "credentialStatus": entries[0] if len(entries) == 1 else entries,
-        }
-        return self._sign_and_store(
-            institution,
-            [document],
-            slot,
-            cryptosuite,
-            anchor_now=True,
-            bound_from=bound_from,
-            before=before,
-            within=within,
-        )[0]
+        issuer = issuer_profile(self._profile(institution))
+        with self._allocator.reserved(institution, 1) as reservation:
+            entries = self._entries(institution, reservation.slots[0])
+            document = {
+                **document,
+                "issuer": issuer,
+                "credentialStatus": entries[0] if len(entries) == 1 else entries,
+            }
+            return self._sign_and_store(
+                institution,
+                _canonicalized(document),
+                reservation,
+                cryptosuite,
+                anchor_now=True,
+                bound_from=bound_from,
+                before=before,
+                within=within,
+            )[0]
 
     def _require_accredited(self, institution: Institution, kinds: Sequence[str]) -> None:
         if self._accreditation is not None:
             self._accreditation.require(institution, kinds)
-
-    def _allocate(self, institution: Institution, count: int) -> list[tuple[int, int]]:
-        return self._allocator.allocate(institution, count)
 
     def _profile(self, institution: Institution) -> IssuerProfile:
         if institution.verification_method is None:
@@ -320,17 +338,17 @@ class IssuanceService:
     def _sign_and_store(
         self,
         institution: Institution,
-        documents: list[dict[str, Any]],
-        slots: list[tuple[int, int]],
+        prepared: Iterable[tuple[dict[str, Any], jcs.Members]],
+        reservation: Reservation,
         cryptosuite: Cryptosuite,
         anchor_now: bool,
         *,
         bound_from: str | None = None,
         before: Callable[[Session], None] | None = None,
         within: Callable[[Session], None] | None = None,
-        members: Sequence[jcs.Members] | None = None,
     ) -> list[dict[str, Any]]:
-        """`members`: the documents' canonical members when the caller has them.
+        """Sign and store the `prepared` documents (each with its canonical members; one per
+        reserved status entry), drawn as they are signed.
 
         On PostgreSQL each credential goes to the database as soon as it is signed (one COPY
         in the storing transaction), so the server stores while the node signs; on SQLite
@@ -340,24 +358,24 @@ class IssuanceService:
         key = self._signing_key(institution)
         method = signing_identity(institution).verification_method
         assert method is not None
+        count = len(reservation.slots)
         now = datetime.now(UTC)
-        if members is None:
-            members = [jcs.canonical_members(document) for document in documents]
         signed: list[dict[str, Any]] = []
 
         def signing() -> Iterator[tuple[dict[str, Any], bytes]]:
             for secured, text in self._signed(
-                documents, members, key.private_key, method, cryptosuite, now
+                prepared, count, key.private_key, method, cryptosuite, now
             ):
                 signed.append(secured)
                 yield secured, text
 
-        data_keys = [new_key() for _ in documents]
-        ids = [document["id"] for document in documents]
-        rows = credential_rows(signing(), ids, slots, institution, data_keys, bound_from=bound_from)
+        data_keys = [new_key() for _ in range(count)]
+        rows = credential_rows(
+            signing(), reservation.slots, institution, data_keys, bound_from=bound_from
+        )
         if self.db.is_sqlite:
             rows = rows.made()
-        storing = self.db.bulk_session if len(documents) >= BULK_STORE else self.db.session
+        storing = self.db.bulk_session if count >= BULK_STORE else self.db.session
         with storing() as session:
             if before is not None:
                 before(session)
@@ -365,30 +383,30 @@ class IssuanceService:
             record_parts(session, signed)
             if within is not None:
                 within(session)
+            reservation.committing = True
         self._on_queued(anchor_now)
         return signed
 
     def _signed(
         self,
-        documents: Sequence[dict[str, Any]],
-        members: Sequence[jcs.Members],
+        prepared: Iterable[tuple[dict[str, Any], jcs.Members]],
+        count: int,
         private_key: Ed25519PrivateKey,
         method: str,
         cryptosuite: Cryptosuite,
         created: datetime,
     ) -> Iterator[tuple[dict[str, Any], bytes]]:
-        """Each document signed, with its JCS bytes, in order: from `HELPER_SIGNING`
-        documents the signatures come from the signing helper process."""
-        pairs = zip(documents, members, strict=True)
-        if self._signer is None or len(documents) < HELPER_SIGNING:
-            for document, parts in pairs:
+        """Each of the `count` documents signed, with its JCS bytes, in order: from
+        `HELPER_SIGNING` documents the signatures come from the signing helper process."""
+        if self._signer is None or count < HELPER_SIGNING:
+            for document, parts in prepared:
                 yield sign_canonical(
                     document, parts, private_key, method, cryptosuite, created=created
                 )
             return
         suite = Cryptosuite(cryptosuite)
         unsigned = (
-            UnsignedCanonical.of(doc, parts, method, suite, created) for doc, parts in pairs
+            UnsignedCanonical.of(doc, parts, method, suite, created) for doc, parts in prepared
         )
         for item, proof_value in self._signer.proof_values(
             private_key, unsigned, attrgetter("message")

@@ -149,9 +149,15 @@ class SigningHelper:
             while queue:
                 yield from finished(block=True)
         finally:
-            if any(chunk.values is None for chunk in queue):
-                # Abandoned with answers unread: they would be taken for the next request's.
-                self.close()
+            unread = sum(len(chunk.items) for chunk in queue if chunk.values is None)
+            if unread:
+                # Abandoned (the request failed while the helper signed): its answers are read
+                # and dropped, else they would be taken for the next request's.
+                try:
+                    assert answers is not None
+                    answers.take(unread, block=True)
+                except _BROKEN:
+                    self.close()
 
     def _running(self) -> subprocess.Popen[bytes] | None:
         """The helper, started if this process has none alive; None if it cannot start."""

@@ -202,15 +202,21 @@ def test_values_that_split_json_ld_processors_are_refused_before_anything_is_spe
     tiny = {**ACHIEVEMENT, "credits_available": 1e-7}
     nul = {**ACHIEVEMENT, "name": "Welding\u0000"}
     good_then_bad = {"credentials": [one_credential(), {**one_credential(), "achievement": nul}]}
+    # In a bulk request the signing of the first documents is under way when the bad one is
+    # reached: the request still stores nothing and its entries go back.
+    bulk = [one_credential() for _ in range(200)]
+    bulk[150] = {**one_credential(), "achievement": tiny}
     for body in (
         {"credential": {**one_credential(), "achievement": tiny}},
         {"credential": {**one_credential(), "achievement": nul}},
         good_then_bad,
+        {"credentials": bulk},
     ):
         refused = api.post("/v1/credentials", json=body)
         assert refused.status_code == 422, refused.text
         # NUL is refused even earlier, by the request inspection every route shares.
         assert refused.json()["code"] in ("non_portable_value", "nul_character")
+    assert refused.json()["credential"] == 150
     surrogate = api.post(
         "/v1/credentials",
         content=b'{"credential": {"learner": {"name": "\\ud800"}, "achievement": {}}}',

@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel, select
 
-from node.errors import ConfigurationError, NotFound, StorageError
+from node.errors import ConfigurationError, InvalidInput, NotFound, StorageError
+from node.issuance.allocation import StatusAllocator
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
 from node.store.db import Database
@@ -85,7 +86,7 @@ def test_concurrent_issuers_never_get_the_same_status_index(database: Database) 
     lock = threading.Lock()
 
     def allocate() -> None:
-        got = service._allocate(institution, 60)
+        got = service._allocator.allocate(institution, 60)
         with lock:
             slots.extend(got)
 
@@ -102,6 +103,34 @@ def test_concurrent_issuers_never_get_the_same_status_index(database: Database) 
         lists = session.exec(select(StatusList).order_by(StatusList.list_number)).all()
     assert [status_list.list_number for status_list in lists] == [0, 1, 2]  # pre-opened at 90%
     assert sum(status_list.next_index - 250 for status_list in lists) == 480
+
+
+def test_a_request_that_stores_nothing_gives_its_status_entries_back(
+    database: Database,
+) -> None:
+    """A request reserves its entries before it builds its documents; if it fails before its
+    commit they go back, unless another reservation followed them in the list (then they stay
+    unused: an entry is never handed out twice), and never once its commit has begun (a commit
+    whose answer was lost may have stored the credentials)."""
+    with database.session() as session:
+        institution = Institution(name="U", address="0x" + "4" * 40, did="did:ethr:0x1:w")
+        session.add(institution)
+    allocator = StatusAllocator(database, 500)
+
+    with pytest.raises(InvalidInput), allocator.reserved(institution, 5) as first:
+        raise InvalidInput("credential 3 is refused", code="non_portable_value")
+    assert allocator.allocate(institution, 5) == first.slots  # given back: handed out again
+
+    with pytest.raises(RuntimeError), allocator.reserved(institution, 5) as failed:
+        later = allocator.allocate(institution, 2)
+        raise RuntimeError("fails after another reservation")
+    assert allocator.allocate(institution, 1) == [(0, later[-1][1] + 1)]
+    assert not set(failed.slots) & set(later)
+
+    with pytest.raises(RuntimeError), allocator.reserved(institution, 3) as committing:
+        committing.committing = True
+        raise RuntimeError("the commit's answer was lost")
+    assert allocator.allocate(institution, 1) == [(0, committing.slots[-1][1] + 1)]
 
 
 def test_an_unreachable_database_is_a_retryable_error_not_a_crash() -> None:
@@ -148,7 +177,7 @@ def test_lists_from_before_the_message_design_are_served_but_never_allocated_fro
         on_queued=lambda _: None,
         list_capacity=1000,
     )
-    assert service._allocate(institution, 3) == [(1, 500), (1, 501), (1, 502)]
+    assert service._allocator.allocate(institution, 3) == [(1, 500), (1, 501), (1, 502)]
     [entry] = service._entries(institution, (1, 500))
     address = "0x" + "3" * 40
     assert entry["statusListCredential"] == f"http://node/v1/status-lists/{address}-1-status"

@@ -162,9 +162,12 @@ def test_an_abandoned_request_does_not_hand_its_unread_answers_to_the_next(
 ) -> None:
     first = helper.proof_values(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
     next(first)  # two chunks sent, one answered, then the caller fails and drops it
+    started = helper._process
     first.close()
     messages = _messages(2 * CHUNK, salt=2)
     assert _signed(helper, KEY, messages) == here(KEY, messages)
+    # Its answers were read and dropped: the helper is kept, not started again.
+    assert helper._process is started and started is not None and started.poll() is None
 
 
 def test_a_request_arriving_while_the_helper_is_busy_signs_here(helper: SigningHelper) -> None:
