@@ -164,15 +164,17 @@ def sign_canonical(
 class UnsignedCanonical:
     """`sign_canonical` up to the signature: the bytes to sign (`message`) and what the signed
     document and its JCS are made of. Apart, so a bulk issuer can have the signatures computed
-    elsewhere (another process) while it prepares the next documents."""
+    elsewhere (another process) while it prepares the next documents.
+
+    With `eddsa-rdfc-2022` the message (the document's RDF canonicalization, nearly all of the
+    cost of signing) is made only when asked for: another process may make it instead, from
+    `document_jcs` (`rdfc_document_hash`)."""
 
     suite: Cryptosuite
     unsecured: Mapping[str, Any]
     proof_config: dict[str, Any]
     members: jcs.Members
     shared: _SharedProof
-    #: sha256(canonical proof configuration) || sha256(canonical document): 64 bytes.
-    message: bytes
 
     @classmethod
     def of(
@@ -189,12 +191,23 @@ class UnsignedCanonical:
         context = _context(unsecured)
         shared = _shared_proof(suite, members.texts["@context"], created, verification_method)
         proof_config = {**shared.config, "@context": context}
-        if suite is Cryptosuite.EDDSA_JCS_2022:
-            canonical = jcs.canonical_object(members.texts)
+        return cls(suite, unsecured, proof_config, members, shared)
+
+    @functools.cached_property
+    def message(self) -> bytes:
+        """sha256(canonical proof configuration) || sha256(canonical document): 64 bytes."""
+        if self.suite is Cryptosuite.EDDSA_JCS_2022:
+            document_hash = hashlib.sha256(self.document_jcs).digest()
         else:
-            canonical = _canonical_rdfc(unsecured, offline_document_loader)
-        message = shared.config_hash + hashlib.sha256(canonical).digest()
-        return cls(suite, unsecured, proof_config, members, shared, message)
+            document_hash = hashlib.sha256(
+                _canonical_rdfc(self.unsecured, offline_document_loader)
+            ).digest()
+        return self.shared.config_hash + document_hash
+
+    @property
+    def document_jcs(self) -> bytes:
+        """The unsecured document's JCS bytes (its members joined)."""
+        return jcs.canonical_object(self.members.texts)
 
     def signed(self, proof_value: str) -> tuple[dict[str, Any], bytes]:
         """The signed document and its JCS bytes, given the proof value: the Ed25519 signature
@@ -203,6 +216,13 @@ class UnsignedCanonical:
         before, after = self.shared.proof_text
         proof_text = f"[{before}{jcs.serialize_string(proof_value)}{after}]"
         return secured, jcs.canonical_object({**self.members.texts, "proof": proof_text})
+
+
+def rdfc_document_hash(document_jcs: bytes) -> bytes:
+    """sha256 of the `eddsa-rdfc-2022` canonical form of the document `document_jcs` spells
+    (`UnsignedCanonical.document_jcs`): the half of its message another process can make."""
+    document = json.loads(document_jcs)
+    return hashlib.sha256(_canonical_rdfc(document, offline_document_loader)).digest()
 
 
 @dataclass(frozen=True)

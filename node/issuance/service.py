@@ -45,7 +45,7 @@ from node.issuance.allocation import Reservation, StatusAllocator
 from node.issuance.documents import ensure_portable_at, iso, portable_members, submitted
 from node.issuance.erasure import erase_credential, record_parts
 from node.issuance.rows import credential_rows, insert_credentials
-from node.issuance.signer import SigningHelper
+from node.issuance.signer import SigningHelper, rdfc_task
 from node.keystore import Ed25519Key
 from node.store.db import Database
 from node.store.models import (
@@ -88,6 +88,10 @@ def status_list_id(institution: Institution, list_number: int, purpose: str) -> 
     `{address}-{n}-status` for a 2-bit list, `{address}-{n}-{revocation|suspension}` before."""
     suffix = MESSAGE_LIST_SUFFIX if purpose == StatusPurpose.MESSAGE else purpose
     return f"{institution.address}-{list_number}-{suffix}"
+
+
+def _rdfc_task(unsigned: UnsignedCanonical) -> bytes:
+    return rdfc_task(unsigned.shared.config_hash, unsigned.document_jcs)
 
 
 def _canonicalized(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any], jcs.Members]]:
@@ -408,8 +412,10 @@ class IssuanceService:
         unsigned = (
             UnsignedCanonical.of(doc, parts, method, suite, created) for doc, parts in prepared
         )
+        # RDFC: the helper makes the message (the canonicalization) of the chunks it takes.
+        task = None if suite is Cryptosuite.EDDSA_JCS_2022 else _rdfc_task
         for item, proof_value in self._signer.proof_values(
-            private_key, unsigned, attrgetter("message")
+            private_key, unsigned, attrgetter("message"), task
         ):
             yield item.signed(proof_value)
 

@@ -10,20 +10,29 @@ chunk while it signs, and finishes the previous chunk's documents with the proof
 returns (`SigningHelper.proof_values`): each signature already in multibase base58btc, the
 proof's text, whose pure-Python base58 (~13 µs) would otherwise fall to the request too.
 
-The helper (`python -m node.issuance.signer`) imports `cryptography` and the node's multibase
-encoding only, holds no file, socket or database, and exits when its input closes, which
-includes this process dying. Keys reach it through its stdin pipe, never argv, environment or
-disk. If it fails in any way, what it has not
-answered is signed here and the next request starts a new one: a request never depends on it.
+With `eddsa-rdfc-2022` nearly all of the work is the message itself (the document's RDF
+canonicalization), so the helper is sent the document (its JCS text) and makes the message too:
+the two processes then canonicalize a request's documents side by side, each the chunks it
+takes (`rdfc_task`).
 
-Frames: request = private key (32 bytes) + count (4 bytes, big-endian) + count x 64-byte
-messages; answer = count x 89 ASCII bytes, in order: each signature's proof value (`z` and at
-most 88 base58 digits) padded with spaces.
+The helper (`python -m node.issuance.signer`) imports `cryptography` and the node's multibase
+encoding (and, at its first RDFC task, the node's canonicalization with its bundled contexts),
+holds no file, socket or database, and exits when its input closes, which includes this process
+dying. Keys reach it through its stdin pipe, never argv, environment or disk. If it fails in any
+way, what it has not answered is signed here and the next request starts a new one: a request
+never depends on it.
+
+Frames: request = private key (32 bytes) + count (4 bytes, big-endian) + count tasks, each a
+kind (1 byte) + payload length (4 bytes, big-endian) + payload: kind 0, the 64-byte message;
+kind 1, the 32-byte hash of the proof configuration + the document's JCS text. Answer = count
+x 89 ASCII bytes, in order: each signature's proof value (`z` and at most 88 base58 digits)
+padded with spaces.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import select
@@ -47,6 +56,9 @@ MESSAGE_BYTES = 64
 #: `z` + the base58 of 64 bytes (at most 88 digits: 58**88 > 256**64).
 PROOF_VALUE_BYTES = 89
 KEY_BYTES = 32
+#: Task kinds: a message to sign; an RDFC document whose message the helper makes.
+_MESSAGE, _RDFC = 0, 1
+_TASK_HEAD = 5
 #: A helper that has not answered a chunk within this time is taken for dead.
 ANSWER_TIMEOUT_S = 30.0
 #: Messages per frame: enough that the pipe round trips cost little, few enough that the
@@ -57,7 +69,7 @@ CHUNK = 32
 #: other core also runs PostgreSQL's server, it often is), and a helper that keeps up signs all.
 AHEAD = 2
 #: Chunks made and not yet handed back before the request waits for the oldest answer.
-QUEUED = 4
+QUEUED = 16
 
 
 class HelperFailed(Exception):
@@ -80,23 +92,35 @@ class SigningHelper:
         self._busy = threading.Lock()
 
     def proof_values(
-        self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
+        self,
+        key: Ed25519PrivateKey,
+        items: Iterable[T],
+        message: Callable[[T], bytes],
+        task: Callable[[T], bytes] | None = None,
     ) -> Generator[tuple[T, str], None, None]:
         """Each item with the proof value of its `message(item)` (the Ed25519 signature in
         multibase base58btc), in order. Items are drawn chunks ahead of the proof values
         handed back: the caller's work producing the next chunk runs while the helper signs
         the ones before, and a chunk made while the helper is `AHEAD` chunks behind is signed
-        here (so the two processes share the signing as their pace allows)."""
+        here (so the two processes share the signing as their pace allows). `task(item)`: what
+        the helper is sent for an item (`rdfc_task`); by default its message (`message_task`),
+        made here."""
         if not self._busy.acquire(blocking=False):
             yield from _signed_inline(key, items, message)
             return
         try:
-            yield from self._pipelined(key, items, message)
+            yield from self._pipelined(
+                key, items, message, task or (lambda item: message_task(message(item)))
+            )
         finally:
             self._busy.release()
 
     def _pipelined(
-        self, key: Ed25519PrivateKey, items: Iterable[T], message: Callable[[T], bytes]
+        self,
+        key: Ed25519PrivateKey,
+        items: Iterable[T],
+        message: Callable[[T], bytes],
+        task: Callable[[T], bytes],
     ) -> Iterator[tuple[T, str]]:
         raw = key.private_bytes_raw()
         helper = self._running()
@@ -133,11 +157,9 @@ class SigningHelper:
                 chunk = _Chunk(batch)
                 sent = sum(1 for waiting in queue if waiting.values is None)
                 if answers is not None and sent < AHEAD:
-                    messages = [message(item) for item in batch]
-                    if any(len(m) != MESSAGE_BYTES for m in messages):
-                        raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
+                    tasks = [task(item) for item in batch]
                     try:
-                        answers.send(raw, messages)
+                        answers.send(raw, tasks)
                     except _BROKEN as error:
                         failed(error)
                 if answers is None or sent >= AHEAD:
@@ -176,6 +198,7 @@ class SigningHelper:
         except OSError as error:
             log.warning("no signing helper process (%s): signing in this process", error)
             return None
+        _widen(process.stdin)
         self._process, self._owner = process, os.getpid()
         return process
 
@@ -237,9 +260,9 @@ class _Answers:
         self._fd = _stream(process.stdout).fileno()
         self._read = bytearray()
 
-    def send(self, key: bytes, messages: list[bytes]) -> None:
+    def send(self, key: bytes, tasks: list[bytes]) -> None:
         stream = _stream(self._process.stdin)
-        stream.write(key + len(messages).to_bytes(4, "big") + b"".join(messages))
+        stream.write(key + len(tasks).to_bytes(4, "big") + b"".join(tasks))
         stream.flush()
 
     def take(self, count: int, block: bool) -> list[str] | None:
@@ -274,6 +297,20 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+#: The helper's input pipe is widened to hold this much (Linux; the default is 64 KB): the frames
+#: it has not read yet (`AHEAD` of them, each of up to 32 RDFC documents of a few KB) are
+#: written at once, instead of the request waiting for the helper to finish its current frame.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(stream: IO[bytes] | None) -> None:
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if stream is None or set_size is None:
+        return
+    with contextlib.suppress(OSError):  # above the system's limit: the pipe stays as it is
+        fcntl.fcntl(stream.fileno(), set_size, PIPE_BYTES)
+
+
 def _stream(stream: IO[bytes] | None) -> IO[bytes]:
     if stream is None or stream.closed:
         raise HelperFailed("the helper's pipe is closed")
@@ -285,8 +322,38 @@ def _answer_field(key: Ed25519PrivateKey, message: bytes) -> bytes:
     return _proof_value(key, message).ljust(PROOF_VALUE_BYTES).encode("ascii")
 
 
+def message_task(message: bytes) -> bytes:
+    """The helper's task for a message to sign as it is."""
+    if len(message) != MESSAGE_BYTES:
+        raise ValueError(f"the helper signs {MESSAGE_BYTES}-byte messages only")
+    return _task(_MESSAGE, message)
+
+
+def rdfc_task(config_hash: bytes, document_jcs: bytes) -> bytes:
+    """The helper's task for an `eddsa-rdfc-2022` message it makes itself: the proof
+    configuration's hash, then the hash of the document's canonical form
+    (`proofs.rdfc_document_hash` of its JCS text)."""
+    return _task(_RDFC, config_hash + document_jcs)
+
+
+def _task(kind: int, payload: bytes) -> bytes:
+    return bytes([kind]) + len(payload).to_bytes(4, "big") + payload
+
+
+def _task_message(kind: int, payload: bytes) -> bytes:
+    """The message a task asks the helper to sign (made here for an RDFC document)."""
+    if kind == _MESSAGE and len(payload) == MESSAGE_BYTES:
+        return payload
+    if kind == _RDFC:
+        from node.credentials.proofs import rdfc_document_hash  # what only RDFC tasks need
+
+        return payload[:32] + rdfc_document_hash(payload[32:])
+    raise ValueError(f"a task of kind {kind} with {len(payload)} bytes")
+
+
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """The helper's loop: sign each frame's messages until its input ends."""
+    """The helper's loop: sign each frame's tasks until its input ends (or a task makes no
+    sense: then the request signs what is left)."""
     key: Ed25519PrivateKey | None = None
     raw_key = b""
     while True:
@@ -297,16 +364,17 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             raw_key = header[:KEY_BYTES]
             key = Ed25519PrivateKey.from_private_bytes(raw_key)
         assert key is not None
-        count = int.from_bytes(header[KEY_BYTES:], "big")
-        body = requests.read(count * MESSAGE_BYTES)
-        if len(body) < count * MESSAGE_BYTES:
-            return
-        answers.write(
-            b"".join(
-                _answer_field(key, body[i : i + MESSAGE_BYTES])
-                for i in range(0, len(body), MESSAGE_BYTES)
-            )
-        )
+        fields = []
+        for _ in range(int.from_bytes(header[KEY_BYTES:], "big")):
+            head = requests.read(_TASK_HEAD)
+            if len(head) < _TASK_HEAD:
+                return
+            length = int.from_bytes(head[1:], "big")
+            payload = requests.read(length)
+            if len(payload) < length:
+                return
+            fields.append(_answer_field(key, _task_message(head[0], payload)))
+        answers.write(b"".join(fields))
         answers.flush()
 
 

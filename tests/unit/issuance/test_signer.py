@@ -12,11 +12,16 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.credentials import jcs
+from node.credentials.inputs import AchievementInput, CredentialInput, IssuerProfile, LearnerInput
+from node.credentials.model import build_open_badge
 from node.credentials.multikey import base58btc_multibase
+from node.credentials.proofs import Cryptosuite, UnsignedCanonical
 from node.issuance import signer
 from node.issuance.signer import CHUNK, SigningHelper
 
@@ -53,6 +58,54 @@ def test_the_helper_signs_each_message_as_signing_here_does_in_order(
     messages = _messages(count)
     assert _signed(helper, KEY, messages) == here(KEY, messages)
     assert helper._process is not None and helper._process.poll() is None  # kept for the next
+
+
+def test_the_helper_makes_rdfc_messages_as_this_process_does(helper: SigningHelper) -> None:
+    """With `eddsa-rdfc-2022` the helper is sent each document and canonicalizes it itself:
+    the proof values are those of the messages this process makes (Ed25519 is deterministic),
+    and the chunks the helper took were never canonicalized here."""
+    profile = IssuerProfile(id="did:ethr:0x1:0x" + "ab" * 20, name="Helper University")
+    created = datetime(2026, 12, 6, tzinfo=UTC)
+    unsigned = []
+    for i in range(3 * CHUNK):
+        learner = LearnerInput(name=f"Learner {i}", email=f"learner{i}@example.edu")
+        document = build_open_badge(
+            CredentialInput(
+                learner=learner,
+                achievement=AchievementInput(
+                    name="Welding", description="Welds.", criteria_narrative="Weld."
+                ),
+            ),
+            profile,
+        )
+        unsigned.append(
+            UnsignedCanonical.of(
+                document,
+                jcs.canonical_members(document),
+                profile.id + "#key-1",
+                Cryptosuite.EDDSA_RDFC_2022,
+                created,
+            )
+        )
+    values = list(
+        helper.proof_values(
+            KEY,
+            unsigned,
+            lambda item: item.message,
+            lambda item: signer.rdfc_task(item.shared.config_hash, item.document_jcs),
+        )
+    )
+    made_there = sum("message" not in item.__dict__ for item in unsigned)
+    assert made_there >= CHUNK
+    assert values == [(item, base58btc_multibase(KEY.sign(item.message))) for item in unsigned]
+
+
+def test_a_task_the_helper_cannot_read_ends_it_and_is_signed_here(helper: SigningHelper) -> None:
+    """A task of an unknown kind (a node and helper of different versions): the helper exits,
+    and the request signs what it had sent it."""
+    messages = _messages(2 * CHUNK)
+    values = list(helper.proof_values(KEY, messages, lambda m: m, lambda m: bytes([9]) + m))
+    assert values == here(KEY, messages)
 
 
 def test_one_helper_serves_requests_of_different_institutions_keys(helper: SigningHelper) -> None:
@@ -119,13 +172,13 @@ SLOW_HELPER = textwrap.dedent(
 
     class Slow:
         def __init__(self, stream):
-            self.stream, self.reads = stream, 0
+            self.stream = stream
 
         def read(self, size):
-            self.reads += 1
-            if self.reads % 2 == 0:  # a frame's messages: its header came first
+            data = self.stream.read(size)
+            if size == signer.KEY_BYTES + 4:  # a frame's header: its tasks follow
                 time.sleep(0.1)
-            return self.stream.read(size)
+            return data
 
     signer.serve(Slow(sys.stdin.buffer), sys.stdout.buffer)
     """
