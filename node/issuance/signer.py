@@ -69,7 +69,7 @@ CHUNK = 32
 #: other core also runs PostgreSQL's server, it often is), and a helper that keeps up signs all.
 AHEAD = 2
 #: Chunks made and not yet handed back before the request waits for the oldest answer.
-QUEUED = 16
+QUEUED = 4
 
 
 class HelperFailed(Exception):
@@ -172,11 +172,10 @@ class SigningHelper:
                 yield from finished(block=True)
         finally:
             unread = sum(len(chunk.items) for chunk in queue if chunk.values is None)
-            if unread:
+            if unread and answers is not None:
                 # Abandoned (the request failed while the helper signed): its answers are read
                 # and dropped, else they would be taken for the next request's.
                 try:
-                    assert answers is not None
                     answers.take(unread, block=True)
                 except _BROKEN:
                     self.close()
