@@ -195,18 +195,19 @@ class IssuanceService:
         it, so a bulk request's building runs beside the signing helper instead of before it.
         A document refused here fails the request before its commit: nothing is stored, and
         the status entries go back (`_sign_and_store`)."""
-        for at, (item, slot) in enumerate(zip(inputs, slots, strict=True)):
+        urls: dict[int, str] = {}
+        for at, (item, (number, index)) in enumerate(zip(inputs, slots, strict=True)):
             document = build_open_badge(item, profile, terms_of_use=terms)
             members = portable_members(document, at)
-            entries = self._entries(institution, slot)
-            # The entry's canonical text from the members its list's entries share
-            # (`status_entry_text`), not canonicalized whole per credential.
-            url = entries[0]["statusListCredential"]
-            text, numbers = status_entry_text(url, slot[1], ENTRY_PURPOSE)
-            yield (
-                with_status(document, entries),
-                members.with_text("credentialStatus", text, numbers),
-            )
+            if number not in urls:
+                urls[number] = self.status_list_url(institution, number, ENTRY_PURPOSE)
+            url = urls[number]
+            # The document is this request's own: its entry is added in place (last, where
+            # `with_status` puts it), and the entry's canonical text is written from the
+            # members its list's entries share (`status_entry_text`).
+            document["credentialStatus"] = status_list_entry(url, index, ENTRY_PURPOSE)
+            text, numbers = status_entry_text(url, index, ENTRY_PURPOSE)
+            yield document, members.with_text("credentialStatus", text, numbers)
 
     def issue_clr(
         self,
