@@ -233,7 +233,7 @@ def run(sizes: Sizes, plots_dir: Path, *, pg_admin_url: str, **_: Any) -> Sectio
             "suites run on the same node one after the other (JCS second), each after one "
             f"request of {HELPER_SIGNING} credentials, as a serving node is warm after its first "
             "bulk request (its signing helper started, caches filled); the first bulk request "
-            "of a process also starts the helper (~0.1 s, and ~0.4 s more at its first RDFC task)."
+            "of a process also starts the helper (~0.1 s, and ~0.5 s more at its first RDFC task)."
         ),
     )
     suites = (Cryptosuite.EDDSA_RDFC_2022, Cryptosuite.EDDSA_JCS_2022)
