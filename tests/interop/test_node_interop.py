@@ -39,6 +39,7 @@ from fastapi.testclient import TestClient
 from node.api.app import create_app
 from node.chain.bindings import DID_REGISTRY
 from node.chain.deploy import deploy_contract
+from node.credentials import jcs
 from node.credentials.cohort import cohort_inputs
 from node.credentials.inputs import AchievementInput, CredentialInput, LearnerInput, ResultInput
 from node.credentials.model import build_open_badge
@@ -49,6 +50,7 @@ from node.credentials.status_list import (
     Bitstring,
     status_list_entry,
 )
+from node.issuance.allocation import Reservation
 from node.issuance.service import HELPER_SIGNING
 from node.issuance.status import StatusAction
 from node.store.models import CredentialState, Institution, StatusList
@@ -383,7 +385,11 @@ def test_a_credential_issued_before_the_message_design_still_verifies_with_both_
     )
     # What the node stored before: the service's own signing and storing, with the old entries.
     [stored] = node.issuance._sign_and_store(
-        institution, [unsigned], [(number, index)], Cryptosuite.EDDSA_RDFC_2022, False
+        institution,
+        [(unsigned, jcs.canonical_members(unsigned))],
+        Reservation([(number, index)]),
+        Cryptosuite.EDDSA_RDFC_2022,
+        False,
     )
     old = {**stored, "proof": stored["proof"][0]}
     [before] = issuing.verify([old])["results"]
