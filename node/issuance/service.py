@@ -1,13 +1,14 @@
 """Issuing credentials: build, sign, store and queue for anchoring.
 
-Status indexes are allocated in one short transaction (row-locked on PostgreSQL, so several API
-workers never hand out the same index); then every credential row of the request, which is also
-its anchoring outbox entry, is written in one transaction. On SQLite signing (the slow part)
-happens before that transaction, which takes the database's one write lock; on PostgreSQL each
-credential is streamed into that transaction as soon as it is signed (the server stores while
-the node signs; nothing is visible to others before the commit). A crash before the commit
-loses nothing the caller was given: the request simply failed and a retry issues afresh (the
-skipped indexes stay unused).
+Status indexes are reserved first, in one short transaction (row-locked on PostgreSQL, so
+several API workers never hand out the same index); then every credential row of the request,
+which is also its anchoring outbox entry, is written in one transaction. On SQLite building and
+signing (the slow part) happen before that transaction, which takes the database's one write
+lock; on PostgreSQL each credential is built, signed and streamed into that transaction in turn
+(the server stores while the node signs; nothing is visible to others before the commit). A
+request refused or failing before its commit gives its indexes back (`StatusAllocator.reserved`);
+a crash loses nothing the caller was given either: the request simply failed and a retry issues
+afresh (the indexes it skipped stay unused).
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ class IssuanceService:
         """Each document built, checked portable and given its status entry as signing draws
         it, so a bulk request's building runs beside the signing helper instead of before it.
         A document refused here fails the request before its commit: nothing is stored, and
-        the status entries go back (`_sign_and_store`)."""
+        the status entries go back (`StatusAllocator.reserved`)."""
         urls: dict[int, str] = {}
         for at, (item, (number, index)) in enumerate(zip(inputs, slots, strict=True)):
             document = build_open_badge(item, profile, terms_of_use=terms)
@@ -280,8 +281,8 @@ class IssuanceService:
         `bound_from`: under the institution's current identity, with a fresh status entry,
         anchored at once. In the transaction that stores the copy, `before` runs first (to take
         its locks before the copy's foreign key does) and `within` after the copy is written;
-        either may refuse by raising, which stores nothing (the reserved status index stays
-        unused)."""
+        either may refuse by raising, which stores nothing (the reserved status index is given
+        back, unless another was reserved after it)."""
         self._require_accredited(institution, [credential_kind(document)])
         issuer = issuer_profile(self._profile(institution))
         with self._allocator.reserved(institution, 1) as reservation:
