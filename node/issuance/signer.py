@@ -56,6 +56,8 @@ MESSAGE_BYTES = 64
 #: `z` + the base58 of 64 bytes (at most 88 digits: 58**88 > 256**64).
 PROOF_VALUE_BYTES = 89
 KEY_BYTES = 32
+#: An RDFC task's proof configuration hash (sha256), before the document.
+CONFIG_HASH_BYTES = 32
 #: Task kinds: a message to sign; an RDFC document whose message the helper makes.
 _MESSAGE, _RDFC = 0, 1
 _TASK_HEAD = 5
@@ -346,7 +348,7 @@ def _task_message(kind: int, payload: bytes) -> bytes:
     if kind == _RDFC:
         from node.credentials.proofs import rdfc_document_hash  # what only RDFC tasks need
 
-        return payload[:32] + rdfc_document_hash(payload[32:])
+        return payload[:CONFIG_HASH_BYTES] + rdfc_document_hash(payload[CONFIG_HASH_BYTES:])
     raise ValueError(f"a task of kind {kind} with {len(payload)} bytes")
 
 

@@ -66,6 +66,8 @@ def _field_text() -> Callable[[Any], str]:
             return value
         if value is None:
             return "\\N"
+        if type(value) is int:  # a row's own numbers: nothing to reuse, nothing to keep
+            return str(value)
         known = done.get(id(value))
         if known is None or known[0] is not value:
             # The value kept with its text, so that its id stays its own.
