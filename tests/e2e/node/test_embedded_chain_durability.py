@@ -77,7 +77,12 @@ def _start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
         return subprocess.Popen(
             [*LERNODE, "up"],
-            env=node_env(data_dir, LERNODE_PORT=str(port), LERNODE_CONFIRMATIONS="1"),
+            # One API process: this is about the chain's state file, which the supervisor
+            # alone writes whatever the number of workers (tests/support/processes.py says why
+            # the campaigns run one).
+            env=node_env(
+                data_dir, LERNODE_PORT=str(port), LERNODE_CONFIRMATIONS="1", LERNODE_WORKERS="1"
+            ),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

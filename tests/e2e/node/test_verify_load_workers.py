@@ -1,5 +1,7 @@
 """Load on every core: 32 concurrent verifiers for 60 s against a node whose API runs in worker
-processes (what `lernode up` starts with LERNODE_WORKERS > 1), on SQLite and on PostgreSQL.
+processes (what `lernode up` starts with LERNODE_WORKERS > 1) on PostgreSQL, the production
+database; the same load for 20 s on SQLite (its readers in every worker: the minute adds nothing
+there but a minute of both cores to the suite).
 
 Every answer must be a 200 whose report says `valid`; timing is measured by
 `scripts/bench.py`, never asserted here (the machine is shared).
@@ -23,6 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(600)]
 
 VERIFIERS = 32
 SECONDS = 60.0
+SQLITE_SECONDS = 20.0
 WORKERS = 2
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -44,7 +47,7 @@ def scratch_postgres() -> Iterator[str]:
         admin.dispose()
 
 
-def _load(database_url: str | None) -> None:
+def _load(database_url: str | None, seconds: float) -> None:
     with ready_node(database_url, verify_rate_limit=10**9) as (node, institution):
         node.issuance.issue(institution, sample_inputs(20))
         node.worker.drain(timeout=120)
@@ -53,17 +56,17 @@ def _load(database_url: str | None) -> None:
             records = list(session.exec(select(Credential)).all())
         bundles: list[dict[str, Any]] = [node.issuance.bundle(r) for r in records]
         with served_by_workers(node, WORKERS) as served:
-            result = verify_load(served.base, bundles, clients=VERIFIERS, seconds=SECONDS)
+            result = verify_load(served.base, bundles, clients=VERIFIERS, seconds=seconds)
     assert result.requests > VERIFIERS
     assert result.errors == 0, (result.statuses, result.verdicts, result.failures)
 
 
-def test_thirty_two_verifiers_for_a_minute_against_worker_processes_on_sqlite() -> None:
-    _load(None)
+def test_thirty_two_verifiers_for_twenty_seconds_against_worker_processes_on_sqlite() -> None:
+    _load(None, SQLITE_SECONDS)
 
 
 @pytest.mark.postgres
 def test_thirty_two_verifiers_for_a_minute_against_worker_processes_on_postgres(
     scratch_postgres: str,
 ) -> None:
-    _load(scratch_postgres)
+    _load(scratch_postgres, SECONDS)
