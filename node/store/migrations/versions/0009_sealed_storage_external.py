@@ -3,9 +3,9 @@
 A credential's stored document is sealed (node/store/sealing.py): AES-GCM ciphertext, base64,
 about 3 KB, which PostgreSQL moves out of line (TOAST) after first trying to compress it with
 pglz. Ciphertext does not compress, so that attempt is wasted server CPU on every issued
-credential (several microseconds each at bulk issuance, measured against EXTENDED in
-scripts/bench/issuance.py's profile notes). EXTERNAL keeps the out-of-line storage and skips
-the attempt. Values already stored are untouched (readable either way); SQLite has no such
+credential (a few microseconds each: within the noise of a whole bulk request on a shared
+machine, measurable in the server's CPU clock). EXTERNAL keeps the out-of-line storage and
+skips the attempt. Values already stored are untouched (readable either way); SQLite has no such
 setting, so this is a no-op there.
 
 Revision ID: 0009_sealed
