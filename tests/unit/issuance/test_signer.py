@@ -23,7 +23,10 @@ from node.credentials.model import build_open_badge
 from node.credentials.multikey import base58btc_multibase
 from node.credentials.proofs import Cryptosuite, UnsignedCanonical
 from node.issuance import signer
-from node.issuance.signer import CHUNK, SigningHelper
+from node.issuance.signer import DOCUMENTS, MESSAGES, SigningHelper
+
+#: Messages per frame the helper is sent (RDFC documents go in frames of `DOCUMENTS.chunk`).
+CHUNK = MESSAGES.chunk
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64)))
@@ -67,7 +70,7 @@ def test_the_helper_makes_rdfc_messages_as_this_process_does(helper: SigningHelp
     profile = IssuerProfile(id="did:ethr:0x1:0x" + "ab" * 20, name="Helper University")
     created = datetime(2026, 12, 6, tzinfo=UTC)
     unsigned = []
-    for i in range(3 * CHUNK):
+    for i in range(3 * DOCUMENTS.chunk):
         learner = LearnerInput(name=f"Learner {i}", email=f"learner{i}@example.edu")
         document = build_open_badge(
             CredentialInput(
@@ -96,7 +99,7 @@ def test_the_helper_makes_rdfc_messages_as_this_process_does(helper: SigningHelp
         )
     )
     made_there = sum("message" not in item.__dict__ for item in unsigned)
-    assert made_there >= CHUNK
+    assert made_there >= DOCUMENTS.chunk
     assert values == [(item, base58btc_multibase(KEY.sign(item.message))) for item in unsigned]
 
 
@@ -214,7 +217,7 @@ def test_an_abandoned_request_does_not_hand_its_unread_answers_to_the_next(
     helper: SigningHelper,
 ) -> None:
     first = helper.proof_values(KEY, _messages(4 * CHUNK, salt=1), lambda m: m)
-    next(first)  # two chunks sent, one answered, then the caller fails and drops it
+    next(first)  # its chunks sent, the first answered; then the caller fails and drops it
     started = helper._process
     first.close()
     messages = _messages(2 * CHUNK, salt=2)
