@@ -80,6 +80,15 @@ def die_with_parent(parent: int) -> Callable[[], None] | None:
     return bind
 
 
+def parent_pid(pid: int) -> int | None:
+    """The parent of `pid` (Linux /proc), or None if there is no such process (or no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def process_start_ticks(pid: int) -> int | None:
     """When `pid` started (clock ticks since boot), or None if no such process: with the pid
     it names one process for good, whereas a pid alone may be reused."""

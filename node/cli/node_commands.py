@@ -9,6 +9,16 @@ from node.cli.common import app, console, fail
 def up() -> None:
     """Start the node: embedded chain and SQLite unless configured otherwise, contracts
     deployed, this node's institution accredited, API served. Ctrl-C stops everything."""
+    from node.config import load_settings
+
+    try:
+        workers = load_settings().worker_count
+    except Exception:  # `serve` says what is wrong with the settings
+        workers = 1
+    if workers > 1:
+        from node.wiring.preload import start_forkserver
+
+        start_forkserver()  # its imports overlap this process's (node/wiring/preload.py)
     from node.wiring.server import serve
 
     serve(console)

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn._subprocess import subprocess_started
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from node.errors import ChainError
+from node.wiring.preload import worker_context
 
 log = logging.getLogger("uvicorn.error")
 
@@ -151,16 +155,50 @@ def _member(
     return member
 
 
+class WorkerConfig(uvicorn.Config):
+    """A worker's uvicorn configuration, carrying the environment and umask of the process
+    that made it. A worker forked from the forkserver (node/wiring/preload.py) inherits the
+    forkserver's, from before the supervisor knew where its chain answers or where the metrics
+    go; it takes these instead, as a spawned worker inherits them."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.environment = dict(os.environ)
+        self.umask = os.umask(0)
+        os.umask(self.umask)
+        self.maker = os.getpid()
+
+    def load(self) -> None:
+        if not self.loaded and os.getpid() != self.maker:
+            os.environ.clear()
+            os.environ.update(self.environment)
+            os.umask(self.umask)
+        super().load()
+
+
+class _ForkedWorker(Process):
+    """uvicorn's worker process, forked from the preloaded forkserver rather than spawned
+    (a dead worker's replacement, which uvicorn makes itself, is still spawned)."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets)  # its spawned process is made, never started
+        kwargs = {"config": config, "target": self.target, "sockets": sockets, "stdin_fileno": None}
+        # The same calls on either kind of process (uvicorn's annotation names one).
+        self.process = worker_context().Process(  # type: ignore[assignment]
+            target=subprocess_started, kwargs=kwargs
+        )
+
+
 class _OneSocketEach(Multiprocess):
     """uvicorn's worker supervisor, starting worker i on the i-th listening socket only (all on
-    the one socket there is without SO_REUSEPORT).
+    the one socket there is without SO_REUSEPORT), forked from the forkserver.
 
     A worker started later (one that replaces a dead worker, SIGHUP, SIGTTIN) gets them all,
     as uvicorn gives every worker: no socket is ever left without a worker accepting on it."""
 
     def init_processes(self) -> None:
         for index in range(self.processes_num):
-            process = Process(self.config, [self.sockets[index % len(self.sockets)]])
+            process = _ForkedWorker(self.config, [self.sockets[index % len(self.sockets)]])
             process.start()
             self.processes.append(process)
 

@@ -7,7 +7,9 @@ work: the embedded anvil, the anchoring worker (the only process that signs and 
 and status changes, which also holds the sending lease: a PostgreSQL advisory lock, or a file
 lock beside a SQLite database) and the chain indexers. Workers attach to what it prepared: the
 same database, keys, deployment and chain endpoint, with no background threads, and answer
-from the event index the supervisor keeps at the head.
+from the event index the supervisor keeps at the head. They are forked from a forkserver that
+imported the node beside the supervisor (node/wiring/preload.py), rather than each importing it
+again in a fresh interpreter.
 
 Counters of every process meet in prometheus_client's multi-process directory
 (DATA_DIR/metrics, emptied at each start), so `/metrics` on any worker shows the whole node.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -29,12 +32,17 @@ from node import metrics
 from node.api.app import create_app
 from node.chain.bindings import Contracts, Deployment
 from node.chain.client import ChainClient
-from node.chain.embedded import die_with_parent
+from node.chain.embedded import die_with_parent, parent_pid
 from node.config import Settings, load_settings
 from node.keystore import KeyStore, load_or_create_passphrase
 from node.logs import configure_logging
 from node.store.db import Database
-from node.wiring.lifecycle import ListeningServer, WorkerSupervisor, settle_startup_heap
+from node.wiring.lifecycle import (
+    ListeningServer,
+    WorkerConfig,
+    WorkerSupervisor,
+    settle_startup_heap,
+)
 from node.wiring.runtime import OPERATOR_KEY, Node
 
 log = logging.getLogger(__name__)
@@ -86,11 +94,11 @@ def worker_supervisor(settings: Settings, rpc_url: str) -> WorkerSupervisor:
     metrics.configure(settings.data_dir.resolve() / "metrics")
     os.environ[RPC_URL_ENV] = rpc_url
     os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
-    config = uvicorn.Config(
+    config = WorkerConfig(
         f"{__name__}:worker_app",
         factory=True,
         workers=settings.worker_count,
-        **_server_options(settings),  # type: ignore[arg-type]
+        **_server_options(settings),
     )
     return WorkerSupervisor(config)
 
@@ -140,27 +148,59 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
     A supervisor killed with SIGKILL cannot stop its workers, and orphaned workers would go on
     answering on the node's port (a restarted node could not bind it). Exiting at once, without
     cleanup, is what kill -9 of `lernode up` means for the whole node. A worker whose
-    supervisor died before this ran exits here, before it serves anything."""
+    supervisor died before this ran exits here, before it serves anything.
+
+    A worker's parent is its supervisor (spawned) or the supervisor's forkserver (forked,
+    node/wiring/preload.py). The forkserver outlives the supervisor while any worker holds its
+    end of their shared pipe, so a forked worker also watches the supervisor itself."""
     supervisor = int(os.environ.get(SUPERVISOR_PID_ENV) or os.getppid())
-    if os.getppid() != supervisor:
+    parent = os.getppid()
+
+    def orphaned() -> bool:
+        return parent != supervisor and parent_pid(parent) != supervisor
+
+    if orphaned():
         os._exit(1)
-    # Linux: the kernel kills this worker the instant the supervisor dies (before a restarted
-    # node could meet it on the port). Other systems poll.
-    bind = die_with_parent(supervisor)
+    # Linux: the kernel kills this worker the instant its parent dies, or (a forked worker)
+    # wakes it the instant the supervisor does, before a restarted node could meet it on the
+    # port. Other systems poll.
+    bind = die_with_parent(parent)
     if bind is not None:
         bind()
-        return
+        if parent == supervisor:
+            return
+        if _watch(supervisor):
+            if orphaned():  # the supervisor died before the watch began
+                os._exit(1)
+            return
 
     def watch() -> None:
-        while os.getppid() == supervisor:
+        while os.getppid() == parent and (parent == supervisor or not orphaned()):
             time.sleep(interval)
         os._exit(1)
 
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
+def _watch(supervisor: int) -> bool:
+    """Exit this process the moment `supervisor` ends (a Linux pidfd, readable then); False
+    where there is none."""
+    try:
+        pidfd = os.pidfd_open(supervisor)
+    except (AttributeError, OSError):  # no pidfd_open here, or the supervisor is gone
+        return False
+
+    def watch() -> None:
+        select.select([pidfd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+    return True
+
+
 def worker_app() -> FastAPI:
-    """The app of one worker process (uvicorn's factory, run in a fresh interpreter)."""
+    """The app of one worker process (uvicorn's factory, run in the worker: forked from the
+    forkserver, or spawned as a fresh interpreter when uvicorn replaces a dead one)."""
     _exit_with_supervisor()
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format, settings.access_log)

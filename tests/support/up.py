@@ -76,6 +76,18 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`: its children, theirs, and so on (an API worker is a child of
+    the supervisor's forkserver, node/wiring/preload.py)."""
+    found: list[int] = []
+    waiting = [pid]
+    while waiting:
+        below = children(waiting.pop())
+        found += below
+        waiting += below
+    return found
+
+
 def is_alive(pid: int) -> bool:
     """True while `pid` runs (a zombie awaiting its parent counts as gone)."""
     try:

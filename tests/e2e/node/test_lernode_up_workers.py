@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from node.chain.anvil import free_port
-from tests.support.up import children, is_alive
+from node.chain.embedded import parent_pid
+from tests.support.up import descendants, is_alive
 
 pytestmark = [pytest.mark.anvil, pytest.mark.timeout(300)]
 
@@ -53,12 +54,17 @@ def test_two_workers_serve_count_together_and_die_with_a_killed_supervisor(tmp_p
     process = subprocess.Popen([*LERNODE, "up"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait(lambda: _answers(url), 180, "/health")
-        workers = children(process.pid)
+        workers = descendants(process.pid)
         # Each worker accepts on a listening socket of its own (the kernel spreads connections
         # over them), not on one they share, where one worker may accept a whole burst.
         listening = _sockets_by_process(workers, port, LISTEN)
         assert len(listening) == 2 and all(len(inodes) == 1 for inodes in listening.values())
         assert len(set.union(*listening.values())) == 2, listening
+        # Forked from the supervisor's forkserver, which imported the node once beside the
+        # supervisor (node/wiring/preload.py), not spawned to import it again each.
+        forkservers = {parent_pid(worker) for worker in listening}
+        assert len(forkservers) == 1 and process.pid not in forkservers, forkservers
+        assert all(parent_pid(server) == process.pid for server in forkservers)
         held = _keep_alive_burst(port, 32)
         try:
             connected = _sockets_by_process(workers, port, ESTABLISHED)
