@@ -26,7 +26,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from node.errors import ChainError
-from node.wiring.preload import worker_context
+from node.wiring.preload import start_forkserver, worker_context
 
 log = logging.getLogger("uvicorn.error")
 
@@ -197,6 +197,7 @@ class _OneSocketEach(Multiprocess):
     as uvicorn gives every worker: no socket is ever left without a worker accepting on it."""
 
     def init_processes(self) -> None:
+        start_forkserver()  # started early by `lernode up`; here for any other supervisor
         for index in range(self.processes_num):
             process = _ForkedWorker(self.config, [self.sockets[index % len(self.sockets)]])
             process.start()
