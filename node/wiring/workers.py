@@ -151,8 +151,10 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
     supervisor died before this ran exits here, before it serves anything.
 
     A worker's parent is its supervisor (spawned) or the supervisor's forkserver (forked,
-    node/wiring/preload.py). The forkserver outlives the supervisor while any worker holds its
-    end of their shared pipe, so a forked worker also watches the supervisor itself."""
+    node/wiring/preload.py). A forked worker watches the supervisor itself, not its parent:
+    the forkserver outlives the supervisor while workers hold its end of their shared pipe, and
+    a forkserver stopped on its own (a service manager signals every process of the node)
+    must not cut short the workers' graceful stop."""
     supervisor = int(os.environ.get(SUPERVISOR_PID_ENV) or os.getppid())
     parent = os.getppid()
 
@@ -161,21 +163,20 @@ def _exit_with_supervisor(interval: float = 0.25) -> None:
 
     if orphaned():
         os._exit(1)
-    # Linux: the kernel kills this worker the instant its parent dies, or (a forked worker)
-    # wakes it the instant the supervisor does, before a restarted node could meet it on the
-    # port. Other systems poll.
-    bind = die_with_parent(parent)
-    if bind is not None:
-        bind()
-        if parent == supervisor:
+    # Linux: the kernel kills this worker the instant its supervisor dies, or (forked) wakes
+    # it then, before a restarted node could meet it on the port. Other systems poll.
+    if parent == supervisor:
+        bind = die_with_parent(supervisor)
+        if bind is not None:
+            bind()
             return
-        if _watch(supervisor):
-            if orphaned():  # the supervisor died before the watch began
-                os._exit(1)
-            return
+    elif _watch(supervisor):
+        if orphaned():  # the supervisor died before the watch began
+            os._exit(1)
+        return
 
     def watch() -> None:
-        while os.getppid() == parent and (parent == supervisor or not orphaned()):
+        while os.getppid() == parent and not orphaned():
             time.sleep(interval)
         os._exit(1)
 
