@@ -25,6 +25,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.anvil, pytest.mark.timeout(300)]
 
 VERIFIERS = 50
 SECONDS = 60.0
+#: How long a verifier waits for one answer before it counts an error: a hung or dropped
+#: request, not a slow one. Latency is measured (printed), never asserted: alone, this test's
+#: slowest answer took ~11 s on this shared machine, and past 30 s with the fault campaigns
+#: running beside it (five client timeouts in one suite run).
+ANSWER_TIMEOUT_S = 120.0
 
 
 def test_fifty_verifiers_for_sixty_seconds_see_no_error(live: tuple[Node, str]) -> None:
@@ -55,7 +60,7 @@ def test_fifty_verifiers_for_sixty_seconds_see_no_error(live: tuple[Node, str]) 
     stop_at = time.monotonic() + SECONDS
 
     def verifier() -> None:
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=ANSWER_TIMEOUT_S) as client:
             while time.monotonic() < stop_at:
                 started = time.perf_counter()
                 try:
@@ -77,7 +82,7 @@ def test_fifty_verifiers_for_sixty_seconds_see_no_error(live: tuple[Node, str]) 
         for w in workers:
             w.start()
         for w in workers:
-            w.join(SECONDS + 60)
+            w.join(SECONDS + ANSWER_TIMEOUT_S + 30)
     finally:
         server.should_exit = True
         thread.join(10)
