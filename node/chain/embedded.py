@@ -80,24 +80,28 @@ def die_with_parent(parent: int) -> Callable[[], None] | None:
     return bind
 
 
-def parent_pid(pid: int) -> int | None:
-    """The parent of `pid` (Linux /proc), or None if there is no such process (or no /proc)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), or None if no such process: with the pid
-    it names one process for good, whereas a pid alone may be reused."""
+def _stat_after_name(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (the 3rd on), or None if there is
+    no such process (or no /proc)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (2nd field) may hold spaces and parentheses: split after the last ")".
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return stat.rsplit(")", 1)[1].split()
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of `pid` (Linux /proc), or None if there is no such process (or no /proc)."""
+    fields = _stat_after_name(pid)
+    return None if fields is None else int(fields[1])
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), or None if no such process: with the pid
+    it names one process for good, whereas a pid alone may be reused."""
+    fields = _stat_after_name(pid)
+    return None if fields is None else int(fields[19])
 
 
 def process_command(pid: int) -> list[str]:
