@@ -277,13 +277,11 @@ class Database:
         try:
             yield session
             session.commit()
-        except DBAPIError as exc:
-            session.rollback()
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
-                raise StorageError(f"database unavailable: {_reason(exc)}") from exc
-            raise
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            _roll_back(session)
+            unavailable = _unavailable(exc, engine)
+            if unavailable is not None:
+                raise unavailable from exc
             raise
         finally:
             session.close()
@@ -553,6 +551,30 @@ def _ancestry(config: Config, revision: str) -> set[str]:
     """`revision` and every migration before it."""
     script = ScriptDirectory.from_config(config)
     return {rev.revision for rev in script.iterate_revisions(revision, "base")}
+
+
+def _roll_back(session: Session) -> None:
+    """Roll back after a failure. On a connection that was lost the rollback fails too: the
+    pool then discards that connection, and the failure that came first is the one to report."""
+    try:
+        session.rollback()
+    except DBAPIError as exc:
+        log.debug("rollback failed: %s", _reason(exc))
+
+
+def _unavailable(exc: BaseException, engine: Engine) -> StorageError | None:
+    """The retryable error for a failure of the database itself (server gone, connection lost,
+    "database is locked"), None for any other. The driver's own errors count too: a bulk write
+    (COPY, node/store/copy.py) talks to the driver directly, past SQLAlchemy's wrapping."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return StorageError(f"database unavailable: {_reason(exc)}")
+        return None
+    driver = engine.dialect.loaded_dbapi
+    if isinstance(exc, driver.OperationalError | driver.InterfaceError):
+        lines = str(exc).strip().splitlines()
+        return StorageError(f"database unavailable: {lines[0] if lines else type(exc).__name__}")
+    return None
 
 
 def _reason(exc: DBAPIError) -> str:

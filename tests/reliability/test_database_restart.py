@@ -142,7 +142,7 @@ def test_a_postgres_restart_gives_retryable_503s_then_success_and_nothing_half_w
                 restart_postgres()
 
         statuses = Counter(status for _, _, status, _ in traffic.answers)
-        assert traffic.transport_errors == []
+        assert traffic.transport_errors == [], node.log_tail()
         assert set(statuses) <= {200, 201, 503}, statuses
         failures = [body for _, _, status, body in traffic.answers if status == 503]
         assert failures, "the restart went unnoticed: no request hit it"

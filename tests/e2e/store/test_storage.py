@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
 from node.errors import ConfigurationError, InvalidInput, NotFound, StorageError
 from node.issuance.allocation import StatusAllocator
 from node.issuance.service import ChainInfo, IssuanceService
 from node.issuance.status import StatusService
+from node.store.copy import copy_rows
 from node.store.db import Database
 from node.store.models import Credential, Institution, StatusList
 
@@ -139,6 +141,42 @@ def test_an_unreachable_database_is_a_retryable_error_not_a_crash() -> None:
     with pytest.raises(StorageError) as raised, db.session() as session:
         session.exec(select(Credential)).all()
     assert raised.value.retryable
+
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("write", ["statement", "bulk copy"])
+def test_a_connection_lost_mid_transaction_is_a_retryable_error_then_work_goes_on(
+    postgres_url: str, write: str
+) -> None:
+    """A server restart ends every connection, wherever its transaction stands: a request
+    then gets a retryable 503, never a 500, whether it was running a statement or streaming a
+    bulk issuance's COPY (which goes to the driver directly), and the next one succeeds."""
+    db = Database(postgres_url)
+    db.migrate()
+    row = ("Lost", "0x" + "2" * 40, "did:ethr:0x1:lost")
+    try:
+        with pytest.raises(StorageError) as raised, db.session() as session:
+            backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
+            with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            if write == "statement":
+                session.add(Institution(name=row[0], address=row[1], did=row[2]))
+                session.flush()
+            else:
+                driver = session.connection().connection.driver_connection
+                assert driver is not None
+                copy_rows(driver, "institution", ["name", "address", "did"], [row])
+        assert raised.value.retryable
+        assert "terminating connection" in raised.value.detail
+        with db.session() as session:
+            session.add(Institution(name=row[0], address=row[1], did=row[2]))
+        with db.session() as session:
+            assert [i.name for i in session.exec(select(Institution))] == ["Lost"]
+    finally:
+        db.dispose()
 
 
 @pytest.mark.parametrize("url", ["not a url", "mysql://root@localhost/x", "postgresql://:bad:"])
