@@ -1,16 +1,20 @@
 """PostgreSQL restarted under a running node: requests fail cleanly and retryably, then succeed;
 nothing is half-written.
 
-A `lernode up` on PostgreSQL takes a steady stream of issue and read requests while the server
-is restarted (`pg_ctlcluster ... restart`, a real stop and start). Every answer must be either a
-success or a `503` problem with `retryable: true` (never a 500, never a dropped connection);
-requests succeed again once the server is back; every credential the API returned is stored
-and ends `final`, and every stored credential row is whole (document, hash, status index and
-its `issued` event together, or nothing).
+A `lernode up` on PostgreSQL takes a steady stream of issue and read requests from several
+clients while the server is restarted twice (`pg_ctlcluster ... restart`, a real stop and
+start). Issuance requests carry 1, 20 or 200 credentials: a request of 200 streams its rows in
+a COPY for tens of milliseconds, so a restart also lands in the middle of one (where a driver
+error once escaped as a 500 that closed the connection). Every answer must be either a success
+or a `503` problem with `retryable: true` (never a 500, never a dropped connection); requests
+succeed again once the server is back; every credential the API returned is stored and ends
+`final`, and every stored credential row is whole (document, hash, status index and its
+`issued` event together, or nothing).
 """
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import time
@@ -55,6 +59,20 @@ def restart_postgres() -> None:
     )
 
 
+def unfinished(url: str) -> int:
+    """Stored credentials not yet final."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text("SELECT count(*) FROM credential WHERE state <> 'FINAL'")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def postgres_is_up() -> bool:
     try:
         with psycopg.connect(POSTGRES_ADMIN, connect_timeout=2) as connection:
@@ -64,29 +82,37 @@ def postgres_is_up() -> bool:
         return False
 
 
-class Traffic(threading.Thread):
-    """Issues one credential and reads one back, over and over, recording every answer."""
+#: Credentials per issuance request, in turn.
+REQUEST_SIZES = (1, 20, 200)
+CLIENTS = 3
+RESTARTS = 2
 
-    def __init__(self, node: NodeProcess) -> None:
+
+class Traffic(threading.Thread):
+    """Issues credentials and reads one back, over and over, recording every answer."""
+
+    def __init__(self, node: NodeProcess, client_number: int) -> None:
         super().__init__(daemon=True)
         self.node = node
+        self.client_number = client_number
         self.answers: list[tuple[float, str, int, dict[str, Any]]] = []
         self.returned: list[str] = []
         self.transport_errors: list[str] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
-        n = 0
-        with self.node.client(timeout=30) as client:
-            while not self.stop.is_set():
-                n += 1
+        n = self.client_number * 1_000_000
+        with self.node.client(timeout=60) as client:
+            for size in itertools.cycle(REQUEST_SIZES):
+                if self.stop.is_set():
+                    return
+                batch = [credential_input(n + i) for i in range(size)]
+                n += size
                 try:
-                    issued = client.post(
-                        "/v1/credentials", json={"credential": credential_input(n)}
-                    )
+                    issued = client.post("/v1/credentials", json={"credentials": batch})
                     self._record("issue", issued)
                     if issued.status_code == 201:
-                        self.returned.append(issued.json()["credentials"][0]["id"])
+                        self.returned += [c["id"] for c in issued.json()["credentials"]]
                     if self.returned:
                         self._record("read", client.get(f"/v1/credentials/{self.returned[-1]}"))
                 except httpx.TransportError as exc:
@@ -113,45 +139,52 @@ def test_a_postgres_restart_gives_retryable_503s_then_success_and_nothing_half_w
                 "LERNODE_ANCHOR_INTERVAL": "0.3",
             },
         ).start()
-        traffic = Traffic(node)
+        clients = [Traffic(node, k) for k in range(CLIENTS)]
+        restarts: list[tuple[float, float]] = []
         try:
-            traffic.start()
-            time.sleep(2)
-            restart_started = time.monotonic()
-            try:
-                restart_postgres()
-            finally:
-                wait_until(postgres_is_up, timeout=60, what="PostgreSQL back up")
-            restarted = time.monotonic()
+            for client in clients:
+                client.start()
+            for _ in range(RESTARTS):
+                time.sleep(2)
+                started = time.monotonic()
+                try:
+                    restart_postgres()
+                finally:
+                    wait_until(postgres_is_up, timeout=60, what="PostgreSQL back up")
+                restarts.append((started, time.monotonic()))
             time.sleep(3)
-            traffic.stop.set()
-            traffic.join(60)
-            with node.client() as client:
-                wait_until(
-                    lambda: all(
-                        client.get(f"/v1/credentials/{i}").json().get("state") == "final"
-                        for i in traffic.returned
-                    ),
-                    timeout=90,
-                    what="every returned credential final",
-                )
+            for client in clients:
+                client.stop.set()
+                client.join(60)
+            wait_until(
+                lambda: unfinished(postgres_url) == 0,
+                timeout=90,
+                what="every stored credential final",
+            )
+            returned = [i for client in clients for i in client.returned]
+            with node.client() as api:  # as the API shows them (all are, in the database)
+                for credential_id in returned[:: max(1, len(returned) // 20)]:
+                    assert api.get(f"/v1/credentials/{credential_id}").json()["state"] == "final"
         finally:
-            traffic.stop.set()
+            for client in clients:
+                client.stop.set()
             node.stop()
             if not postgres_is_up():  # never leave the shared server down
                 restart_postgres()
 
-        statuses = Counter(status for _, _, status, _ in traffic.answers)
-        assert traffic.transport_errors == [], node.log_tail()
-        assert set(statuses) <= {200, 201, 503}, statuses
-        failures = [body for _, _, status, body in traffic.answers if status == 503]
-        assert failures, "the restart went unnoticed: no request hit it"
+        answers = [answer for client in clients for answer in client.answers]
+        dropped = [error for client in clients for error in client.transport_errors]
+        statuses = Counter(status for _, _, status, _ in answers)
+        assert dropped == [], node.log_tail()
+        assert set(statuses) <= {200, 201, 503}, (statuses, node.log_tail())
+        failures = [body for _, _, status, body in answers if status == 503]
+        assert failures, "the restarts went unnoticed: no request hit them"
         for body in failures:
             assert body["retryable"] is True and body["code"] == "storage_unavailable", body
             assert body["type"].endswith("/storage_unavailable")
-        after = [status for t, _, status, _ in traffic.answers if t > restarted + 1]
+        restarted = restarts[-1][1]
+        after = [status for t, _, status, _ in answers if t > restarted + 1]
         assert after and set(after) <= {200, 201}, "requests must succeed once the server is back"
-
         engine = create_engine(postgres_url)
         try:
             with engine.connect() as connection:
@@ -166,14 +199,15 @@ def test_a_postgres_restart_gives_retryable_503s_then_success_and_nothing_half_w
         finally:
             engine.dispose()
         stored = {row[0] for row in rows}
-        assert set(traffic.returned) <= stored
+        assert set(returned) <= stored
         half_written = [row for row in rows if not (row[1] and row[2] and row[3] == 1)]
         assert half_written == []
         anchors = anchors_on_chain(chain_contracts(chain.rpc_url, deployment))
         assert_each_root_once(anchors)
         assert sum(a.count for a in anchors) == len(stored)
         print(
-            f"\npostgres restart ({restarted - restart_started:.1f}s): answers {dict(statuses)}; "
-            f"{len(failures)} retryable 503s, then success; {len(stored)} credentials stored "
-            f"whole, {len(traffic.returned)} returned, all final, each root anchored once"
+            f"\npostgres restarts ({', '.join(f'{b - a:.1f}s' for a, b in restarts)}): answers "
+            f"{dict(statuses)}; {len(failures)} retryable 503s, then success; "
+            f"{len(stored)} credentials stored whole, {len(returned)} returned, all final, "
+            "each root anchored once"
         )
