@@ -21,5 +21,5 @@ fi
 if [ $# -gt 0 ]; then  # a chosen subset (e.g. -m "not slow", which leaves out the serial test)
   exec .venv/bin/python -m pytest -n "$processes" --dist loadfile "$@"
 fi
-.venv/bin/python -m pytest -n "$processes" --dist loadfile -m "not serial"
+.venv/bin/python -m pytest -n "$processes" --dist loadfile -m "not serial" --durations=25
 exec .venv/bin/python -m pytest -m serial

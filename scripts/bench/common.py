@@ -48,6 +48,8 @@ class Sizes:
     lookups: int
     verify_requests: int
     verify_concurrency: int
+    #: Timed HTTP verification rounds; the target is judged on the median round.
+    http_rounds: int
     #: Seconds of the load run (32 verifiers against the worker processes): errors only.
     load_seconds: float
 
@@ -67,7 +69,8 @@ class Sizes:
                 lookups=100,
                 verify_requests=100,
                 verify_concurrency=8,
-                load_seconds=5.0,
+                http_rounds=1,
+                load_seconds=2.0,
             )
         return cls(
             quick=False,
@@ -82,6 +85,7 @@ class Sizes:
             lookups=500,
             verify_requests=1_000,
             verify_concurrency=32,
+            http_rounds=5,
             load_seconds=60.0,
         )
 

@@ -69,7 +69,7 @@ def run(sizes: Sizes, plots_dir: Path, **_: Any) -> Section:
             "reads the answer with a minimal HTTP/1.1 parser, every verdict parsed and checked, "
             "so the load generator takes little of the machine): "
             f"{sizes.verify_requests // 2:,} untimed requests so every worker has met every "
-            f"bundle, then {verify_http.HTTP_ROUNDS} timed rounds of "
+            f"bundle, then {sizes.http_rounds} timed round(s) of "
             f"{sizes.verify_requests:,} `POST /v1/verify` requests, each between two in-process "
             f"timings of {verify_http.BESIDE} verifications (workers idle) that give the rate "
             "the round is compared with (the target is judged on the median round), and a load "

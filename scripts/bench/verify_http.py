@@ -78,7 +78,7 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
         verify_load(
             base, bundles, clients=sizes.verify_concurrency, requests=sizes.verify_requests // 2
         )
-        rounds = [_round(served, bundles, sizes, full) for _ in range(HTTP_ROUNDS)]
+        rounds = [_round(served, bundles, sizes, full) for _ in range(sizes.http_rounds)]
         load = verify_load(
             base, bundles, clients=sizes.verify_concurrency, seconds=sizes.load_seconds
         )
@@ -212,8 +212,6 @@ def measure(section: Section, node: Node, bundles: list[dict[str, Any]], sizes: 
     ]
 
 
-#: Timed HTTP runs of `verify_requests` each; the target is judged on the median round.
-HTTP_ROUNDS = 5
 #: In-process verifications timed right before and right after each round, while the workers
 #: are idle: the rate the round is compared with comes from the same minutes as the round.
 BESIDE = 150
