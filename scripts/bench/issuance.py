@@ -259,7 +259,7 @@ def run(sizes: Sizes, plots_dir: Path, *, pg_admin_url: str, **_: Any) -> Sectio
             backends["postgresql"] = _end_to_end(url, sizes.issuance, suites, documents)
     else:
         section.notes.append("PostgreSQL unreachable: only SQLite measured.")
-    section.figures = {"pure_signing": pure, "breakdown_ms": breakdown, "end_to_end": backends}
+    section.figures |= {"pure_signing": pure, "breakdown_ms": breakdown, "end_to_end": backends}
 
     rows = []
     for backend, by_suite in backends.items():
