@@ -251,9 +251,14 @@ class Database:
             return
         driver_error = self.engine.dialect.loaded_dbapi.Error
         try:
+            # A pooled connection that has to be made anew fails with the driver's own error:
+            # SQLAlchemy wraps connection failures in `connect()`, not in `raw_connection()`.
             connection = self._read_engine.raw_connection()
-        except DBAPIError as exc:
-            raise StorageError(f"database unavailable: {_reason(exc)}") from exc
+        except Exception as exc:
+            unavailable = _unavailable(exc, self._read_engine)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
         try:
             cursor = connection.cursor()
             try:

@@ -141,6 +141,11 @@ def test_an_unreachable_database_is_a_retryable_error_not_a_crash() -> None:
     with pytest.raises(StorageError) as raised, db.session() as session:
         session.exec(select(Credential)).all()
     assert raised.value.retryable
+    # The driver-level reads on every verification's path (indexers' cursors) too: a new
+    # connection fails there with the driver's own error, which SQLAlchemy does not wrap.
+    with pytest.raises(StorageError) as raised, db.driver_cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert raised.value.retryable
 
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
