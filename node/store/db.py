@@ -266,6 +266,9 @@ class Database:
             finally:
                 cursor.close()
         except driver_error as exc:
+            # Most likely lost: discarded, not reset by the pool on its return (a rollback on
+            # a lost connection fails, and the pool logs that with a trace at ERROR).
+            connection.invalidate()
             raise StorageError(f"database unavailable: {exc}") from exc
         finally:
             connection.close()

@@ -1,16 +1,21 @@
 """PostgreSQL restarted under a running node: requests fail cleanly and retryably, then succeed;
 nothing is half-written.
 
-A `lernode up` on PostgreSQL takes a steady stream of issue and read requests from several
-clients while the server is restarted twice (`pg_ctlcluster ... restart`, a real stop and
-start). Issuance requests carry 1, 20 or 200 credentials: a request of 200 streams its rows in
-a COPY for tens of milliseconds, so a restart also lands in the middle of one (where a driver
-error once escaped as a 500 that closed the connection). Every answer must be either a success
-or a `503` problem with `retryable: true` (never a 500, never a dropped connection); requests
+A `lernode up` on PostgreSQL (two API worker processes) serves several clients while the server
+is restarted twice (`pg_ctlcluster ... restart`, a real stop and start). Each client issues
+requests of 1, 20 or 200 credentials in turn (a request of 200 streams its rows in a COPY, so a
+restart also lands inside one), and after each uses its newest credential as a holder, verifier
+or issuer would: read it, fetch its bundle and verify it, suspend and reinstate it, fetch its
+status list, resolve its issuer's DID, list the registry's issuers.
+Restarts under traffic like this found two defects, each a 500 after which uvicorn closed the
+connection: a driver error escaping a COPY, and a new connection failing under the driver-level
+reads of verification, registry and issuance (a race at the start of a restart: the second was
+seen with five clients and six restarts, more than this test runs;
+tests/e2e/store/test_storage.py pins both exactly). Every answer must be either a success or
+a `503` problem with `retryable: true` (never a 500, never a dropped connection); requests
 succeed again once the server is back; every credential the API returned is stored and ends
 `final`, and every stored credential row is whole (document, hash, status index and its
-`issued` event together, or nothing).
-"""
+`issued` event together, or nothing)"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -86,10 +92,13 @@ def postgres_is_up() -> bool:
 REQUEST_SIZES = (1, 20, 200)
 CLIENTS = 3
 RESTARTS = 2
+#: What a client does with its newest credential after each issuance request.
+USES = ("read", "verify", "suspend", "status_list", "resolve", "registry")
 
 
 class Traffic(threading.Thread):
-    """Issues credentials and reads one back, over and over, recording every answer."""
+    """Issues credentials, then uses one as its holder, verifier and issuer would, over and
+    over, recording every answer."""
 
     def __init__(self, node: NodeProcess, client_number: int) -> None:
         super().__init__(daemon=True)
@@ -97,6 +106,7 @@ class Traffic(threading.Thread):
         self.client_number = client_number
         self.answers: list[tuple[float, str, int, dict[str, Any]]] = []
         self.returned: list[str] = []
+        self.documents: dict[str, dict[str, Any]] = {}
         self.transport_errors: list[str] = []
         self.stop = threading.Event()
 
@@ -112,12 +122,42 @@ class Traffic(threading.Thread):
                     issued = client.post("/v1/credentials", json={"credentials": batch})
                     self._record("issue", issued)
                     if issued.status_code == 201:
-                        self.returned += [c["id"] for c in issued.json()["credentials"]]
-                    if self.returned:
-                        self._record("read", client.get(f"/v1/credentials/{self.returned[-1]}"))
+                        made = issued.json()["credentials"]
+                        self.returned += [credential["id"] for credential in made]
+                        self.documents[made[-1]["id"]] = made[-1]["credential"]
+                    if self.documents:
+                        last = next(reversed(self.documents))
+                        for use in USES:
+                            getattr(self, f"_{use}")(client, last, self.documents[last])
                 except httpx.TransportError as exc:
                     self.transport_errors.append(repr(exc))
                 time.sleep(0.05)
+
+    def _read(self, client: httpx.Client, credential_id: str, _: dict[str, Any]) -> None:
+        self._record("read", client.get(f"/v1/credentials/{credential_id}"))
+
+    def _verify(self, client: httpx.Client, credential_id: str, _: dict[str, Any]) -> None:
+        bundle = client.get(f"/v1/credentials/{credential_id}/bundle")
+        self._record("bundle", bundle)
+        if bundle.status_code == 200:
+            self._record("verify", client.post("/v1/verify", json=bundle.json()))
+
+    def _suspend(self, client: httpx.Client, credential_id: str, _: dict[str, Any]) -> None:
+        for action in ("suspend", "reinstate"):
+            answer = client.post(f"/v1/credentials/{credential_id}/{action}", json={"wait": 0})
+            self._record(action, answer)
+
+    def _status_list(self, client: httpx.Client, _: str, document: dict[str, Any]) -> None:
+        url = document["credentialStatus"]["statusListCredential"]
+        self._record("status list", client.get(urlsplit(url).path))
+
+    def _resolve(self, client: httpx.Client, _: str, document: dict[str, Any]) -> None:
+        issuer = document["issuer"]
+        did = issuer["id"] if isinstance(issuer, dict) else issuer
+        self._record("resolve", client.get(f"/1.0/identifiers/{did}"))
+
+    def _registry(self, client: httpx.Client, _: str, __: dict[str, Any]) -> None:
+        self._record("registry", client.get("/v1/issuers"))
 
     def _record(self, kind: str, response: httpx.Response) -> None:
         body = response.json() if response.content else {}
@@ -138,6 +178,7 @@ def test_a_postgres_restart_gives_retryable_503s_then_success_and_nothing_half_w
                 "LERNODE_CONFIRMATIONS": "1",
                 "LERNODE_ANCHOR_INTERVAL": "0.3",
             },
+            workers=2,
         ).start()
         clients = [Traffic(node, k) for k in range(CLIENTS)]
         restarts: list[tuple[float, float]] = []
