@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from node.chain.client import chain_read
 from node.chain.contracts.credential_registry import CredentialRegistry
 from node.chain.contracts.types import StatusPurpose as ChainPurpose
 from node.credentials.proofs import Cryptosuite, sign
@@ -256,7 +257,7 @@ class StatusService:
     def chain_words(self, issuer: str, number: int, purpose: StatusPurpose) -> tuple[int, ...]:
         """The list's bitmap as of the latest block, read once per block (a verifier under load
         asks for the same list many times a second; a block number is far cheaper than 16 KB)."""
-        block = self.registry.contract.w3.eth.block_number
+        block = chain_read(lambda: self.registry.contract.w3.eth.block_number)
         key = (issuer.lower(), number, purpose.value)
         with self._cache_lock:
             cached = self._words.get(key)

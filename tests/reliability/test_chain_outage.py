@@ -3,14 +3,20 @@ anchored twice, everything ends `final`.
 
 The chain is an anvil with a state file; the outage is a real one (the anvil process is stopped,
 writing its state, and started again later on the same port from that file), not a mocked error.
-While it lasts, the node must keep accepting credentials and honestly call them `pending`, and
-`/health` must say `degraded` rather than hang or fail.
+While it lasts, the node must keep accepting credentials and honestly call them `pending`,
+`/health` must say `degraded` rather than hang or fail, and a verifier asking meanwhile gets a
+report (from the event index, while it was confirmed at the head moments ago) or a retryable
+`503` problem `chain_unavailable` (once the index is stale it cannot vouch that no revocation
+came since: node/verification/readers/indexed.py), as does a credential's status list, which the
+node reads from the chain: never a 500.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -65,12 +71,17 @@ def test_a_sixty_second_chain_outage_keeps_issuance_open_and_loses_nothing(
                     what="the first credentials to be final",
                 )
                 time.sleep(1.5)  # let anvil's 1 s state interval include them
+                bundle = client.get(f"/v1/credentials/{issued[0]}/bundle").json()
+                status_list = urlsplit(
+                    bundle["credential"]["credentialStatus"]["statusListCredential"]
+                ).path
 
                 chain.stop()  # SIGTERM: anvil writes its state file and exits
                 during: list[str] = []
                 outage_started = time.monotonic()
                 n = 100
                 health_seen: set[str] = set()
+                unanswered: Counter[str] = Counter()
                 while time.monotonic() - outage_started < OUTAGE_SECONDS:
                     response = client.post(
                         "/v1/credentials",
@@ -84,8 +95,18 @@ def test_a_sixty_second_chain_outage_keeps_issuance_open_and_loses_nothing(
                     health = client.get("/health", timeout=30)
                     assert health.status_code == 200
                     health_seen.add(health.json()["status"])
+                    for answer in (
+                        client.post("/v1/verify", json=bundle, timeout=30),
+                        client.get(status_list, timeout=30),
+                    ):
+                        assert answer.status_code in (200, 503), answer.text
+                        if answer.status_code == 503:
+                            assert answer.json()["code"] == "chain_unavailable"
+                            assert answer.json()["retryable"] is True
+                            unanswered[answer.request.url.path] += 1
                     time.sleep(2)
                 assert health_seen == {"degraded"}
+                assert unanswered[urlsplit(status_list).path] > 0, "the chain was down"
                 outage = states(client, during)
                 assert {s["state"] for s in outage.values()} == {"pending"}
                 assert all(s["receipt"] is None for s in outage.values())
