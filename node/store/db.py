@@ -580,11 +580,14 @@ def _unavailable(exc: BaseException, engine: Engine) -> StorageError | None:
         return None
     driver = engine.dialect.loaded_dbapi
     if isinstance(exc, driver.OperationalError | driver.InterfaceError):
-        lines = str(exc).strip().splitlines()
-        return StorageError(f"database unavailable: {lines[0] if lines else type(exc).__name__}")
+        return StorageError(f"database unavailable: {_first_line(exc)}")
     return None
 
 
 def _reason(exc: DBAPIError) -> str:
-    message = str(exc.orig).strip().splitlines()
-    return message[0] if message else type(exc.orig).__name__
+    return _first_line(exc.orig)
+
+
+def _first_line(error: BaseException | None) -> str:
+    message = str(error).strip().splitlines()
+    return message[0] if message else type(error).__name__

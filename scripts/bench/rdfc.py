@@ -95,7 +95,8 @@ def measure(section: Section, documents: Sequence[dict[str, Any]]) -> None:
     gc.freeze()
     try:
         for n in range(ROUNDS):
-            indexes = range(n * per_round % count, min(count, n * per_round % count + per_round))
+            first = n * per_round % count
+            indexes = range(first, min(count, first + per_round))
             for legacy in (False, True) if n % 2 == 0 else (True, False):
                 with legacy_path() if legacy else nullcontext():
                     rounds[legacy].append(timings(indexes))

@@ -92,8 +92,6 @@ def postgres_is_up() -> bool:
 REQUEST_SIZES = (1, 20, 200)
 CLIENTS = 3
 RESTARTS = 2
-#: What a client does with its newest credential after each issuance request.
-USES = ("read", "verify", "suspend", "status_list", "resolve", "registry")
 
 
 class Traffic(threading.Thread):
@@ -106,12 +104,17 @@ class Traffic(threading.Thread):
         self.client_number = client_number
         self.answers: list[tuple[float, str, int, dict[str, Any]]] = []
         self.returned: list[str] = []
-        self.documents: dict[str, dict[str, Any]] = {}
+        #: The id and document of the last credential this client was given.
+        self.newest: tuple[str, dict[str, Any]] | None = None
         self.transport_errors: list[str] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         n = self.client_number * 1_000_000
+        uses = (
+            self._read, self._verify, self._suspend, self._status_list, self._resolve,
+            self._registry,
+        )  # fmt: skip
         with self.node.client(timeout=60) as client:
             for size in itertools.cycle(REQUEST_SIZES):
                 if self.stop.is_set():
@@ -124,11 +127,10 @@ class Traffic(threading.Thread):
                     if issued.status_code == 201:
                         made = issued.json()["credentials"]
                         self.returned += [credential["id"] for credential in made]
-                        self.documents[made[-1]["id"]] = made[-1]["credential"]
-                    if self.documents:
-                        last = next(reversed(self.documents))
-                        for use in USES:
-                            getattr(self, f"_{use}")(client, last, self.documents[last])
+                        self.newest = (made[-1]["id"], made[-1]["credential"])
+                    if self.newest is not None:
+                        for use in uses:
+                            use(client, *self.newest)
                 except httpx.TransportError as exc:
                     self.transport_errors.append(repr(exc))
                 time.sleep(0.05)
